@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# npm test: set up if needed, build, then run every suite: native C++ (CTest + GoogleTest), the C++ tests
+# compiled to WASM under Node, JS (Vitest, Node), the page (Playwright, headless Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+source scripts/env.sh
+jobs=$(nproc)
+
+echo "== native C++ (CTest + GoogleTest)"
+cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build/native -j"$jobs"
+ctest --test-dir build/native --output-on-failure -j"$jobs"
+
+echo "== C++ tests compiled to WASM (SIMD and scalar), run under Node"
+bash scripts/build-wasm.sh --tests
+ctest --test-dir build/wasm-tests-simd --output-on-failure
+ctest --test-dir build/wasm-tests-scalar --output-on-failure
+
+echo "== JS (Vitest under Node, incl. WebGPU through Dawn + SwiftShader)"
+npx vitest run
+
+echo "== page (Playwright, headless Chromium)"
+npx playwright test

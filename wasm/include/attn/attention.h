@@ -1,0 +1,89 @@
+// H heads, Tq queries, Tk keys, D query/key dims (dk), Dv value dims, A additive hidden dims (da), M model dims.
+//
+// The public C++ API of the attention engine: float32, row-major, outputs first and sizes last.
+// Arguments are validated once, in the JS library (web/src/lib/validate.js); here only `assert`.
+#pragma once
+
+#include <cstdint>
+
+namespace attn {
+
+// Score functions for a query q [D] and a key k [D].
+enum class Score : int32_t {
+  kDot = 0,        // q . k
+  kScaledDot = 1,  // q . k / sqrt(D)
+  kGeneral = 2,    // q^T W k, W [D][D]
+  kAdditive = 3,   // v^T tanh(Wq q + Wk k), Wq [A][D], Wk [A][D], v [A]
+};
+
+enum class MaskKind : int32_t {
+  kNone = 0,
+  kCausal = 1,    // query i may attend key j iff j <= i + (Tk - Tq)
+  kExplicit = 2,  // allowed [Tq][Tk], 1 = may attend, shared by all heads
+};
+
+// Which implementation runs: the double-accumulating reference or the best optimized kernel compiled in
+// (wasmsimd in the SIMD build, scalar otherwise).
+enum class Variant : int32_t { kReference = 0, kOptimized = 1 };
+
+// Score parameters, shared by all heads. Unused pointers stay null.
+struct ScoreParams {
+  Score score = Score::kScaledDot;
+  const float* W = nullptr;   // general: [D][D]
+  const float* Wq = nullptr;  // additive: [A][D]
+  const float* Wk = nullptr;  // additive: [A][D]
+  const float* v = nullptr;   // additive: [A]
+  int da = 0;                 // A
+};
+
+struct MaskParams {
+  MaskKind kind = MaskKind::kNone;
+  const uint8_t* allowed = nullptr;  // explicit: [Tq][Tk]
+};
+
+inline bool causal_allows(int i, int j, int nq, int nk) { return j <= i + (nk - nq); }
+
+// out [H][Tq][Dv]; weights [H][Tq][Tk] or nullptr (not computed); q [H][Tq][D]; k [H][Tk][D]; v [H][Tk][Dv].
+// weights = softmax over keys of the masked scores; out = weights . v.
+// A query row with no allowed key gets zero weights and a zero output.
+void attention_f32__reference(float* out, float* weights, const float* q, const float* k, const float* v,
+                              const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
+                              int dk, int dv);
+void attention_f32__scalar(float* out, float* weights, const float* q, const float* k, const float* v,
+                           const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
+                           int dv);
+#if defined(__wasm_simd128__)
+void attention_f32__wasmsimd(float* out, float* weights, const float* q, const float* k, const float* v,
+                             const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
+                             int dv);
+#endif
+// Dispatch on `variant`.
+void attention_f32(float* out, float* weights, const float* q, const float* k, const float* v,
+                   const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv,
+                   Variant variant);
+
+// Dense layer parameters: y = x . W + b, W [in][out] (kernel layout), b [out] or nullptr.
+struct Dense {
+  const float* W = nullptr;
+  const float* b = nullptr;
+};
+
+// out [Tq][M]; weights [H][Tq][Tk] or nullptr; x [Tq][M]; context [Tk][M] (pass x for self-attention).
+// Q = x.Wq+bq, K = context.Wk+bk, V = context.Wv+bv, each [T][M], split into H heads of M/H columns
+// (head h owns columns h*M/H .. (h+1)*M/H-1); per head attention as above with D = Dv = M/H;
+// heads concatenated along columns, then out = concat . Wo + bo.
+struct MultiHeadParams {
+  Dense q, k, v, o;
+};
+void multi_head_attention_f32(float* out, float* weights, const float* x, const float* context,
+                              const MultiHeadParams& params, const ScoreParams& score, const MaskParams& mask,
+                              int nq, int nk, int d_model, int heads, Variant variant);
+
+// out [N][D]: PE[p][2i] = sin(p / 10000^(2i/D)), PE[p][2i+1] = cos(p / 10000^(2i/D)).
+void positional_encoding_f32(float* out, int n, int d);
+
+// C [M][N] = A [M][K] . B [K][N] (+ bias [N] broadcast over rows when not null).
+void gemm_f32__reference(float* c, const float* a, const float* b, const float* bias, int m, int k, int n);
+void gemm_f32(float* c, const float* a, const float* b, const float* bias, int m, int k, int n, Variant variant);
+
+}  // namespace attn
