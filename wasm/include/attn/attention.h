@@ -57,7 +57,8 @@ void attention_f32__wasmsimd(float* out, float* weights, const float* q, const f
                              const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
                              int dv);
 #endif
-// Dispatch on `variant`.
+// Dispatch on `variant`: kReference -> attention_f32__reference; kOptimized -> attention_f32__wasmsimd when
+// compiled with -msimd128, else attention_f32__scalar.
 void attention_f32(float* out, float* weights, const float* q, const float* k, const float* v,
                    const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv,
                    Variant variant);
@@ -80,10 +81,23 @@ void multi_head_attention_f32(float* out, float* weights, const float* x, const 
                               int nq, int nk, int d_model, int heads, Variant variant);
 
 // out [N][D]: PE[p][2i] = sin(p / 10000^(2i/D)), PE[p][2i+1] = cos(p / 10000^(2i/D)).
+// Computed in double, rounded once to float. For odd D the last column is a sine.
 void positional_encoding_f32(float* out, int n, int d);
+
+// True when this build's optimized kernels are the wasmsimd ones.
+constexpr bool kSimdBuild =
+#if defined(__wasm_simd128__)
+    true;
+#else
+    false;
+#endif
 
 // C [M][N] = A [M][K] . B [K][N] (+ bias [N] broadcast over rows when not null).
 void gemm_f32__reference(float* c, const float* a, const float* b, const float* bias, int m, int k, int n);
+void gemm_f32__scalar(float* c, const float* a, const float* b, const float* bias, int m, int k, int n);
+#if defined(__wasm_simd128__)
+void gemm_f32__wasmsimd(float* c, const float* a, const float* b, const float* bias, int m, int k, int n);
+#endif
 void gemm_f32(float* c, const float* a, const float* b, const float* bias, int m, int k, int n, Variant variant);
 
 }  // namespace attn

@@ -1,0 +1,161 @@
+// The WASM backend: loads the Emscripten module (SIMD build where the browser validates WASM SIMD, else
+// the scalar build), copies validated inputs into the heap, calls the Embind bindings, copies results out
+// into fresh typed arrays and frees everything, whatever happens. See docs/CONTRACTS.md.
+
+const SCORE_CODES = { dot: 0, scaled_dot: 1, general: 2, additive: 3 };
+const MASK_CODES = { none: 0, causal: 1, explicit: 2 };
+const KERNEL_CODES = { reference: 0, optimized: 1 };
+
+// A module whose one function returns i8x16.popcnt(i8x16.splat(0)): valid only where WASM SIMD is.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
+
+/** True when this WebAssembly engine accepts SIMD (f32x4) instructions. */
+export function wasmSimdSupported() {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+}
+
+async function readBytes(url) {
+  if (url.protocol === 'file:') {
+    const fsName = 'node:fs/promises';
+    const fs = await import(/* @vite-ignore */ fsName);
+    return fs.readFile(url);
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`createEngine: could not load ${url.href}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function instantiate(simd) {
+  // Two literal imports so that bundlers see (and emit) both builds.
+  const [glue, wasmUrl] = simd
+    ? [await import('../wasm/attn_simd.mjs'), new URL('../wasm/attn_simd.wasm', import.meta.url)]
+    : [await import('../wasm/attn_scalar.mjs'), new URL('../wasm/attn_scalar.wasm', import.meta.url)];
+  const wasmBinary = await readBytes(wasmUrl);
+  return glue.default({ wasmBinary });
+}
+
+/**
+ * A scope of heap allocations that are all freed together. Views of WASM memory are re-created at each
+ * access because they go stale when memory grows.
+ */
+class HeapScope {
+  constructor(module) {
+    this.module = module;
+    this.pointers = [];
+  }
+
+  alloc(bytes, what) {
+    if (bytes === 0) return 0;
+    const ptr = this.module._malloc(bytes);
+    if (!ptr) {
+      throw new RangeError(`${what}: could not allocate ${bytes} bytes in the WASM heap ` +
+        `(${(this.module.HEAPU8.length / 2 ** 20).toFixed(0)} MiB in use at most 2048 MiB)`);
+    }
+    this.pointers.push(ptr);
+    return ptr;
+  }
+
+  floats(array, what) {
+    if (array === null || array === undefined) return 0;
+    const ptr = this.alloc(array.byteLength, what);
+    this.module.HEAPF32.set(array, ptr >> 2);
+    return ptr;
+  }
+
+  bytes(array, what) {
+    if (array === null || array === undefined) return 0;
+    const ptr = this.alloc(array.byteLength, what);
+    this.module.HEAPU8.set(array, ptr);
+    return ptr;
+  }
+
+  output(count, what) {
+    return this.alloc(4 * count, what);
+  }
+
+  read(ptr, count) {
+    return this.module.HEAPF32.slice(ptr >> 2, (ptr >> 2) + count);
+  }
+
+  free() {
+    for (const ptr of this.pointers) this.module._free(ptr);
+    this.pointers.length = 0;
+  }
+}
+
+function check(status, fn) {
+  if (status !== 0) throw new Error(`${fn}: the WASM engine returned status ${status}`);
+}
+
+/**
+ * @param {{ simd?: boolean }} [options] simd: false forces the scalar build (the default picks SIMD where
+ *   supported).
+ */
+export async function createWasmBackend(options = {}) {
+  const simd = options.simd === undefined ? wasmSimdSupported() : options.simd && wasmSimdSupported();
+  const module = await instantiate(simd);
+
+  function withHeap(fn, body) {
+    const heap = new HeapScope(module);
+    try {
+      return body(heap);
+    } finally {
+      heap.free();
+    }
+  }
+
+  return {
+    name: 'wasm',
+    simd: module.simd(),
+    module,
+
+    async attention(a) {
+      const fn = 'attention';
+      return withHeap(fn, (heap) => {
+        const outCount = a.heads * a.nq * a.dv;
+        const weightCount = a.returnWeights ? a.heads * a.nq * a.nk : 0;
+        const args = {
+          q: heap.floats(a.query, fn), k: heap.floats(a.key, fn), v: heap.floats(a.value, fn),
+          W: heap.floats(a.W, fn), Wq: heap.floats(a.Wq, fn), Wk: heap.floats(a.Wk, fn), va: heap.floats(a.v, fn),
+          allowed: heap.bytes(a.mask.allowed, fn),
+          out: heap.output(outCount, fn), weights: heap.output(weightCount, fn),
+          score: SCORE_CODES[a.score], mask: MASK_CODES[a.mask.kind], variant: KERNEL_CODES[a.kernel],
+          heads: a.heads, nq: a.nq, nk: a.nk, dk: a.dk, dv: a.dv, da: a.da,
+        };
+        check(module.attention(args), fn);
+        return { output: heap.read(args.out, outCount), weights: a.returnWeights ? heap.read(args.weights, weightCount) : null };
+      });
+    },
+
+    async multiHeadAttention(a) {
+      const fn = 'multiHeadAttention';
+      return withHeap(fn, (heap) => {
+        const outCount = a.nq * a.dModel;
+        const weightCount = a.returnWeights ? a.heads * a.nq * a.nk : 0;
+        const x = heap.floats(a.x, fn);
+        const p = a.scoreParams;
+        const args = {
+          x, context: a.self ? x : heap.floats(a.context, fn),
+          wq: heap.floats(a.Wq, fn), wk: heap.floats(a.Wk, fn), wv: heap.floats(a.Wv, fn), wo: heap.floats(a.Wo, fn),
+          bq: heap.floats(a.bq, fn), bk: heap.floats(a.bk, fn), bv: heap.floats(a.bv, fn), bo: heap.floats(a.bo, fn),
+          W: heap.floats(p.W, fn), Wq: heap.floats(p.Wq, fn), Wk: heap.floats(p.Wk, fn), va: heap.floats(p.v, fn),
+          allowed: heap.bytes(a.mask.allowed, fn),
+          out: heap.output(outCount, fn), weights: heap.output(weightCount, fn),
+          score: SCORE_CODES[a.score], mask: MASK_CODES[a.mask.kind], variant: KERNEL_CODES[a.kernel],
+          nq: a.nq, nk: a.nk, dModel: a.dModel, heads: a.heads, da: p.da,
+        };
+        check(module.multiHeadAttention(args), fn);
+        return { output: heap.read(args.out, outCount), weights: a.returnWeights ? heap.read(args.weights, weightCount) : null };
+      });
+    },
+
+    /** Heap figures for leak checks and the bench: total heap size and bytes malloc'd now. */
+    memory() {
+      return { heapBytes: module.HEAPU8.length, bytesInUse: module.heapBytesInUse() };
+    },
+
+    dispose() {},
+  };
+}

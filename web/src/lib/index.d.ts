@@ -1,0 +1,126 @@
+// Types of the attention engine's public API. Layouts are row-major float32.
+// Size letters: H heads, Tq queries (nq), Tk keys (nk), D query/key dims (dk), Dv value dims (dv),
+// A additive dims (da = v.length), M model dims (dModel).
+
+export type Score = 'dot' | 'scaled_dot' | 'general' | 'additive';
+/** 'none', 'causal' (query i may attend key j iff j <= i + (nk - nq)) or an explicit Uint8Array [Tq][Tk], 1 = may attend. */
+export type Mask = 'none' | 'causal' | Uint8Array;
+export type BackendName = 'wasm' | 'webgpu';
+
+export interface ScoreParams {
+  /** general: [D][D], score = q^T W k */
+  W?: Float32Array;
+  /** additive: [A][D] */
+  Wq?: Float32Array;
+  /** additive: [A][D] */
+  Wk?: Float32Array;
+  /** additive: [A], score = v^T tanh(Wq q + Wk k) */
+  v?: Float32Array;
+}
+
+export interface AttentionOptions extends ScoreParams {
+  /** [H][Tq][D] */ query: Float32Array;
+  /** [H][Tk][D] */ key: Float32Array;
+  /** [H][Tk][Dv] */ value: Float32Array;
+  heads?: number;
+  nq: number;
+  nk: number;
+  dk: number;
+  dv: number;
+  score?: Score;
+  mask?: Mask;
+  returnWeights?: boolean;
+  /** 'optimized' (default) or 'reference' (the double-accumulating scalar reference; for checks and benchmarks). */
+  kernel?: 'optimized' | 'reference';
+}
+
+export interface MultiHeadOptions {
+  /** [Tq][M] */ x: Float32Array;
+  /** [Tk][M]; defaults to x (self-attention) */ context?: Float32Array;
+  nq: number;
+  /** required with context; equals nq for self-attention */ nk?: number;
+  dModel: number;
+  heads: number;
+  /** [M][M] kernel layout [in][out]: y = x . W + b */ Wq: Float32Array;
+  Wk: Float32Array;
+  Wv: Float32Array;
+  Wo: Float32Array;
+  /** [M] */ bq?: Float32Array;
+  bk?: Float32Array;
+  bv?: Float32Array;
+  bo?: Float32Array;
+  score?: Score;
+  /** score parameters for head size D = M / heads, shared by all heads */
+  scoreParams?: ScoreParams;
+  mask?: Mask;
+  returnWeights?: boolean;
+  kernel?: 'optimized' | 'reference';
+}
+
+export interface AttentionResult {
+  /** attention: [H][Tq][Dv]; multiHeadAttention: [Tq][M] */
+  output: Float32Array;
+  /** [H][Tq][Tk] when returnWeights, else null */
+  weights: Float32Array | null;
+  /** the backend that computed this result */
+  backend: BackendName;
+  /** present when 'auto' fell back to WASM */
+  fallback?: { from: BackendName; reason: string };
+}
+
+export interface ModelInfo {
+  layers: number;
+  heads: number[];
+  dims: number[];
+  vocabSize: number;
+  maxTokens: number;
+  dtype: string;
+}
+
+export interface ModelResult {
+  pieces: string[];
+  ids: Int32Array;
+  /** L2-normalised sentence embedding */
+  embedding: Float32Array;
+  /** per layer, [heads][n][n] */
+  attention: Float32Array[];
+  /** per layer, [n][dims[layer]] */
+  hidden: Float32Array[];
+  /** token embeddings plus the timing signal, [n][dims[0]] */
+  inputEmbeddings: Float32Array;
+  /** true when the text was clipped at maxTokens */
+  truncated: boolean;
+}
+
+export interface Model {
+  info: ModelInfo;
+  tokenize(text: string): { ids: Int32Array; pieces: string[] };
+  run(text: string): Promise<ModelResult>;
+  dispose(): void;
+}
+
+export interface Engine {
+  readonly backend: BackendName;
+  readonly simd: boolean;
+  readonly fallback: { from: BackendName; reason: string } | null;
+  readonly adapterInfo: unknown;
+  attention(options: AttentionOptions): Promise<AttentionResult>;
+  multiHeadAttention(options: MultiHeadOptions): Promise<AttentionResult>;
+  /** a URL, the bytes of a safetensors file, or nothing for the default compact model from the page's origin */
+  loadModel(source?: string | URL | ArrayBuffer | Uint8Array): Promise<Model>;
+  memory(): { heapBytes: number; bytesInUse: number };
+  dispose(): void;
+}
+
+export interface EngineOptions {
+  backend?: 'auto' | BackendName;
+  /** false forces the scalar WASM build */
+  simd?: boolean;
+  /** a GPU object: navigator.gpu in browsers, the npm 'webgpu' package's create([]) in Node */
+  gpu?: unknown;
+}
+
+export function createEngine(options?: EngineOptions): Promise<Engine>;
+/** [n][d]: PE[p][2i] = sin(p / 10000^(2i/d)), PE[p][2i+1] = cos(p / 10000^(2i/d)) */
+export function positionalEncoding(n: number, d: number): Float32Array;
+export function wasmSimdSupported(): boolean;

@@ -1,0 +1,114 @@
+// The attention engine's public JS API, in browsers and Node 20. Every call is validated here, once
+// (validate.js); backends (WASM, WebGPU) receive normalized arguments. See README.md for the API.
+import { normalizeAttention, normalizeMultiHead, checkPositionalEncoding } from './validate.js';
+import { createWasmBackend, wasmSimdSupported } from './backends/wasm.js';
+
+export { wasmSimdSupported };
+
+const BACKENDS = ['auto', 'wasm', 'webgpu'];
+const ENGINE_OPTIONS = new Set(['backend', 'simd', 'gpu']);
+
+/**
+ * Sinusoidal positional encoding, Float32Array [n][d]:
+ * PE[p][2i] = sin(p / 10000^(2i/d)), PE[p][2i+1] = cos(p / 10000^(2i/d)), computed in double.
+ */
+export function positionalEncoding(n, d) {
+  checkPositionalEncoding(n, d);
+  const pe = new Float32Array(n * d);
+  for (let p = 0; p < n; p++) {
+    for (let j = 0; j < d; j++) {
+      const angle = p / 10000 ** ((j - (j % 2)) / d);
+      pe[p * d + j] = j % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
+    }
+  }
+  return pe;
+}
+
+async function createGpuBackend(gpu) {
+  const { createWebGPUBackend } = await import('./webgpu/backend.js');
+  return createWebGPUBackend({ gpu });
+}
+
+function defaultGpu() {
+  return typeof navigator !== 'undefined' && navigator.gpu ? navigator.gpu : undefined;
+}
+
+/**
+ * Creates an engine. backend: 'auto' (WebGPU when an adapter and device are granted, else WASM), 'wasm'
+ * or 'webgpu' (fails with a clear error when WebGPU is unavailable). simd: false forces the scalar WASM
+ * build. gpu: a GPU object (navigator.gpu in browsers; the npm 'webgpu' package's create() in Node).
+ */
+export async function createEngine(options = {}) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`createEngine: expected an options object, got ${options === null ? 'null' : typeof options}`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!ENGINE_OPTIONS.has(name)) {
+      throw new TypeError(`createEngine: unknown option '${name}' (known: ${[...ENGINE_OPTIONS].join(', ')})`);
+    }
+  }
+  const requested = options.backend ?? 'auto';
+  if (!BACKENDS.includes(requested)) {
+    throw new RangeError(`createEngine: backend must be one of ${BACKENDS.join(', ')}, got '${requested}'`);
+  }
+  if (options.simd !== undefined && typeof options.simd !== 'boolean') {
+    throw new TypeError(`createEngine: simd must be a boolean, got ${typeof options.simd}`);
+  }
+  // The WASM module is always loaded: it is the fallback, and it holds the model's tokenizer and reader.
+  const wasm = await createWasmBackend({ simd: options.simd });
+  let active = wasm;
+  let fallback = null;
+  if (requested !== 'wasm') {
+    const gpu = options.gpu ?? defaultGpu();
+    try {
+      if (!gpu) throw new Error('WebGPU is not available here (no navigator.gpu and no gpu option)');
+      active = await createGpuBackend(gpu);
+    } catch (error) {
+      if (requested === 'webgpu') {
+        throw new Error(`createEngine: backend 'webgpu' is unavailable: ${error.message}`, { cause: error });
+      }
+      fallback = { from: 'webgpu', reason: error.message };
+    }
+  }
+
+  // Runs one call on the active backend; for 'auto', a WebGPU failure that is not the caller's fault
+  // (device lost, out of device memory) switches the engine to WASM for good and is reported in the result.
+  async function run(method, normalized) {
+    try {
+      const result = await active[method](normalized);
+      return { ...result, backend: active.name, ...(fallback ? { fallback } : {}) };
+    } catch (error) {
+      const gpuFault = active !== wasm && requested === 'auto' && !(error instanceof TypeError) &&
+        !(error instanceof RangeError);
+      if (!gpuFault) throw error;
+      fallback = { from: active.name, reason: error.message };
+      try { active.dispose(); } catch { /* the device may already be gone */ }
+      active = wasm;
+      const result = await wasm[method](normalized);
+      return { ...result, backend: 'wasm', fallback };
+    }
+  }
+
+  return {
+    /** 'wasm' or 'webgpu': the backend that computes now. */
+    get backend() { return active.name; },
+    /** True when the WASM SIMD build is loaded. */
+    get simd() { return wasm.simd; },
+    /** Why 'auto' runs on WASM, or null. */
+    get fallback() { return fallback; },
+    /** The adapter WebGPU runs on, when it does. */
+    get adapterInfo() { return active.adapterInfo ?? null; },
+    attention: (args) => run('attention', normalizeAttention(args)),
+    multiHeadAttention: (args) => run('multiHeadAttention', normalizeMultiHead(args)),
+    async loadModel(source) {
+      const { loadModel } = await import('./model/index.js');
+      return loadModel(wasm.module, source, { backend: active });
+    },
+    /** WASM heap figures: { heapBytes, bytesInUse }. */
+    memory: () => wasm.memory(),
+    dispose() {
+      if (active !== wasm) active.dispose();
+      wasm.dispose();
+    },
+  };
+}

@@ -1,0 +1,291 @@
+// What the worker computes for one widget request. Runs wherever the engine lives (the widget's Web
+// Worker); takes the engine and positionalEncoding as arguments, so it never imports the library itself.
+// Size letters: n tokens (nq queries, nk keys), D model dims, H heads, dh = D / H dims per head.
+import {
+  SEEDED, simpleTokenize, seededEmbeddings, seededMatrix, seededScoreParams,
+} from './seeded.js';
+
+export const MODES = ['model', 'whatif', 'causal', 'encdec', 'seeded'];
+export const SCORES = ['dot', 'scaled_dot', 'general', 'additive'];
+
+/** y [n][m] = x [n][k] · w [k][m], columns c0..c0+m of a wider w with `stride` columns. */
+export function matmul(x, n, k, w, stride, c0 = 0, m = stride) {
+  const y = new Float32Array(n * m);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < m; c++) {
+      let acc = 0;
+      for (let p = 0; p < k; p++) acc += x[i * k + p] * w[p * stride + c0 + c];
+      y[i * m + c] = acc;
+    }
+  }
+  return y;
+}
+
+/** Row-wise layer norm without learned scale and shift: (x - mean) / sqrt(var + 1e-5). */
+function layerNorm(x, n, d) {
+  const y = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    let mean = 0;
+    for (let c = 0; c < d; c++) mean += x[i * d + c];
+    mean /= d;
+    let variance = 0;
+    for (let c = 0; c < d; c++) variance += (x[i * d + c] - mean) ** 2;
+    const inv = 1 / Math.sqrt(variance / d + 1e-5);
+    for (let c = 0; c < d; c++) y[i * d + c] = (x[i * d + c] - mean) * inv;
+  }
+  return y;
+}
+
+function add(a, b) {
+  const y = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) y[i] = a[i] + b[i];
+  return y;
+}
+
+/** The raw score s(q, k) of one score function, in double, for the step-by-step display. */
+function rawScore(score, q, k, dk, params, da) {
+  if (score === 'general') {
+    let s = 0;
+    for (let a = 0; a < dk; a++) {
+      let wk = 0;
+      for (let b = 0; b < dk; b++) wk += params.W[a * dk + b] * k[b];
+      s += q[a] * wk;
+    }
+    return s;
+  }
+  if (score === 'additive') {
+    let s = 0;
+    for (let a = 0; a < da; a++) {
+      let h = 0;
+      for (let b = 0; b < dk; b++) h += params.Wq[a * dk + b] * q[b] + params.Wk[a * dk + b] * k[b];
+      s += params.v[a] * Math.tanh(h);
+    }
+    return s;
+  }
+  let s = 0;
+  for (let c = 0; c < dk; c++) s += q[c] * k[c];
+  return s;
+}
+
+function allowed(mask, i, j, nq, nk) {
+  return mask !== 'causal' || j <= i + (nk - nq);
+}
+
+/** The weights of one seeded layer: the matrices every head slices its columns from. */
+function layerWeights(prefix, d) {
+  return {
+    Wq: seededMatrix(`${prefix}.Wq`, d, d),
+    Wk: seededMatrix(`${prefix}.Wk`, d, d),
+    Wv: seededMatrix(`${prefix}.Wv`, d, d),
+    Wo: seededMatrix(`${prefix}.Wo`, d, d),
+  };
+}
+
+/**
+ * A stack of seeded multi-head attention layers on x [nq][D] (keys from `context` [nk][D] when given):
+ * layer l sees layerNorm(x + attention output of layer l-1). Returns every layer's weights [H][nq][nk]
+ * and input, for the step-by-step view.
+ */
+async function seededStack(engine, { x, context, nq, nk, d, heads, layers, score, mask, prefix }) {
+  const attention = [];
+  const inputs = [];
+  const params = [];
+  let input = x;
+  for (let l = 0; l < layers; l++) {
+    const name = `${prefix}.L${l}`;
+    const w = layerWeights(name, d);
+    const scoreParams = seededScoreParams(score, name, d / heads);
+    const mha = await engine.multiHeadAttention({
+      x: input, ...(context ? { context } : {}), nq, nk, dModel: d, heads, ...w, score,
+      ...(Object.keys(scoreParams).length ? { scoreParams } : {}), mask, returnWeights: true,
+    });
+    attention.push(mha.weights);
+    inputs.push(input);
+    params.push({ ...w, scoreParams });
+    if (!context) input = layerNorm(add(input, mha.output), nq, d);
+  }
+  return { attention, inputs, params };
+}
+
+/**
+ * Step by step for one head: X -> Q, K, V -> scores -> scale -> mask -> softmax -> Z. The weights and Z
+ * come from engine.attention on this head's Q, K, V; the scores before softmax are recomputed here for
+ * display only.
+ */
+async function steps(engine, { X, C, PE, nq, nk, d, heads, head, w, score, mask, label }) {
+  const dh = d / heads;
+  const Q = matmul(X, nq, d, w.Wq, d, head * dh, dh);
+  const K = matmul(C ?? X, nk, d, w.Wk, d, head * dh, dh);
+  const V = matmul(C ?? X, nk, d, w.Wv, d, head * dh, dh);
+  const sp = w.scoreParams ?? {};
+  const att = await engine.attention({
+    query: Q, key: K, value: V, heads: 1, nq, nk, dk: dh, dv: dh, score, ...sp, mask, returnWeights: true,
+  });
+  const scores = new Float32Array(nq * nk);
+  const scaled = new Float32Array(nq * nk);
+  const masked = new Float32Array(nq * nk);
+  const da = sp.v ? sp.v.length : 0;
+  const scale = score === 'scaled_dot' ? 1 / Math.sqrt(dh) : 1;
+  for (let i = 0; i < nq; i++) {
+    for (let j = 0; j < nk; j++) {
+      const s = rawScore(score, Q.subarray(i * dh, (i + 1) * dh), K.subarray(j * dh, (j + 1) * dh), dh, sp, da);
+      scores[i * nk + j] = s;
+      scaled[i * nk + j] = s * scale;
+      masked[i * nk + j] = allowed(mask, i, j, nq, nk) ? s * scale : -Infinity;
+    }
+  }
+  return {
+    head, nq, nk, d, dh, score, mask, scale, label, X, C: C ?? null, PE: PE ?? null, Q, K, V,
+    scores, scaled, masked, weights: att.weights, Z: att.output,
+  };
+}
+
+function tokenizeWith(model, text, maxTokens) {
+  if (model) {
+    const { pieces } = model.tokenize(text);
+    const list = Array.from(pieces);
+    return { pieces: list.slice(0, maxTokens), truncated: list.length > maxTokens };
+  }
+  return simpleTokenize(text, maxTokens);
+}
+
+/**
+ * Computes everything the views of one widget show.
+ * ctx: { engine, positionalEncoding, getModel: () => Promise<model> }.
+ * req: { mode, text, source, score, pe, layer, head }.
+ */
+export async function computeRequest(ctx, req) {
+  const t0 = performance.now();
+  const { engine, positionalEncoding } = ctx;
+  const mode = MODES.includes(req.mode) ? req.mode : 'model';
+  const score = SCORES.includes(req.score) ? req.score : 'scaled_dot';
+  const usePE = req.pe !== false;
+  const text = String(req.text ?? '');
+  let model = null;
+  let modelError = null;
+  if (mode === 'model' || mode === 'whatif') {
+    try {
+      model = await ctx.getModel();
+    } catch (error) {
+      modelError = error?.message ?? String(error);
+    }
+  }
+  const maxTokens = model?.info?.maxTokens ?? 128;
+  const notes = [];
+  if (modelError) notes.push(`The pretrained model is not available (${modelError}); showing seeded, untrained weights.`);
+
+  const result = {
+    mode, score, pe: usePE, text, source: null, weightsFrom: model ? 'model' : 'seeded',
+    backend: engine.backend, simd: engine.simd, layers: [], steps: null, reference: null,
+    truncated: false, notes, timings: {},
+  };
+  const D = SEEDED.dModel;
+  const H = SEEDED.heads;
+
+  if (mode === 'model' && model) {
+    const t = performance.now();
+    const run = await model.run(text);
+    result.timings.modelRunMs = performance.now() - t;
+    const pieces = Array.from(run.pieces);
+    const n = pieces.length;
+    result.truncated = Boolean(run.truncated);
+    result.embedding = run.embedding ?? null;
+    run.attention.forEach((weights, l) => {
+      const heads = model.info.heads?.[l] ?? weights.length / (n * n);
+      result.layers.push({ name: `layer ${l}`, heads, nq: n, nk: n, queryPieces: pieces, keyPieces: pieces, weights });
+    });
+    // The model's API gives its input embeddings but not its projection matrices, so the step-by-step
+    // and neuron views project the model's own input X with seeded W_Q, W_K, W_V (labelled as such).
+    const layer = clampInt(req.layer, 0, result.layers.length - 1);
+    const Hl = result.layers[layer].heads;
+    let X = run.inputEmbeddings;
+    let d = X ? X.length / n : 0;
+    if (!X || !Number.isInteger(d) || d % Hl !== 0) {
+      d = D;
+      X = seededEmbeddings(pieces, d);
+    }
+    const w = { ...layerWeights(`model.steps.L${layer}`, d), scoreParams: {} };
+    result.steps = await steps(engine, {
+      X, nq: n, nk: n, d, heads: Hl, head: clampInt(req.head, 0, Hl - 1), w, score: 'scaled_dot', mask: 'none',
+      label: "X: the model's input embeddings (with its timing signal); W_Q, W_K, W_V: seeded, not the model's own",
+    });
+  } else if (mode === 'encdec') {
+    const tgt = simpleTokenize(text, maxTokens);
+    const src = simpleTokenize(String(req.source ?? ''), maxTokens);
+    if (src.pieces.length === 0) throw new RangeError('encoder-decoder mode needs a source sentence (the source attribute)');
+    result.source = String(req.source);
+    result.truncated = tgt.truncated || src.truncated;
+    const nq = tgt.pieces.length;
+    const nk = src.pieces.length;
+    if (nq === 0) throw new RangeError('the text is empty: type a sentence');
+    let X = seededEmbeddings(tgt.pieces, D);
+    let C = seededEmbeddings(src.pieces, D);
+    let PE = null;
+    if (usePE) {
+      X = add(X, positionalEncoding(nq, D));
+      PE = positionalEncoding(Math.max(nq, nk), D);
+      C = add(C, positionalEncoding(nk, D));
+    }
+    const stack = await seededStack(engine, {
+      x: X, context: C, nq, nk, d: D, heads: H, layers: 1, score, mask: 'none', prefix: 'encdec',
+    });
+    result.layers.push({
+      name: 'cross-attention', heads: H, nq, nk, queryPieces: tgt.pieces, keyPieces: src.pieces, weights: stack.attention[0],
+    });
+    result.steps = await steps(engine, {
+      X, C, PE, nq, nk, d: D, heads: H, head: clampInt(req.head, 0, H - 1), w: stack.params[0], score, mask: 'none',
+      label: 'X: seeded target embeddings, C: seeded source embeddings (+ PE); W_Q, W_K, W_V: seeded',
+    });
+  } else {
+    // seeded stand-in, what-if, causal decoder: seeded layers over seeded embeddings (+ PE).
+    const { pieces, truncated } = tokenizeWith(model, text, maxTokens);
+    result.truncated = truncated;
+    const n = pieces.length;
+    if (n === 0) throw new RangeError('the text is empty: type a sentence');
+    const causal = mode === 'causal';
+    const layers = mode === 'whatif' ? 1 : SEEDED.layers;
+    const s = mode === 'model' || mode === 'seeded' ? 'scaled_dot' : score;
+    result.score = s;
+    let X = seededEmbeddings(pieces, D);
+    const PE = usePE ? positionalEncoding(n, D) : null;
+    if (PE) X = add(X, PE);
+    const stack = await seededStack(engine, {
+      x: X, nq: n, nk: n, d: D, heads: H, layers, score: s, mask: causal ? 'causal' : 'none', prefix: mode === 'whatif' ? 'whatif' : 'seeded',
+    });
+    stack.attention.forEach((weights, l) => {
+      result.layers.push({ name: `layer ${l}`, heads: H, nq: n, nk: n, queryPieces: pieces, keyPieces: pieces, weights });
+    });
+    const layer = clampInt(req.layer, 0, layers - 1);
+    result.steps = await steps(engine, {
+      X: stack.inputs[layer], PE: layer === 0 ? PE : null, nq: n, nk: n, d: D, heads: H,
+      head: clampInt(req.head, 0, H - 1), w: stack.params[layer], score: s, mask: causal ? 'causal' : 'none',
+      label: `X: seeded per-token embeddings${PE ? ' + PE' : ''}; W_Q, W_K, W_V: seeded (untrained)`,
+    });
+    result.steps.layer = layer;
+    if (mode === 'whatif' && model) {
+      const run = await model.run(text);
+      const m = Array.from(run.pieces).length;
+      result.reference = run.attention.map((weights, l) => ({
+        name: `model layer ${l}`, heads: model.info.heads?.[l] ?? weights.length / (m * m), nq: m, nk: m,
+        queryPieces: Array.from(run.pieces), keyPieces: Array.from(run.pieces), weights,
+      }));
+    }
+  }
+  result.peImage = usePE || mode === 'whatif' ? { n: result.layers[0].nq, d: D, values: positionalEncoding(Math.max(1, result.layers[0].nq), D) } : null;
+  result.timings.totalMs = performance.now() - t0;
+  return result;
+}
+
+export function clampInt(value, lo, hi) {
+  const v = Number.parseInt(value, 10);
+  if (!Number.isFinite(v)) return lo;
+  return Math.min(hi, Math.max(lo, v));
+}
+
+/** Every typed array inside a result, for postMessage's transfer list (shared buffers listed once). */
+export function transferables(value, out = new Set()) {
+  if (ArrayBuffer.isView(value)) out.add(value.buffer);
+  else if (Array.isArray(value)) value.forEach((v) => transferables(v, out));
+  else if (value && typeof value === 'object') Object.values(value).forEach((v) => transferables(v, out));
+  return [...out];
+}
