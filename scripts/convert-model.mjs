@@ -4,7 +4,7 @@
 // model files, in the safetensors format (8-byte little-endian header length, JSON header, raw tensors):
 //
 //   web/public/models/use-lite.f32.safetensors   float32 weights (the oracle-checked file)
-//   web/public/models/use-lite.f16.safetensors   float16 weights (the compact file the page loads)
+//   web/public/models/use-lite.f16.safetensors   float16 matrices, float32 vectors (the compact file the page loads)
 //
 // Both hold the tokenizer too: `tokenizer.scores` (F64 [V], the exact scores of vocab.json),
 // `tokenizer.piece_offsets` (I32 [V+1]) and `tokenizer.piece_bytes` (U8, the UTF-8 pieces back to back).
@@ -198,6 +198,11 @@ function write(path, floatType) {
     if (t.dtype === 'float' && floatType === 'F32') {
       dtype = 'F32';
       bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    } else if (t.dtype === 'float' && t.shape.length < 2) {
+      // Vectors (biases, norm scales, the timing signal's inverse timescales) stay float32 in the compact
+      // file: they are 0.1% of the bytes, and the timescales multiply positions up to 127.
+      dtype = 'F32';
+      bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     } else if (t.dtype === 'float') {
       dtype = 'F16';
       const h = new Uint16Array(t.data.length);
@@ -206,11 +211,7 @@ function write(path, floatType) {
     } else {
       bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     }
-    const pad = (8 - (offset % 8)) % 8; // keep every tensor 8-byte aligned
-    if (pad) {
-      blobs.push(new Uint8Array(pad));
-      offset += pad;
-    }
+    // Back to back, no holes (the safetensors rule); readers copy, so alignment does not matter.
     header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     blobs.push(bytes);
     offset += bytes.length;

@@ -98,8 +98,9 @@ export async function createEngine(options = {}) {
     get fallback() { return fallback; },
     /** The adapter WebGPU runs on, when it does. */
     get adapterInfo() { return active.adapterInfo ?? null; },
-    attention: (args) => run('attention', normalizeAttention(args)),
-    multiHeadAttention: (args) => run('multiHeadAttention', normalizeMultiHead(args)),
+    // async, so that a validation error is a rejected promise like any other failure.
+    attention: async (args) => run('attention', normalizeAttention(args)),
+    multiHeadAttention: async (args) => run('multiHeadAttention', normalizeMultiHead(args)),
     async loadModel(source) {
       const { loadModel } = await import('./model/index.js');
       return loadModel(wasm.module, source, { backend: active });

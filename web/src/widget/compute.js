@@ -152,7 +152,7 @@ function tokenizeWith(model, text, maxTokens) {
 /**
  * Computes everything the views of one widget show.
  * ctx: { engine, positionalEncoding, getModel: () => Promise<model> }.
- * req: { mode, text, source, score, pe, layer, head }.
+ * req: { mode, text, source, score, pe, backend, steps: { layer, head } | null }.
  */
 export async function computeRequest(ctx, req) {
   const t0 = performance.now();
@@ -196,19 +196,23 @@ export async function computeRequest(ctx, req) {
     });
     // The model's API gives its input embeddings but not its projection matrices, so the step-by-step
     // and neuron views project the model's own input X with seeded W_Q, W_K, W_V (labelled as such).
-    const layer = clampInt(req.layer, 0, result.layers.length - 1);
-    const Hl = result.layers[layer].heads;
-    let X = run.inputEmbeddings;
-    let d = X ? X.length / n : 0;
-    if (!X || !Number.isInteger(d) || d % Hl !== 0) {
-      d = D;
-      X = seededEmbeddings(pieces, d);
+    if (req.steps) {
+      const layer = clampInt(req.steps.layer, 0, result.layers.length - 1);
+      const Hl = result.layers[layer].heads;
+      let X = run.inputEmbeddings;
+      let d = X ? X.length / n : 0;
+      let label = "X: the model's input embeddings (with its timing signal); W_Q, W_K, W_V: seeded, not the model's own";
+      if (!X || !Number.isInteger(d) || d % Hl !== 0) {
+        d = D;
+        X = seededEmbeddings(pieces, d);
+        label = "X: seeded per-token embeddings of the model's pieces; W_Q, W_K, W_V: seeded, not the model's own";
+      }
+      const w = { ...layerWeights(`model.steps.L${layer}`, d), scoreParams: {} };
+      result.steps = await steps(engine, {
+        X, nq: n, nk: n, d, heads: Hl, head: clampInt(req.steps.head, 0, Hl - 1), w, score: 'scaled_dot', mask: 'none', label,
+      });
+      result.steps.layer = layer;
     }
-    const w = { ...layerWeights(`model.steps.L${layer}`, d), scoreParams: {} };
-    result.steps = await steps(engine, {
-      X, nq: n, nk: n, d, heads: Hl, head: clampInt(req.head, 0, Hl - 1), w, score: 'scaled_dot', mask: 'none',
-      label: "X: the model's input embeddings (with its timing signal); W_Q, W_K, W_V: seeded, not the model's own",
-    });
   } else if (mode === 'encdec') {
     const tgt = simpleTokenize(text, maxTokens);
     const src = simpleTokenize(String(req.source ?? ''), maxTokens);
@@ -232,10 +236,13 @@ export async function computeRequest(ctx, req) {
     result.layers.push({
       name: 'cross-attention', heads: H, nq, nk, queryPieces: tgt.pieces, keyPieces: src.pieces, weights: stack.attention[0],
     });
-    result.steps = await steps(engine, {
-      X, C, PE, nq, nk, d: D, heads: H, head: clampInt(req.head, 0, H - 1), w: stack.params[0], score, mask: 'none',
-      label: 'X: seeded target embeddings, C: seeded source embeddings (+ PE); W_Q, W_K, W_V: seeded',
-    });
+    if (req.steps) {
+      result.steps = await steps(engine, {
+        X, C, PE, nq, nk, d: D, heads: H, head: clampInt(req.steps.head, 0, H - 1), w: stack.params[0], score, mask: 'none',
+        label: `X: seeded target embeddings, C: seeded source embeddings${PE ? ' (both + PE)' : ''}; W_Q, W_K, W_V: seeded`,
+      });
+      result.steps.layer = 0;
+    }
   } else {
     // seeded stand-in, what-if, causal decoder: seeded layers over seeded embeddings (+ PE).
     const { pieces, truncated } = tokenizeWith(model, text, maxTokens);
@@ -255,13 +262,17 @@ export async function computeRequest(ctx, req) {
     stack.attention.forEach((weights, l) => {
       result.layers.push({ name: `layer ${l}`, heads: H, nq: n, nk: n, queryPieces: pieces, keyPieces: pieces, weights });
     });
-    const layer = clampInt(req.layer, 0, layers - 1);
-    result.steps = await steps(engine, {
-      X: stack.inputs[layer], PE: layer === 0 ? PE : null, nq: n, nk: n, d: D, heads: H,
-      head: clampInt(req.head, 0, H - 1), w: stack.params[layer], score: s, mask: causal ? 'causal' : 'none',
-      label: `X: seeded per-token embeddings${PE ? ' + PE' : ''}; W_Q, W_K, W_V: seeded (untrained)`,
-    });
-    result.steps.layer = layer;
+    if (req.steps) {
+      const layer = clampInt(req.steps.layer, 0, layers - 1);
+      result.steps = await steps(engine, {
+        X: stack.inputs[layer], PE: layer === 0 ? PE : null, nq: n, nk: n, d: D, heads: H,
+        head: clampInt(req.steps.head, 0, H - 1), w: stack.params[layer], score: s, mask: causal ? 'causal' : 'none',
+        label: layer === 0
+          ? `X: seeded per-token embeddings${PE ? ' + PE' : ''}; W_Q, W_K, W_V: seeded (untrained)`
+          : 'X: layer norm of the previous layer\'s input plus its attention output; W_Q, W_K, W_V: seeded (untrained)',
+      });
+      result.steps.layer = layer;
+    }
     if (mode === 'whatif' && model) {
       const run = await model.run(text);
       const m = Array.from(run.pieces).length;
@@ -271,7 +282,10 @@ export async function computeRequest(ctx, req) {
       }));
     }
   }
-  result.peImage = usePE || mode === 'whatif' ? { n: result.layers[0].nq, d: D, values: positionalEncoding(Math.max(1, result.layers[0].nq), D) } : null;
+  if (mode !== 'model' || !model) {
+    const n = Math.max(...result.layers.map((l) => Math.max(l.nq, l.nk)));
+    result.peImage = { n, d: D, values: positionalEncoding(n, D), used: usePE };
+  }
   result.timings.totalMs = performance.now() - t0;
   return result;
 }

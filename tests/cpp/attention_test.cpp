@@ -1,0 +1,213 @@
+// H heads, Tq queries, Tk keys, D query/key dims, Dv value dims, A additive hidden dims.
+//
+// The attention tester: every optimized variant compiled into this build (scalar always, wasmsimd in the SIMD
+// build, and the attention_f32 dispatch) against the reference, on every case of tests/cases/attention_cases.json,
+// with and without weights, with an absolute + relative tolerance.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "attn/attention.h"
+#include "case_inputs.h"
+
+namespace attn::test {
+namespace {
+
+using AttentionFn = void (*)(float*, float*, const float*, const float*, const float*, const ScoreParams&,
+                             const MaskParams&, int, int, int, int, int);
+
+void dispatch_optimized(float* out, float* weights, const float* q, const float* k, const float* v,
+                        const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
+  attention_f32(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv, Variant::kOptimized);
+}
+
+struct NamedVariant {
+  const char* name;
+  AttentionFn fn;
+};
+
+std::vector<NamedVariant> variants() {
+  return {
+      {"scalar", &attention_f32__scalar},
+#if defined(__wasm_simd128__)
+      {"wasmsimd", &attention_f32__wasmsimd},
+#endif
+      {"dispatch", &dispatch_optimized},
+  };
+}
+
+struct Param {
+  AttentionCase c;
+  NamedVariant variant;
+};
+
+std::vector<Param> params() {
+  std::vector<Param> out;
+  for (const auto& c : load_attention_cases())
+    for (const auto& v : variants()) out.push_back({c, v});
+  return out;
+}
+
+double max_abs(const std::vector<float>& x) {
+  double m = 0.0;
+  for (float f : x) m = std::max(m, double(std::fabs(f)));
+  return m;
+}
+
+double row_norm_max(const std::vector<float>& x, size_t rows, size_t cols) {
+  double m = 0.0;
+  for (size_t r = 0; r < rows; ++r) {
+    double s = 0.0;
+    for (size_t c = 0; c < cols; ++c) s += double(x[r * cols + c]) * x[r * cols + c];
+    m = std::max(m, std::sqrt(s));
+  }
+  return m;
+}
+
+// A bound on |score|, from which the float rounding of a score follows: |delta s| ~ eps_f32 * sqrt(D) * L.
+// dot kinds: |q.k| <= |q| |k| (|W|_F for general); additive: |s| <= sum |v|.
+double logit_bound(const AttentionCase& c, const AttentionInputs& in) {
+  const double q = row_norm_max(in.q, in.q.size() / c.dk, c.dk), k = row_norm_max(in.k, in.k.size() / c.dk, c.dk);
+  switch (c.score) {
+    case Score::kDot: return q * k;
+    case Score::kScaledDot: return q * k / std::sqrt(double(c.dk));
+    case Score::kGeneral: return q * k * row_norm_max(in.sp.W, 1, in.sp.W.size());
+    case Score::kAdditive: {
+      double s = 0.0;
+      for (float v : in.sp.v) s += std::fabs(v);
+      return s;
+    }
+  }
+  return 0.0;
+}
+
+class AttentionTester : public ::testing::TestWithParam<Param> {};
+
+// |got - want| <= atol + rtol |want|, element by element, reporting the worst element.
+void expect_near_all(const std::vector<float>& got, const std::vector<float>& want, double atol, double rtol,
+                     const std::string& what) {
+  ASSERT_EQ(got.size(), want.size());
+  size_t worst = 0, bad = 0;
+  double worst_excess = -1.0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::fabs(double(got[i]) - double(want[i]));
+    const double tol = atol + rtol * std::fabs(double(want[i]));
+    if (!(err <= tol)) ++bad;  // also catches NaN
+    const double excess = std::isnan(err) ? INFINITY : err - tol;
+    if (excess > worst_excess) worst_excess = excess, worst = i;
+  }
+  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << got.size() << " elements off; worst at " << worst
+                     << ": got " << got[worst] << ", want " << want[worst] << " (atol " << atol << ", rtol "
+                     << rtol << ")";
+}
+
+TEST_P(AttentionTester, MatchesReference) {
+  const Param& p = GetParam();
+  const AttentionCase& c = p.c;
+  const AttentionInputs in = generate(c);
+  const ScoreParams sp = in.score_params(c);
+  const MaskParams mp = in.mask_params(c);
+  const size_t out_n = size_t(c.heads) * c.nq * c.dv, w_n = size_t(c.heads) * c.nq * c.nk;
+
+  std::vector<float> ref_out(out_n), ref_w(w_n);
+  attention_f32__reference(ref_out.data(), ref_w.data(), in.q.data(), in.k.data(), in.v.data(), sp, mp, c.heads,
+                           c.nq, c.nk, c.dk, c.dv);
+  for (float x : ref_out) ASSERT_TRUE(std::isfinite(x)) << "reference output not finite";
+
+  // Tolerance. The reference accumulates in double; the variants in float, and they transform the query first
+  // (q/sqrt(D), q W), so each score carries a rounding error of about eps_f32 sqrt(D) L for a logit bound L.
+  // A score error delta moves a weight by about delta (relative), hence an output by delta * max|v|. Long rows
+  // (n = 4096) with logits ~100 are the loosest; small cases sit at a few ulps.
+  const double L = logit_bound(c, in);
+  const double delta = 4.0 * 6e-8 * std::sqrt(double(std::max(c.dk, c.score == Score::kAdditive ? c.da : 1))) *
+                       std::max(1.0, L);
+  const double vmax = std::max(1e-30, max_abs(in.v));
+  const double out_atol = 4e-6 * vmax + 2.0 * delta * vmax;
+  const double w_atol = 2e-6 + 2.0 * delta;
+  const double rtol = 1e-5;
+
+  for (bool with_weights : {false, true}) {
+    std::vector<float> out(out_n, NAN), w(with_weights ? w_n : 0, NAN);
+    p.variant.fn(out.data(), with_weights ? w.data() : nullptr, in.q.data(), in.k.data(), in.v.data(), sp, mp,
+                 c.heads, c.nq, c.nk, c.dk, c.dv);
+    const std::string tag = std::string(p.variant.name) + (with_weights ? " (with weights)" : " (no weights)");
+    expect_near_all(out, ref_out, out_atol, rtol, tag + " output");
+    if (with_weights) expect_near_all(w, ref_w, w_atol, rtol, tag + " weights");
+  }
+}
+
+std::string param_name(const ::testing::TestParamInfo<Param>& info) {
+  std::string s = info.param.c.name + "_" + info.param.variant.name;
+  for (char& ch : s)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(SharedCases, AttentionTester, ::testing::ValuesIn(params()), param_name);
+
+// The reference itself on the shared cases: weights rows sum to 1, or are all 0 exactly when every key of the
+// row is masked; masked keys get weight 0.
+TEST(AttentionReference, SharedCasesWeightsAreDistributions) {
+  for (const auto& c : load_attention_cases()) {
+    if (size_t(c.nq) * c.nk * c.heads > 300000) continue;  // the long rows: covered by the tester above
+    SCOPED_TRACE(c.name);
+    const AttentionInputs in = generate(c);
+    const MaskParams mp = in.mask_params(c);
+    std::vector<float> out(size_t(c.heads) * c.nq * c.dv), w(size_t(c.heads) * c.nq * c.nk);
+    attention_f32__reference(out.data(), w.data(), in.q.data(), in.k.data(), in.v.data(), in.score_params(c), mp,
+                             c.heads, c.nq, c.nk, c.dk, c.dv);
+    for (int h = 0; h < c.heads; ++h)
+      for (int i = 0; i < c.nq; ++i) {
+        double sum = 0.0;
+        int allowed = 0;
+        for (int j = 0; j < c.nk; ++j) {
+          const bool ok = mp.kind == MaskKind::kNone ||
+                          (mp.kind == MaskKind::kCausal && causal_allows(i, j, c.nq, c.nk)) ||
+                          (mp.kind == MaskKind::kExplicit && mp.allowed[size_t(i) * c.nk + j]);
+          const float wij = w[(size_t(h) * c.nq + i) * c.nk + j];
+          if (!ok) ASSERT_EQ(wij, 0.0f);
+          ASSERT_GE(wij, 0.0f);
+          allowed += ok;
+          sum += wij;
+        }
+        if (allowed) ASSERT_NEAR(sum, 1.0, 1e-5);
+        else ASSERT_EQ(sum, 0.0);
+      }
+  }
+}
+
+TEST(AttentionCases, CoverWhatTheyClaim) {
+  const auto cases = load_attention_cases();
+  bool grid[4][3] = {};
+  bool heads1 = false, heads3 = false, heads12 = false, q_lt_k = false, q_gt_k = false, long_rows = false;
+  bool causal_lt = false, causal_gt = false, fully_masked_explicit = false;
+  std::vector<int> dims, keys;
+  for (const auto& c : cases) {
+    grid[int(c.score)][int(c.mask)] = true;
+    heads1 |= c.heads == 1, heads3 |= c.heads == 3, heads12 |= c.heads == 12;
+    q_lt_k |= c.nq < c.nk, q_gt_k |= c.nq > c.nk;
+    causal_lt |= c.mask == MaskKind::kCausal && c.nq < c.nk;
+    causal_gt |= c.mask == MaskKind::kCausal && c.nq > c.nk;
+    long_rows |= c.nk == 4096 && c.dk == 64;
+    dims.push_back(c.dk), dims.push_back(c.dv), keys.push_back(c.nk);
+    if (c.mask == MaskKind::kExplicit && !fully_masked_explicit) {
+      const AttentionInputs in = generate(c);
+      for (int i = 0; i < c.nq && !fully_masked_explicit; ++i)
+        fully_masked_explicit = std::none_of(&in.allowed[size_t(i) * c.nk], &in.allowed[size_t(i + 1) * c.nk],
+                                             [](uint8_t a) { return a != 0; });
+    }
+  }
+  for (int s = 0; s < 4; ++s)
+    for (int m = 0; m < 3; ++m) EXPECT_TRUE(grid[s][m]) << "score " << s << " x mask " << m;
+  EXPECT_TRUE(heads1 && heads3 && heads12 && q_lt_k && q_gt_k && causal_lt && causal_gt && long_rows);
+  EXPECT_TRUE(fully_masked_explicit);
+  for (int d : {1, 3, 4, 5, 8, 16, 63, 64, 65}) EXPECT_NE(std::count(dims.begin(), dims.end(), d), 0) << d;
+  for (int n : {1, 3, 4, 5, 17, 64, 130}) EXPECT_NE(std::count(keys.begin(), keys.end(), n), 0) << n;
+}
+
+}  // namespace
+}  // namespace attn::test

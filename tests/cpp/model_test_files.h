@@ -1,0 +1,23 @@
+// Helpers for the model tests: read a whole file, and the paths of the model files built by
+// scripts/convert-model.mjs (tests skip when they are missing: run scripts/build.sh).
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace attn::test {
+
+inline std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+inline std::string source_path(const std::string& relative) { return std::string(ATTN_SOURCE_DIR) + "/" + relative; }
+inline std::string model_f32_path() { return source_path("web/public/models/use-lite.f32.safetensors"); }
+inline std::string model_f16_path() { return source_path("web/public/models/use-lite.f16.safetensors"); }
+
+}  // namespace attn::test

@@ -1,0 +1,215 @@
+// The safetensors reader: a valid file reads back exactly (F32, F16, BF16, metadata); every kind of corrupt
+// file (truncated, huge or bad header length, bad JSON, unknown or wrong dtype, offsets past the end,
+// overlaps, holes, mismatched sizes) gives a clear error; every truncation and every single-bit flip of a
+// small file is either read or refused, never read out of bounds.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "attn/safetensors.h"
+#include "model_test_files.h"
+
+namespace attn::test {
+namespace {
+
+// A file from a header (JSON text) and data bytes.
+std::vector<uint8_t> make_file(const std::string& header, const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> out(8);
+  uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(n >> (8 * i));
+  out.insert(out.end(), header.begin(), header.end());
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+std::vector<uint8_t> floats(const std::vector<float>& v) {
+  std::vector<uint8_t> out(4 * v.size());
+  std::memcpy(out.data(), v.data(), out.size());
+  return out;
+}
+
+// Two F32 tensors [2][2] and [3], an F16 [2] and a BF16 [1], and metadata.
+std::vector<uint8_t> valid_file() {
+  std::vector<uint8_t> data = floats({1, 2, 3, 4, 5, 6, 7});
+  const uint8_t half[] = {0x00, 0x3C, 0x00, 0xC0};  // 1.0, -2.0
+  const uint8_t bf16[] = {0x40, 0x40};              // 3.0
+  data.insert(data.end(), half, half + 4);
+  data.insert(data.end(), bf16, bf16 + 2);
+  return make_file(
+      R"({"__metadata__":{"format":"test"},"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},)"
+      R"("b":{"dtype":"F32","shape":[3],"data_offsets":[16,28]},"h":{"dtype":"F16","shape":[2],"data_offsets":[28,32]},)"
+      R"("z":{"dtype":"BF16","shape":[1],"data_offsets":[32,34]}})",
+      data);
+}
+
+std::string parse_error(const std::vector<uint8_t>& file) {
+  SafeTensors st;
+  std::string error;
+  EXPECT_FALSE(SafeTensors::parse(file.data(), file.size(), &st, &error));
+  return error;
+}
+
+std::string tensor_file_error(const std::string& entry, size_t data_bytes) {
+  return parse_error(make_file("{" + entry + "}", std::vector<uint8_t>(data_bytes)));
+}
+
+TEST(SafeTensorsReader, ReadsAValidFile) {
+  std::vector<uint8_t> file = valid_file();
+  SafeTensors st;
+  std::string error;
+  ASSERT_TRUE(SafeTensors::parse(file.data(), file.size(), &st, &error)) << error;
+  EXPECT_EQ(st.tensors().size(), 4u);
+  EXPECT_EQ(st.metadata().at("format"), "test");
+  std::vector<float> v;
+  ASSERT_TRUE(st.read_f32("a", {2, 2}, &v, &error)) << error;
+  EXPECT_EQ(v, (std::vector<float>{1, 2, 3, 4}));
+  ASSERT_TRUE(st.read_f32("b", {3}, &v, &error)) << error;
+  EXPECT_EQ(v, (std::vector<float>{5, 6, 7}));
+  ASSERT_TRUE(st.read_f32("h", {2}, &v, &error)) << error;
+  EXPECT_EQ(v, (std::vector<float>{1, -2}));
+  ASSERT_TRUE(st.read_f32("z", {1}, &v, &error)) << error;
+  EXPECT_EQ(v, (std::vector<float>{3}));
+}
+
+TEST(SafeTensorsReader, ReadF32ChecksNameShapeAndDtype) {
+  std::vector<uint8_t> file = make_file(R"({"i":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}})", floats({0, 0}));
+  SafeTensors st;
+  std::string error;
+  ASSERT_TRUE(SafeTensors::parse(file.data(), file.size(), &st, &error)) << error;
+  std::vector<float> v;
+  EXPECT_FALSE(st.read_f32("i", {2}, &v, &error));
+  EXPECT_NE(error.find("tensor 'i' is I32, not F32, F16 or BF16"), std::string::npos) << error;
+  EXPECT_FALSE(st.read_f32("i", {3}, &v, &error));
+  EXPECT_NE(error.find("has shape [2] but [3] was expected"), std::string::npos) << error;
+  EXPECT_FALSE(st.read_f32("missing", {1}, &v, &error));
+  EXPECT_NE(error.find("no tensor 'missing'"), std::string::npos) << error;
+}
+
+TEST(SafeTensorsReader, RefusesBadHeaderLengths) {
+  std::vector<uint8_t> file = valid_file();
+  EXPECT_NE(parse_error({1, 2, 3}).find("3 bytes, shorter than its 8-byte header length"), std::string::npos);
+  std::vector<uint8_t> huge = file;
+  huge[7] = 0x01;  // 2^56 bytes
+  EXPECT_NE(parse_error(huge).find("over the limit"), std::string::npos) << parse_error(huge);
+  std::vector<uint8_t> past = file;
+  past[0] = 0xFF;
+  past[1] = 0xFF;  // 65535 bytes: past the end of a small file
+  EXPECT_NE(parse_error(past).find("exceeds the"), std::string::npos) << parse_error(past);
+  std::vector<uint8_t> header_only(file.begin(), file.begin() + 20);
+  EXPECT_NE(parse_error(header_only).find("truncated file"), std::string::npos) << parse_error(header_only);
+}
+
+TEST(SafeTensorsReader, RefusesBadJson) {
+  EXPECT_NE(parse_error(make_file(R"({"a":)", {})).find("not valid JSON"), std::string::npos);
+  EXPECT_NE(parse_error(make_file(R"([1,2])", {})).find("not a JSON object"), std::string::npos);
+  EXPECT_NE(parse_error(make_file(R"({"a":1} x)", {})).find("trailing characters"), std::string::npos);
+  EXPECT_NE(parse_error(make_file(std::string(200, '['), {})).find("nesting too deep"), std::string::npos);
+  EXPECT_NE(parse_error(make_file(R"({"__metadata__":{"k":1}})", {})).find("__metadata__.k is not a string"),
+            std::string::npos);
+}
+
+TEST(SafeTensorsReader, RefusesBadTensorEntries) {
+  EXPECT_NE(tensor_file_error(R"("a":{"dtype":"F33","shape":[1],"data_offsets":[0,4]})", 4)
+                .find("tensor 'a' has an unknown dtype 'F33'"),
+            std::string::npos);
+  EXPECT_NE(tensor_file_error(R"("a":{"shape":[1],"data_offsets":[0,4]})", 4).find("no dtype"), std::string::npos);
+  EXPECT_NE(tensor_file_error(R"("a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]})", 4).find("shape entry"),
+            std::string::npos);
+  EXPECT_NE(tensor_file_error(R"("a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]})", 4).find("shape entry"),
+            std::string::npos);
+  EXPECT_NE(tensor_file_error(R"("a":{"dtype":"F32","shape":[1],"data_offsets":[0]})", 4).find("data_offsets"),
+            std::string::npos);
+  EXPECT_NE(tensor_file_error(R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]})", 4).find("run backwards"),
+            std::string::npos);
+  EXPECT_NE(tensor_file_error(R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})", 4)
+                .find("ends at byte 8 past the end of the data (4 bytes"),
+            std::string::npos);
+  EXPECT_NE(tensor_file_error(R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]})", 4)
+                .find("is F32 [2] = 8 bytes but its data_offsets span 4"),
+            std::string::npos);
+  EXPECT_NE(tensor_file_error(R"("a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]})", 4)
+                .find("data_offsets span 4"),
+            std::string::npos);
+  EXPECT_NE(tensor_file_error(R"("a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                              R"("b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]})",
+                              6)
+                .find("overlaps"),
+            std::string::npos);
+  EXPECT_NE(tensor_file_error(R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]})", 8).find("belong to no tensor"),
+            std::string::npos);
+  EXPECT_NE(tensor_file_error(R"("a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]})", 8).find("cover 4"),
+            std::string::npos);
+  EXPECT_NE(tensor_file_error(R"("a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
+                              R"("a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]})",
+                              2)
+                .find("appears twice"),
+            std::string::npos);
+}
+
+// Every truncation and every single-bit flip of the header and the first data bytes: parse either succeeds
+// or fails with a message; when it succeeds, every tensor lies inside the file.
+TEST(SafeTensorsReader, SurvivesEveryTruncationAndBitFlip) {
+  const std::vector<uint8_t> file = valid_file();
+  for (size_t n = 0; n < file.size(); ++n) {
+    std::vector<uint8_t> cut(file.begin(), file.begin() + n);
+    SafeTensors st;
+    std::string error;
+    EXPECT_FALSE(SafeTensors::parse(cut.data(), cut.size(), &st, &error)) << "truncated at " << n;
+    EXPECT_FALSE(error.empty());
+  }
+  int refused = 0;
+  for (size_t byte = 0; byte < file.size(); ++byte) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::vector<uint8_t> flipped = file;
+      flipped[byte] ^= static_cast<uint8_t>(1u << bit);
+      SafeTensors st;
+      std::string error;
+      if (SafeTensors::parse(flipped.data(), flipped.size(), &st, &error)) {
+        const size_t data_start = flipped.size() - (file.size() - 8 - (file[0] | (file[1] << 8)));
+        for (const TensorInfo& t : st.tensors()) {
+          EXPECT_LE(t.end, flipped.size());
+          EXPECT_LE(st.bytes(t) + (t.end - t.begin), flipped.data() + flipped.size());
+          EXPECT_GE(st.bytes(t), flipped.data() + 8);
+        }
+        (void)data_start;
+      } else {
+        EXPECT_EQ(error.rfind("safetensors: ", 0), 0u) << error;
+        ++refused;
+      }
+    }
+  }
+  EXPECT_GT(refused, 0);
+}
+
+TEST(SafeTensorsReader, HalfToFloatIsExact) {
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const int exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
+    const double sign = (h & 0x8000) ? -1 : 1;
+    const float got = half_to_float(static_cast<uint16_t>(h));
+    if (exp == 0x1F) {
+      EXPECT_TRUE(mant ? std::isnan(got) : std::isinf(got)) << h;
+      continue;
+    }
+    const double want = exp == 0 ? sign * std::ldexp(mant, -24) : sign * std::ldexp(1024 + mant, exp - 25);
+    EXPECT_EQ(got, static_cast<float>(want)) << h;
+    EXPECT_EQ(std::signbit(got), (h & 0x8000) != 0) << h;
+  }
+}
+
+TEST(SafeTensorsReader, ReadsTheConvertedModelFiles) {
+  for (const std::string& path : {model_f32_path(), model_f16_path()}) {
+    std::vector<uint8_t> bytes = read_file(path);
+    if (bytes.empty()) GTEST_SKIP() << path << " is missing: run scripts/build.sh";
+    SafeTensors st;
+    std::string error;
+    ASSERT_TRUE(SafeTensors::parse(bytes.data(), bytes.size(), &st, &error)) << error;
+    EXPECT_NE(st.find("embeddings.token"), nullptr);
+    EXPECT_NE(st.metadata().find("config"), st.metadata().end());
+  }
+}
+
+}  // namespace
+}  // namespace attn::test

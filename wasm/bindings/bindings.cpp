@@ -1,0 +1,162 @@
+// H heads, Tq queries, Tk keys, D query/key dims, Dv value dims, A additive hidden dims, M model dims.
+//
+// The Embind layer of the engine: converts arguments and calls wasm/include/attn/attention.h, nothing else.
+// Pointers arrive as plain numbers (byte offsets into the WASM heap, 0 = null) allocated by JS with
+// Module._malloc; see docs/CONTRACTS.md. Nothing throws across this boundary: the JS library validates
+// first; a call that still gets an impossible argument returns a negative status and writes nothing.
+#include <emscripten/bind.h>
+#include <malloc.h>
+
+#include <cstdint>
+
+#include "attn/attention.h"
+
+namespace {
+
+using attn::MaskKind;
+using attn::Score;
+using attn::Variant;
+
+constexpr int kOk = 0;
+constexpr int kBadArgument = -1;  // a null required pointer, a size < 1, an unknown enum value
+
+struct AttentionArgs {
+  uintptr_t out = 0, weights = 0, q = 0, k = 0, v = 0, W = 0, Wq = 0, Wk = 0, va = 0, allowed = 0;
+  int score = 1, mask = 0, variant = 1, heads = 1, nq = 0, nk = 0, dk = 0, dv = 0, da = 0;
+};
+
+struct MultiHeadArgs {
+  uintptr_t out = 0, weights = 0, x = 0, context = 0, wq = 0, wk = 0, wv = 0, wo = 0, bq = 0, bk = 0, bv = 0,
+            bo = 0, W = 0, Wq = 0, Wk = 0, va = 0, allowed = 0;
+  int score = 1, mask = 0, variant = 1, nq = 0, nk = 0, dModel = 0, heads = 1, da = 0;
+};
+
+template <typename T>
+T* ptr(uintptr_t p) {
+  return reinterpret_cast<T*>(p);
+}
+
+// Score and mask parameters, or false when a required one is missing or unknown.
+bool to_params(int score, uintptr_t W, uintptr_t Wq, uintptr_t Wk, uintptr_t va, int da, int mask,
+               uintptr_t allowed, attn::ScoreParams* sp, attn::MaskParams* mp) {
+  if (score < 0 || score > 3 || mask < 0 || mask > 2) return false;
+  sp->score = Score(score);
+  if (sp->score == Score::kGeneral) {
+    if (!W) return false;
+    sp->W = ptr<const float>(W);
+  }
+  if (sp->score == Score::kAdditive) {
+    if (!Wq || !Wk || !va || da < 1) return false;
+    sp->Wq = ptr<const float>(Wq);
+    sp->Wk = ptr<const float>(Wk);
+    sp->v = ptr<const float>(va);
+    sp->da = da;
+  }
+  mp->kind = MaskKind(mask);
+  if (mp->kind == MaskKind::kExplicit) {
+    if (!allowed) return false;
+    mp->allowed = ptr<const uint8_t>(allowed);
+  }
+  return true;
+}
+
+int attention(const AttentionArgs& a) {
+  attn::ScoreParams sp;
+  attn::MaskParams mp;
+  if (!a.out || !a.q || !a.k || !a.v || a.heads < 1 || a.nq < 1 || a.nk < 1 || a.dk < 1 || a.dv < 1 ||
+      a.variant < 0 || a.variant > 1 || !to_params(a.score, a.W, a.Wq, a.Wk, a.va, a.da, a.mask, a.allowed, &sp, &mp))
+    return kBadArgument;
+  attn::attention_f32(ptr<float>(a.out), ptr<float>(a.weights), ptr<const float>(a.q), ptr<const float>(a.k),
+                      ptr<const float>(a.v), sp, mp, a.heads, a.nq, a.nk, a.dk, a.dv, Variant(a.variant));
+  return kOk;
+}
+
+int multiHeadAttention(const MultiHeadArgs& a) {
+  attn::ScoreParams sp;
+  attn::MaskParams mp;
+  if (!a.out || !a.x || !a.context || !a.wq || !a.wk || !a.wv || !a.wo || a.heads < 1 || a.nq < 1 || a.nk < 1 ||
+      a.dModel < 1 || a.dModel % a.heads != 0 || a.variant < 0 || a.variant > 1 ||
+      !to_params(a.score, a.W, a.Wq, a.Wk, a.va, a.da, a.mask, a.allowed, &sp, &mp))
+    return kBadArgument;
+  attn::MultiHeadParams p;
+  p.q = {ptr<const float>(a.wq), ptr<const float>(a.bq)};
+  p.k = {ptr<const float>(a.wk), ptr<const float>(a.bk)};
+  p.v = {ptr<const float>(a.wv), ptr<const float>(a.bv)};
+  p.o = {ptr<const float>(a.wo), ptr<const float>(a.bo)};
+  attn::multi_head_attention_f32(ptr<float>(a.out), ptr<float>(a.weights), ptr<const float>(a.x),
+                                 ptr<const float>(a.context), p, sp, mp, a.nq, a.nk, a.dModel, a.heads,
+                                 Variant(a.variant));
+  return kOk;
+}
+
+void positionalEncoding(uintptr_t out, int n, int d) {
+  if (out && n > 0 && d > 0) attn::positional_encoding_f32(ptr<float>(out), n, d);
+}
+
+void gemm(uintptr_t c, uintptr_t a, uintptr_t b, uintptr_t bias, int m, int k, int n, int variant) {
+  if (!c || !a || !b || m < 1 || k < 1 || n < 1 || variant < 0 || variant > 1) return;
+  attn::gemm_f32(ptr<float>(c), ptr<const float>(a), ptr<const float>(b), ptr<const float>(bias), m, k, n,
+                 Variant(variant));
+}
+
+bool simd() { return attn::kSimdBuild; }
+
+double heapBytesInUse() { return double(mallinfo().uordblks); }
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(attn_engine) {
+  using namespace emscripten;
+  value_object<AttentionArgs>("AttentionArgs")
+      .field("out", &AttentionArgs::out)
+      .field("weights", &AttentionArgs::weights)
+      .field("q", &AttentionArgs::q)
+      .field("k", &AttentionArgs::k)
+      .field("v", &AttentionArgs::v)
+      .field("W", &AttentionArgs::W)
+      .field("Wq", &AttentionArgs::Wq)
+      .field("Wk", &AttentionArgs::Wk)
+      .field("va", &AttentionArgs::va)
+      .field("allowed", &AttentionArgs::allowed)
+      .field("score", &AttentionArgs::score)
+      .field("mask", &AttentionArgs::mask)
+      .field("variant", &AttentionArgs::variant)
+      .field("heads", &AttentionArgs::heads)
+      .field("nq", &AttentionArgs::nq)
+      .field("nk", &AttentionArgs::nk)
+      .field("dk", &AttentionArgs::dk)
+      .field("dv", &AttentionArgs::dv)
+      .field("da", &AttentionArgs::da);
+  value_object<MultiHeadArgs>("MultiHeadArgs")
+      .field("out", &MultiHeadArgs::out)
+      .field("weights", &MultiHeadArgs::weights)
+      .field("x", &MultiHeadArgs::x)
+      .field("context", &MultiHeadArgs::context)
+      .field("wq", &MultiHeadArgs::wq)
+      .field("wk", &MultiHeadArgs::wk)
+      .field("wv", &MultiHeadArgs::wv)
+      .field("wo", &MultiHeadArgs::wo)
+      .field("bq", &MultiHeadArgs::bq)
+      .field("bk", &MultiHeadArgs::bk)
+      .field("bv", &MultiHeadArgs::bv)
+      .field("bo", &MultiHeadArgs::bo)
+      .field("W", &MultiHeadArgs::W)
+      .field("Wq", &MultiHeadArgs::Wq)
+      .field("Wk", &MultiHeadArgs::Wk)
+      .field("va", &MultiHeadArgs::va)
+      .field("allowed", &MultiHeadArgs::allowed)
+      .field("score", &MultiHeadArgs::score)
+      .field("mask", &MultiHeadArgs::mask)
+      .field("variant", &MultiHeadArgs::variant)
+      .field("nq", &MultiHeadArgs::nq)
+      .field("nk", &MultiHeadArgs::nk)
+      .field("dModel", &MultiHeadArgs::dModel)
+      .field("heads", &MultiHeadArgs::heads)
+      .field("da", &MultiHeadArgs::da);
+  function("attention", &attention);
+  function("multiHeadAttention", &multiHeadAttention);
+  function("positionalEncoding", &positionalEncoding);
+  function("gemm", &gemm);
+  function("simd", &simd);
+  function("heapBytesInUse", &heapBytesInUse);
+}

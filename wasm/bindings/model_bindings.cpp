@@ -1,0 +1,157 @@
+// T tokens, L layers, H heads, D widths, E embedding width.
+//
+// The Embind layer of the model (wasm/include/attn/model.h): converts arguments, copies results out into
+// fresh JS typed arrays (new Float32Array(typed_memory_view(...)) copies), nothing else. Models live in a
+// handle table so that JS never owns an Embind object that needs .delete(); `modelFree(handle)` releases one.
+// Nothing throws across the boundary: every function returns an object whose `error` is a message ("" on
+// success). Text arrives NFKC-normalised by web/src/lib/model/index.js, as the original tokenizer does.
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attn/model.h"
+
+namespace {
+
+using emscripten::typed_memory_view;
+using emscripten::val;
+
+std::map<int, std::unique_ptr<attn::EncoderModel>>& models() {
+  static std::map<int, std::unique_ptr<attn::EncoderModel>> table;
+  return table;
+}
+int next_handle = 1;
+
+val error_result(const std::string& message) {
+  val r = val::object();
+  r.set("error", message);
+  return r;
+}
+
+const attn::EncoderModel* lookup(int handle) {
+  auto it = models().find(handle);
+  return it == models().end() ? nullptr : it->second.get();
+}
+
+template <typename T>
+val copy_array(const char* type, const T* data, size_t n) {
+  return val::global(type).new_(typed_memory_view(n, data));
+}
+
+val pieces_of(const attn::EncoderModel& model, const std::vector<int32_t>& ids) {
+  val pieces = val::array();
+  for (size_t i = 0; i < ids.size(); ++i) pieces.set(i, model.tokenizer().piece(ids[i]));
+  return pieces;
+}
+
+// {handle, error}: parses and copies the safetensors file in [ptr, ptr + size) (JS frees it afterwards).
+val model_load(uintptr_t ptr, double size) {
+  if (ptr == 0 || !(size >= 0)) return error_result("modelLoad: no bytes");
+  auto model = std::make_unique<attn::EncoderModel>();
+  std::string error;
+  if (!model->load(reinterpret_cast<const uint8_t*>(ptr), static_cast<size_t>(size), &error)) {
+    return error_result(error);
+  }
+  const int handle = next_handle++;
+  models()[handle] = std::move(model);
+  val r = val::object();
+  r.set("error", std::string());
+  r.set("handle", handle);
+  return r;
+}
+
+// {layers, heads: [per layer], dims: [per layer output], inputDims, headDims, vocabSize, pieces, maxTokens,
+//  embeddingDims, dtype, error}
+val model_info(int handle) {
+  const attn::EncoderModel* m = lookup(handle);
+  if (!m) return error_result("modelInfo: no model with handle " + std::to_string(handle));
+  val heads = val::array(), dims = val::array(), head_dims = val::array();
+  for (size_t l = 0; l < m->layers().size(); ++l) {
+    heads.set(l, m->layers()[l].heads);
+    dims.set(l, m->layers()[l].d_out);
+    head_dims.set(l, m->layers()[l].d_attn / m->layers()[l].heads);
+  }
+  val r = val::object();
+  r.set("error", std::string());
+  r.set("layers", static_cast<int>(m->layers().size()));
+  r.set("heads", heads);
+  r.set("dims", dims);
+  r.set("headDims", head_dims);
+  r.set("inputDims", m->input_dims());
+  r.set("vocabSize", m->vocab_rows());
+  r.set("pieces", m->tokenizer().size());
+  r.set("maxTokens", m->max_tokens());
+  r.set("embeddingDims", m->embedding_dims());
+  r.set("dtype", m->weight_dtype());
+  return r;
+}
+
+// {ids: Int32Array, pieces: string[], error} for NFKC-normalised text (all tokens, not clipped).
+val model_tokenize(int handle, const std::string& normalized) {
+  const attn::EncoderModel* m = lookup(handle);
+  if (!m) return error_result("modelTokenize: no model with handle " + std::to_string(handle));
+  std::vector<int32_t> ids = m->tokenizer().encode(normalized);
+  val r = val::object();
+  r.set("error", std::string());
+  r.set("ids", copy_array("Int32Array", ids.data(), ids.size()));
+  r.set("pieces", pieces_of(*m, ids));
+  return r;
+}
+
+val run_ids(const attn::EncoderModel& m, const std::vector<int32_t>& ids, int variant) {
+  if (variant != 0 && variant != 1) return error_result("modelRun: unknown variant " + std::to_string(variant));
+  attn::EncoderResult out;
+  std::string error;
+  if (!m.forward(ids, static_cast<attn::Variant>(variant), &out, &error)) return error_result(error);
+  val attention = val::array(), hidden = val::array();
+  for (size_t l = 0; l < out.attention.size(); ++l) {
+    attention.set(l, copy_array("Float32Array", out.attention[l].data(), out.attention[l].size()));
+    hidden.set(l, copy_array("Float32Array", out.hidden[l].data(), out.hidden[l].size()));
+  }
+  val r = val::object();
+  r.set("error", std::string());
+  r.set("ids", copy_array("Int32Array", out.ids.data(), out.ids.size()));
+  r.set("pieces", pieces_of(m, out.ids));
+  r.set("truncated", out.truncated);
+  r.set("tokensBeforeClip", out.tokens_before_clip);
+  r.set("inputEmbeddings", copy_array("Float32Array", out.input.data(), out.input.size()));
+  r.set("attention", attention);
+  r.set("hidden", hidden);
+  r.set("embedding", copy_array("Float32Array", out.embedding.data(), out.embedding.size()));
+  return r;
+}
+
+// The forward pass on NFKC-normalised text; variant 0 reference, 1 optimized.
+val model_run(int handle, const std::string& normalized, int variant) {
+  const attn::EncoderModel* m = lookup(handle);
+  if (!m) return error_result("modelRun: no model with handle " + std::to_string(handle));
+  return run_ids(*m, m->tokenizer().encode(normalized), variant);
+}
+
+// The forward pass on piece ids (an array of numbers or an Int32Array).
+val model_run_ids(int handle, val ids, int variant) {
+  const attn::EncoderModel* m = lookup(handle);
+  if (!m) return error_result("modelRunIds: no model with handle " + std::to_string(handle));
+  const unsigned n = ids["length"].as<unsigned>();
+  std::vector<int32_t> values(n);
+  for (unsigned i = 0; i < n; ++i) values[i] = ids[i].as<int32_t>();
+  return run_ids(*m, values, variant);
+}
+
+bool model_free(int handle) { return models().erase(handle) > 0; }
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(attn_model) {
+  emscripten::function("modelLoad", &model_load);
+  emscripten::function("modelInfo", &model_info);
+  emscripten::function("modelTokenize", &model_tokenize);
+  emscripten::function("modelRun", &model_run);
+  emscripten::function("modelRunIds", &model_run_ids);
+  emscripten::function("modelFree", &model_free);
+}

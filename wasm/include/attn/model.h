@@ -1,0 +1,71 @@
+// T tokens (<= maxTokens), L layers, H heads, D0 input width, Dl layer width, F feed-forward width,
+// E sentence embedding width, V vocabulary rows.
+//
+// Universal Sentence Encoder lite, run on the engine's kernels, with everything a reader may want to see:
+// the pieces, the input embeddings with the timing signal, every layer's and head's attention weights,
+// every layer's hidden states and the sentence embedding. What the graph computes, op by op, is written
+// down in docs/MODEL.md; the weights come from scripts/convert-model.mjs (safetensors).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "attn/attention.h"
+#include "attn/tokenizer.h"
+
+namespace attn {
+
+struct EncoderLayer {
+  int d_in = 0, d_attn = 0, d_out = 0, heads = 0, d_ff = 0;  // d_attn = width of each of Q, K, V
+  float attention_scale = 0;                                 // q is multiplied by it before q.k
+  std::vector<float> norm_scale, norm_bias;                  // [d_in]
+  std::vector<float> qkv, qkv_bias;                          // [d_in][3 d_attn], [3 d_attn]: Q | K | V
+  std::vector<float> out, out_bias;                          // [d_attn][d_out], [d_out]
+  std::vector<float> residual, residual_bias;                // [d_in][d_out], [d_out]; empty when d_in == d_out
+  std::vector<float> ffn_norm_scale, ffn_norm_bias;          // [d_out]
+  std::vector<float> ffn1, ffn1_bias;                        // [d_out][F], [F]
+  std::vector<float> ffn2, ffn2_bias;                        // [F][d_out], [d_out]
+};
+
+struct EncoderResult {
+  std::vector<int32_t> ids;                    // [T], after the clip
+  int tokens_before_clip = 0;                  // > T when truncated
+  bool truncated = false;
+  std::vector<float> input;                    // [T][D0]: scale * token embedding + timing signal
+  std::vector<std::vector<float>> attention;   // per layer [H][T][T]
+  std::vector<std::vector<float>> hidden;      // per layer [T][Dl], the layer's output
+  std::vector<float> embedding;                // [E], L2-normalised
+};
+
+class EncoderModel {
+ public:
+  // Loads from a safetensors file in data[0, size) (copied: the bytes may be freed afterwards).
+  // Returns false with a message when the file is invalid or not this model.
+  bool load(const uint8_t* data, size_t size, std::string* error);
+
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+  const std::vector<EncoderLayer>& layers() const { return layers_; }
+  int vocab_rows() const { return vocab_rows_; }
+  int input_dims() const { return d0_; }
+  int embedding_dims() const { return d_embedding_; }
+  int max_tokens() const { return max_tokens_; }
+  const std::string& weight_dtype() const { return weight_dtype_; }
+
+  // ids [T'] -> result, clipping to max_tokens as the graph does. Returns false with a message for no ids or
+  // an id outside [0, V).
+  bool forward(const std::vector<int32_t>& ids, Variant variant, EncoderResult* out, std::string* error) const;
+
+ private:
+  Tokenizer tokenizer_;
+  std::vector<EncoderLayer> layers_;
+  std::vector<float> token_embedding_;    // [V][D0]
+  std::vector<float> inv_timescales_;     // [D0/2]
+  std::vector<float> pool_kernel_, pool_bias_;  // [Dl][E], [E]
+  int vocab_rows_ = 0, d0_ = 0, d_embedding_ = 0, max_tokens_ = 0;
+  float input_scale_ = 1, layer_norm_epsilon_ = 0, l2_epsilon_ = 0;
+  std::string weight_dtype_;
+};
+
+}  // namespace attn

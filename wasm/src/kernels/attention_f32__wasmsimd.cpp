@@ -1,0 +1,375 @@
+// H heads, Tq queries, Tk keys, D query/key dims, Dv value dims, A additive hidden dims,
+// Bq queries per block, Bk keys per tile, MR = 4 queries per micro-tile, NR = 8 keys (or value columns) per
+// micro-tile = 2 x f32x4.
+//
+// Flash-style attention with WASM SIMD128 (f32x4), compiled only with -msimd128.
+#if defined(__wasm_simd128__)
+
+#include <wasm_simd128.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <vector>
+
+#include "attention_prep.h"
+#include "attn/attention.h"
+
+namespace attn {
+namespace {
+
+constexpr int kMr = 4;             // MR: queries per micro-tile
+constexpr int kNr = 8;             // NR: keys per K panel, value columns per P.V micro-tile
+constexpr int kTileKeys = 64;      // Bk (multiple of NR): a K tile + V tile of 64 x 64 floats stay in L1
+constexpr int kBlockQueries = 32;  // Bq (multiple of MR): queries sharing each K/V tile
+
+inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+// exp(x) for x <= 0 and x = -INFINITY (XNNPACK's "rr2_p5": range reduction x = n ln2 + t with ln2 in two
+// parts, a degree-5 polynomial on t, 2^n built in the exponent bits). Relative error about 1e-7;
+// x < -87.34 (where expf is denormal) and -INFINITY give exactly 0.
+inline v128_t vexp_nonpositive(v128_t vx) {
+  const v128_t vmagic_bias = wasm_f32x4_const_splat(0x1.8000FEp23f);
+  const v128_t vlog2e = wasm_f32x4_const_splat(0x1.715476p+0f);
+  const v128_t vminus_ln2_hi = wasm_f32x4_const_splat(-0x1.62E400p-1f);
+  const v128_t vminus_ln2_lo = wasm_f32x4_const_splat(-0x1.7F7D1Cp-20f);
+  const v128_t vc5 = wasm_f32x4_const_splat(0x1.0F9F9Cp-7f);
+  const v128_t vc4 = wasm_f32x4_const_splat(0x1.573A1Ap-5f);
+  const v128_t vc3 = wasm_f32x4_const_splat(0x1.555A80p-3f);
+  const v128_t vc2 = wasm_f32x4_const_splat(0x1.FFFDC6p-2f);
+  const v128_t vc1 = wasm_f32x4_const_splat(0x1.FFFFF6p-1f);
+  const v128_t vdenorm_cutoff = wasm_f32x4_const_splat(-0x1.5D589Ep6f);
+
+  v128_t vn = wasm_f32x4_add(wasm_f32x4_mul(vx, vlog2e), vmagic_bias);
+  const v128_t vs = wasm_i32x4_shl(vn, 23);  // 2^n
+  vn = wasm_f32x4_sub(vn, vmagic_bias);
+  v128_t vt = wasm_f32x4_add(wasm_f32x4_mul(vn, vminus_ln2_hi), vx);
+  vt = wasm_f32x4_add(wasm_f32x4_mul(vn, vminus_ln2_lo), vt);
+  v128_t vp = wasm_f32x4_add(wasm_f32x4_mul(vc5, vt), vc4);
+  vp = wasm_f32x4_add(wasm_f32x4_mul(vp, vt), vc3);
+  vp = wasm_f32x4_add(wasm_f32x4_mul(vp, vt), vc2);
+  vp = wasm_f32x4_add(wasm_f32x4_mul(vp, vt), vc1);
+  vt = wasm_f32x4_mul(vt, vs);
+  const v128_t vf = wasm_f32x4_add(wasm_f32x4_mul(vt, vp), vs);  // 2^n (1 + t p(t))
+  return wasm_v128_andnot(vf, wasm_f32x4_lt(vx, vdenorm_cutoff));
+}
+
+// tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|) <= 1.
+inline v128_t vtanh(v128_t vx) {
+  const v128_t vsign = wasm_f32x4_const_splat(-0.0f);
+  const v128_t vone = wasm_f32x4_const_splat(1.0f);
+  const v128_t vabs = wasm_v128_andnot(vx, vsign);
+  const v128_t ve = vexp_nonpositive(wasm_f32x4_mul(vabs, wasm_f32x4_const_splat(-2.0f)));
+  const v128_t vt = wasm_f32x4_div(wasm_f32x4_sub(vone, ve), wasm_f32x4_add(vone, ve));
+  return wasm_v128_or(vt, wasm_v128_and(vx, vsign));
+}
+
+inline float hmax(v128_t v) {
+  v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+  return wasm_f32x4_extract_lane(v, 0);
+}
+
+inline float hsum(v128_t v) {
+  v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+  return wasm_f32x4_extract_lane(v, 0);
+}
+
+// s [MR rows at stride lds][NR]; q [MR rows at stride ldq][D] (q'); kpanel [D][NR] (NR keys, transposed).
+// s[r][c] = sum_d q[r][d] kpanel[d][c]: each loaded key vector serves 4 queries, 8 accumulators in registers.
+inline void scores_4x8(float* s, int lds, const float* q, int ldq, const float* kpanel, int dk) {
+  const float* q0 = q;
+  const float* q1 = q0 + ldq;
+  const float* q2 = q1 + ldq;
+  const float* q3 = q2 + ldq;
+  v128_t vacc0x0123 = wasm_f32x4_const_splat(0.0f), vacc0x4567 = vacc0x0123;
+  v128_t vacc1x0123 = vacc0x0123, vacc1x4567 = vacc0x0123;
+  v128_t vacc2x0123 = vacc0x0123, vacc2x4567 = vacc0x0123;
+  v128_t vacc3x0123 = vacc0x0123, vacc3x4567 = vacc0x0123;
+  for (int d = 0; d < dk; ++d) {
+    const v128_t vk0123 = wasm_v128_load(kpanel);
+    const v128_t vk4567 = wasm_v128_load(kpanel + 4);
+    kpanel += kNr;
+    const v128_t vq0 = wasm_v128_load32_splat(q0 + d);
+    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vq0, vk0123));
+    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vq0, vk4567));
+    const v128_t vq1 = wasm_v128_load32_splat(q1 + d);
+    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vq1, vk0123));
+    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vq1, vk4567));
+    const v128_t vq2 = wasm_v128_load32_splat(q2 + d);
+    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vq2, vk0123));
+    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vq2, vk4567));
+    const v128_t vq3 = wasm_v128_load32_splat(q3 + d);
+    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vq3, vk0123));
+    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vq3, vk4567));
+  }
+  wasm_v128_store(s, vacc0x0123);
+  wasm_v128_store(s + 4, vacc0x4567);
+  wasm_v128_store(s + lds, vacc1x0123);
+  wasm_v128_store(s + lds + 4, vacc1x4567);
+  wasm_v128_store(s + 2 * lds, vacc2x0123);
+  wasm_v128_store(s + 2 * lds + 4, vacc2x4567);
+  wasm_v128_store(s + 3 * lds, vacc3x0123);
+  wasm_v128_store(s + 3 * lds + 4, vacc3x4567);
+}
+
+// Additive scores for one query row and NR keys: s[c] = sum_a v[a] tanh(pq[a] + pkT[a][c]).
+// pq [A]; pkT [A][ldk] (keys along lanes, so no horizontal sums).
+inline void scores_additive_1x8(float* s, const float* pq, const float* pkT, int ldk, const float* va, int da) {
+  v128_t vacc0123 = wasm_f32x4_const_splat(0.0f), vacc4567 = vacc0123;
+  for (int a = 0; a < da; ++a) {
+    const v128_t vq = wasm_v128_load32_splat(pq + a);
+    const v128_t vv = wasm_v128_load32_splat(va + a);
+    const float* pk = pkT + size_t(a) * ldk;
+    vacc0123 = wasm_f32x4_add(vacc0123, wasm_f32x4_mul(vv, vtanh(wasm_f32x4_add(vq, wasm_v128_load(pk)))));
+    vacc4567 = wasm_f32x4_add(vacc4567, wasm_f32x4_mul(vv, vtanh(wasm_f32x4_add(vq, wasm_v128_load(pk + 4)))));
+  }
+  wasm_v128_store(s, vacc0123);
+  wasm_v128_store(s + 4, vacc4567);
+}
+
+// acc [MR rows at stride lda][NR] += p [MR rows at stride ldp][T] . vcols [T rows at stride ldv][NR].
+inline void pv_4x8(float* acc, int lda, const float* p, int ldp, const float* vcols, int ldv, int nkeys) {
+  float* a0 = acc;
+  float* a1 = a0 + lda;
+  float* a2 = a1 + lda;
+  float* a3 = a2 + lda;
+  const float* p0 = p;
+  const float* p1 = p0 + ldp;
+  const float* p2 = p1 + ldp;
+  const float* p3 = p2 + ldp;
+  v128_t vacc0x0123 = wasm_v128_load(a0), vacc0x4567 = wasm_v128_load(a0 + 4);
+  v128_t vacc1x0123 = wasm_v128_load(a1), vacc1x4567 = wasm_v128_load(a1 + 4);
+  v128_t vacc2x0123 = wasm_v128_load(a2), vacc2x4567 = wasm_v128_load(a2 + 4);
+  v128_t vacc3x0123 = wasm_v128_load(a3), vacc3x4567 = wasm_v128_load(a3 + 4);
+  for (int t = 0; t < nkeys; ++t) {
+    const v128_t vv0123 = wasm_v128_load(vcols);
+    const v128_t vv4567 = wasm_v128_load(vcols + 4);
+    vcols += ldv;
+    const v128_t vp0 = wasm_v128_load32_splat(p0 + t);
+    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vp0, vv0123));
+    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vp0, vv4567));
+    const v128_t vp1 = wasm_v128_load32_splat(p1 + t);
+    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vp1, vv0123));
+    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vp1, vv4567));
+    const v128_t vp2 = wasm_v128_load32_splat(p2 + t);
+    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vp2, vv0123));
+    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vp2, vv4567));
+    const v128_t vp3 = wasm_v128_load32_splat(p3 + t);
+    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vp3, vv0123));
+    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vp3, vv4567));
+  }
+  wasm_v128_store(a0, vacc0x0123);
+  wasm_v128_store(a0 + 4, vacc0x4567);
+  wasm_v128_store(a1, vacc1x0123);
+  wasm_v128_store(a1 + 4, vacc1x4567);
+  wasm_v128_store(a2, vacc2x0123);
+  wasm_v128_store(a2 + 4, vacc2x4567);
+  wasm_v128_store(a3, vacc3x0123);
+  wasm_v128_store(a3 + 4, vacc3x4567);
+}
+
+inline void scale_row(float* x, int n, float c) {
+  const v128_t vc = wasm_f32x4_splat(c);
+  for (int i = 0; i < n; i += 4) wasm_v128_store(x + i, wasm_f32x4_mul(wasm_v128_load(x + i), vc));
+}
+
+inline float row_max(const float* s, int n) {  // n a multiple of 4
+  v128_t vm = wasm_f32x4_splat(-INFINITY);
+  for (int t = 0; t < n; t += 4) vm = wasm_f32x4_pmax(vm, wasm_v128_load(s + t));
+  return hmax(vm);
+}
+
+// s[t] = exp(s[t] - m) in place, returns the sum (n a multiple of 4).
+inline float exp_row(float* s, int n, float m) {
+  const v128_t vm = wasm_f32x4_splat(m);
+  v128_t vsum = wasm_f32x4_const_splat(0.0f);
+  for (int t = 0; t < n; t += 4) {
+    const v128_t vp = vexp_nonpositive(wasm_f32x4_sub(wasm_v128_load(s + t), vm));
+    wasm_v128_store(s + t, vp);
+    vsum = wasm_f32x4_add(vsum, vp);
+  }
+  return hsum(vsum);
+}
+
+// Everything one head needs, packed once per head so the micro-kernels see no edges:
+// Tq4 = Tq rounded up to MR, Tk8 = Tk rounded up to NR, Dv8 = Dv rounded up to NR (padding is zero).
+struct Packed {
+  int nq4 = 0, nk8 = 0, dv8 = 0;
+  std::vector<float> qp;   // q' [Tq4][D], or additive Pq [Tq4][A]
+  std::vector<float> kp;   // K panels [Tk8/NR][D][NR], or additive Pk^T [A][Tk8]
+  std::vector<float> vp;   // V [Tk8][Dv8]
+};
+
+class Head {
+ public:
+  Head(const ScoreParams& score, const MaskParams& mask, int nq, int nk, int dk, int dv)
+      : score_(score), mask_(mask), nq_(nq), nk_(nk), dk_(dk), dv_(dv) {
+    additive_ = score.score == Score::kAdditive;
+    p_.nq4 = round_up(nq, kMr);
+    p_.nk8 = round_up(nk, kNr);
+    p_.dv8 = round_up(dv, kNr);
+    qcols_ = additive_ ? score.da : dk;
+    p_.qp.assign(size_t(p_.nq4) * qcols_, 0.0f);
+    p_.kp.assign(size_t(p_.nk8) * (additive_ ? score.da : dk), 0.0f);
+    p_.vp.assign(size_t(p_.nk8) * p_.dv8, 0.0f);
+  }
+
+  void pack(const float* q, const float* k, const float* v) {
+    if (additive_) {
+      kernels::project_additive(p_.qp.data(), qcols_, 1, q, score_.Wq, nq_, dk_, score_.da);
+      kernels::project_additive(p_.kp.data(), 1, p_.nk8, k, score_.Wk, nk_, dk_, score_.da);
+    } else {
+      kernels::transform_queries(p_.qp.data(), dk_, q, score_, nq_, dk_);
+      for (int j = 0; j < nk_; ++j)
+        for (int d = 0; d < dk_; ++d)
+          p_.kp[(size_t(j / kNr) * dk_ + d) * kNr + j % kNr] = k[size_t(j) * dk_ + d];
+    }
+    for (int j = 0; j < nk_; ++j) std::copy(v + size_t(j) * dv_, v + size_t(j + 1) * dv_, &p_.vp[size_t(j) * p_.dv8]);
+  }
+
+  // s [MR rows at stride lds][n8] for queries i..i+3 and keys j0..j0+n8-1 (n8 a multiple of NR), masked.
+  void scores(float* s, int lds, int i, int j0, int n8) const {
+    for (int c = 0; c < n8; c += kNr) {
+      const int j = j0 + c;
+      if (additive_) {
+        for (int r = 0; r < kMr; ++r)
+          scores_additive_1x8(s + r * lds + c, &p_.qp[size_t(i + r) * qcols_], &p_.kp[j], p_.nk8, score_.v,
+                              score_.da);
+      } else {
+        scores_4x8(s + c, lds, &p_.qp[size_t(i) * dk_], dk_, &p_.kp[size_t(j / kNr) * dk_ * kNr], dk_);
+      }
+    }
+    // -INFINITY where the mask forbids, and on the padding keys >= Tk. Rows >= Tq are padding: never read.
+    for (int r = 0; r < kMr; ++r) {
+      const int row = i + r;
+      if (row >= nq_) break;
+      const int end = kernels::causal_end(mask_, row, nq_, nk_);
+      float* sr = s + r * lds;
+      for (int c = std::max(0, end - j0); c < n8; ++c) sr[c] = -INFINITY;
+      if (mask_.kind == MaskKind::kExplicit) {
+        const uint8_t* allowed = mask_.allowed + size_t(row) * nk_;
+        for (int c = 0, n = std::min(n8, end - j0); c < n; ++c)
+          if (!allowed[j0 + c]) sr[c] = -INFINITY;
+      }
+    }
+  }
+
+  // acc [MR rows at stride lda][Dv8] += p [MR rows at stride ldp][n] . V[j0 .. j0+n-1].
+  void accumulate(float* acc, int lda, const float* p, int ldp, int j0, int n) const {
+    for (int c = 0; c < p_.dv8; c += kNr)
+      pv_4x8(acc + c, lda, p, ldp, &p_.vp[size_t(j0) * p_.dv8 + c], p_.dv8, n);
+  }
+
+  // Keys [0, end) may be attended by some query of i..i_last (all keys unless causal).
+  int keys_end(int i_last) const { return kernels::causal_end(mask_, std::min(i_last, nq_ - 1), nq_, nk_); }
+
+  const Packed& packed() const { return p_; }
+
+ private:
+  ScoreParams score_;
+  MaskParams mask_;
+  int nq_, nk_, dk_, dv_, qcols_;
+  bool additive_;
+  Packed p_;
+};
+
+}  // namespace
+
+// out [H][Tq][Dv]; weights [H][Tq][Tk] or nullptr; q [H][Tq][D]; k [H][Tk][D]; v [H][Tk][Dv].
+// Per head: pack q' (attention_prep.h), K into panels of NR keys [D][NR], V padded to Dv8 columns.
+// Without weights (flash-style; nothing of size Tq x Tk is held): for each block of Bq queries, each tile of
+// Bk keys, each micro-tile of MR queries:
+//   pass 1: s = q' K^T for the tile (scores_4x8: 4 queries x 8 keys per step), masked to -INFINITY;
+//           t = row max of the tile; m' = max(m, t)
+//   pass 2: c = exp(m - m'); l = l c + sum exp(s - m'); acc = acc c + exp(s - m') . V_tile (pv_4x8); m = m'
+//   pass 3 (after the last tile): out = acc / l, or 0 where every key was masked (l = 0).
+// Causal tiles that lie wholly above the diagonal are skipped.
+// With weights: per MR queries, a scores buffer [MR][Tk8] holds whole rows: pass 1 as above over all keys,
+// pass 2 exact softmax (max, exp, sum, scale by 1/l) copied into weights, pass 3 out = w . V.
+void attention_f32__wasmsimd(float* out, float* weights, const float* q, const float* k, const float* v,
+                             const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
+                             int dv) {
+  assert(out && q && k && v && heads > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0);
+  Head head(score, mask, nq, nk, dk, dv);
+  const Packed& p = head.packed();
+  const int dv8 = p.dv8;
+  std::vector<float> acc(size_t(kBlockQueries) * dv8), m(kBlockQueries), l(kBlockQueries);
+  std::vector<float> s(size_t(kMr) * (weights ? p.nk8 : kTileKeys));
+  for (int h = 0; h < heads; ++h) {
+    head.pack(q + size_t(h) * nq * dk, k + size_t(h) * nk * dk, v + size_t(h) * nk * dv);
+    float* outh = out + size_t(h) * nq * dv;
+    if (weights) {
+      float* wh = weights + size_t(h) * nq * nk;
+      const int lds = p.nk8;
+      for (int i = 0; i < p.nq4; i += kMr) {
+        const int end8 = round_up(head.keys_end(i + kMr - 1), kNr);
+        std::fill(acc.begin(), acc.begin() + size_t(kMr) * dv8, 0.0f);
+        if (end8 > 0) {
+          head.scores(s.data(), lds, i, 0, end8);  // pass 1
+          for (int r = 0; r < kMr; ++r) {          // pass 2
+            float* sr = s.data() + size_t(r) * lds;
+            const float mr = row_max(sr, end8);
+            const float lr = mr == -INFINITY ? 0.0f : exp_row(sr, end8, mr);
+            if (lr > 0.0f) scale_row(sr, end8, 1.0f / lr);
+            else std::fill(sr, sr + end8, 0.0f);
+          }
+          head.accumulate(acc.data(), dv8, s.data(), lds, 0, end8);  // pass 3
+        }
+        for (int r = 0; r < kMr && i + r < nq; ++r) {
+          float* wr = wh + size_t(i + r) * nk;
+          const int n = std::min(end8, nk);
+          std::copy(s.data() + size_t(r) * lds, s.data() + size_t(r) * lds + n, wr);
+          std::fill(wr + n, wr + nk, 0.0f);
+          std::copy(acc.data() + size_t(r) * dv8, acc.data() + size_t(r) * dv8 + dv, outh + size_t(i + r) * dv);
+        }
+      }
+      continue;
+    }
+    for (int ib = 0; ib < p.nq4; ib += kBlockQueries) {
+      const int nb = std::min(kBlockQueries, p.nq4 - ib);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      std::fill(m.begin(), m.end(), -INFINITY);
+      std::fill(l.begin(), l.end(), 0.0f);
+      const int block_end8 = round_up(head.keys_end(ib + nb - 1), kNr);
+      for (int j0 = 0; j0 < block_end8; j0 += kTileKeys) {
+        for (int g = 0; g < nb; g += kMr) {
+          const int i = ib + g;
+          const int end8 = std::min(round_up(head.keys_end(i + kMr - 1), kNr), j0 + kTileKeys);
+          if (end8 <= j0) continue;  // causal: the whole tile is masked for these queries
+          const int n = end8 - j0;
+          head.scores(s.data(), kTileKeys, i, j0, n);  // pass 1
+          for (int r = 0; r < kMr; ++r) {              // pass 2
+            float* sr = s.data() + size_t(r) * kTileKeys;
+            const float t = row_max(sr, n);
+            if (t == -INFINITY) {
+              std::fill(sr, sr + n, 0.0f);
+              continue;
+            }
+            float& mr = m[g + r];
+            const float mnew = std::max(mr, t);
+            if (mnew != mr) {
+              const float c = mr == -INFINITY ? 0.0f : std::exp(mr - mnew);
+              l[g + r] *= c;
+              if (mr != -INFINITY) scale_row(&acc[size_t(g + r) * dv8], dv8, c);
+              mr = mnew;
+            }
+            l[g + r] += exp_row(sr, n, mnew);
+          }
+          head.accumulate(&acc[size_t(g) * dv8], dv8, s.data(), kTileKeys, j0, n);
+        }
+      }
+      for (int r = 0; r < nb && ib + r < nq; ++r) {  // pass 3
+        const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+        const float* a = &acc[size_t(r) * dv8];
+        float* o = outh + size_t(ib + r) * dv;
+        for (int c = 0; c < dv; ++c) o[c] = a[c] * inv;
+      }
+    }
+  }
+}
+
+}  // namespace attn
+
+#endif  // __wasm_simd128__

@@ -1,0 +1,54 @@
+// H heads, Tq queries, Tk keys, M model dims, Dh = M/H dims per head.
+//
+// The multi-head layer, composed from gemm_f32 and attention_f32 with the same variant.
+#include <algorithm>
+#include <cassert>
+#include <vector>
+
+#include "attn/attention.h"
+
+namespace attn {
+namespace {
+
+// dst [H][T][Dh] <- src [T][M] (head h owns columns h*Dh .. h*Dh+Dh-1).
+void split_heads(float* dst, const float* src, int t_count, int m, int heads) {
+  const int dh = m / heads;
+  for (int h = 0; h < heads; ++h)
+    for (int t = 0; t < t_count; ++t)
+      for (int c = 0; c < dh; ++c) dst[(size_t(h) * t_count + t) * dh + c] = src[size_t(t) * m + h * dh + c];
+}
+
+// dst [T][M] <- src [H][T][Dh], the inverse of split_heads.
+void merge_heads(float* dst, const float* src, int t_count, int m, int heads) {
+  const int dh = m / heads;
+  for (int h = 0; h < heads; ++h)
+    for (int t = 0; t < t_count; ++t)
+      for (int c = 0; c < dh; ++c) dst[size_t(t) * m + h * dh + c] = src[(size_t(h) * t_count + t) * dh + c];
+}
+
+}  // namespace
+
+// out [Tq][M]; weights [H][Tq][Tk] or nullptr; x [Tq][M]; context [Tk][M] (== x for self-attention).
+// pass 1: Q = x Wq + bq [Tq][M], K = context Wk + bk [Tk][M], V = context Wv + bv [Tk][M]
+// pass 2: split into heads [H][T][Dh]; per head attention_f32 (D = Dv = Dh)
+// pass 3: merge heads into [Tq][M]; out = merged Wo + bo
+void multi_head_attention_f32(float* out, float* weights, const float* x, const float* context,
+                              const MultiHeadParams& params, const ScoreParams& score, const MaskParams& mask,
+                              int nq, int nk, int d_model, int heads, Variant variant) {
+  assert(out && x && context && params.q.W && params.k.W && params.v.W && params.o.W);
+  assert(heads > 0 && d_model % heads == 0 && nq > 0 && nk > 0);
+  const int m = d_model, dh = d_model / heads;
+  std::vector<float> proj(size_t(std::max(nq, nk)) * m);
+  std::vector<float> qh(size_t(nq) * m), kh(size_t(nk) * m), vh(size_t(nk) * m), oh(size_t(nq) * m);
+  gemm_f32(proj.data(), x, params.q.W, params.q.b, nq, m, m, variant);  // pass 1
+  split_heads(qh.data(), proj.data(), nq, m, heads);                    // pass 2
+  gemm_f32(proj.data(), context, params.k.W, params.k.b, nk, m, m, variant);
+  split_heads(kh.data(), proj.data(), nk, m, heads);
+  gemm_f32(proj.data(), context, params.v.W, params.v.b, nk, m, m, variant);
+  split_heads(vh.data(), proj.data(), nk, m, heads);
+  attention_f32(oh.data(), weights, qh.data(), kh.data(), vh.data(), score, mask, heads, nq, nk, dh, dh, variant);
+  merge_heads(proj.data(), oh.data(), nq, m, heads);  // pass 3
+  gemm_f32(out, proj.data(), params.o.W, params.o.b, nq, m, m, variant);
+}
+
+}  // namespace attn

@@ -1,0 +1,393 @@
+// H heads, N tokens (queries = keys), D = 64 head dims.
+//
+// The bench page's driver: `await runBench(options)` measures, in this page, on one thread,
+//   pass 1: the one-core WASM f32x4 multiply-add peak (peak.js);
+//   pass 2: memory, scaled-dot attention N = 16384, H = 1, no weights, in a fresh engine;
+//   pass 3: scaled-dot attention for N in {128, 512, 2048}, H in {1, 12}, weights off and on: per shape,
+//           every competitor runs once and is checked against our reference (max abs error), then all of
+//           them run interleaved for several rounds (order rotated each round); median and spread;
+//   pass 4: the model (model.run vs TF.js on the original graph), when engine.loadModel exists;
+//   and WebGPU rows beside the WASM ones when createEngine({ backend: 'webgpu' }) works.
+// Anything missing is skipped with a note; nothing here asserts a time. Returns a plain JSON object that
+// scripts/bench/run.mjs prints (report.js) and writes to bench/results.json.
+import { measurePeak } from './peak.js';
+import { attentionInputs, makeStream, maxAbsDiff, median } from './inputs.js';
+import { loadOrt, ortAttention, loadTfjs, tfjsAttention, loadUseGraph, runUseGraph } from './peers.js';
+
+const D = 64;
+const flops = (heads, n, d) => 4 * heads * n * n * d;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function logger(el) {
+  return (msg) => {
+    console.log(`bench: ${msg}`);
+    if (el) el.textContent += `${msg}\n`;
+  };
+}
+
+async function timeOnce(fn) {
+  const t0 = performance.now();
+  const result = await fn();
+  return { ms: performance.now() - t0, result };
+}
+
+/** Our engine's kernel choice: the option name the library accepts ('kernel' or 'variant'), or null. */
+async function probeKernelOption(engine) {
+  const { q, k, v } = attentionInputs(1, 8, 4);
+  for (const name of ['kernel', 'variant']) {
+    try {
+      await engine.attention({ query: q, key: k, value: v, nq: 8, nk: 8, dk: 4, dv: 4, [name]: 'reference' });
+      return name;
+    } catch { /* not this name */ }
+  }
+  return null;
+}
+
+/**
+ * @param {object} [options]
+ * @param {number} [options.rounds=5] timed rounds per shape
+ * @param {number[]} [options.sizes=[128, 512, 2048]]
+ * @param {number[]} [options.headCounts=[1, 12]]
+ * @param {number} [options.minSampleMs=40] calls are repeated until one sample lasts this long
+ * @param {number} [options.slowMs=1500] a competitor slower than this per call gets 3 samples (its first
+ *   call counts) instead of `rounds`
+ * @param {boolean} [options.model=true] @param {boolean} [options.webgpu=true] @param {boolean} [options.memory=true]
+ */
+export async function runBench(options = {}) {
+  const {
+    rounds = 5, sizes = [128, 512, 2048], headCounts = [1, 12], minSampleMs = 40, slowMs = 1500,
+    model: doModel = true, webgpu: doWebgpu = true, memory: doMemory = true, peers: doPeers = true,
+  } = options;
+  const log = logger(typeof document !== 'undefined' ? document.getElementById('log') : null);
+  const started = performance.now();
+  const results = {
+    page: {
+      userAgent: navigator.userAgent,
+      hardwareConcurrency: navigator.hardwareConcurrency,
+      crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    },
+    settings: { rounds, sizes, headCounts, d: D, minSampleMs, slowMs },
+    notes: [],
+    peak: null,
+    engine: null,
+    memory: null,
+    attention: [],
+    model: { rows: [], checks: [] },
+    webgpu: { available: false, adapter: null },
+    peers: {},
+  };
+  const note = (msg) => { results.notes.push(msg); log(`note: ${msg}`); };
+
+  // pass 1: the peak
+  log('measuring the one-core WASM f32x4 mul+add peak');
+  results.peak = await measurePeak();
+  results.peak.atStart = results.peak.gflops;
+  log(`peak ${results.peak.gflops.toFixed(1)} GFLOP/s (${results.peak.best.chains} chains x unroll ${results.peak.best.unroll})`);
+
+  // our library
+  let lib = null;
+  try {
+    lib = await import('../src/lib/index.js');
+  } catch (e) {
+    // Vite answers a module it cannot transform with an error text: show its start.
+    const text = await fetch('/src/lib/index.js').then((r) => (r.ok ? '' : r.text())).catch(() => '');
+    const detail = (/"message":\s*"((?:[^"\\]|\\.)*)"/.exec(text) ?? [])[1] ?? text.slice(0, 200);
+    note(`our library did not load (${e.message}${detail ? `: ${detail}` : ''}); our rows are skipped`);
+  }
+  let engine = null;
+  let kernelOption = null;
+  if (lib) {
+    try {
+      engine = await lib.createEngine({ backend: 'wasm' });
+      kernelOption = await probeKernelOption(engine);
+      results.engine = { backend: engine.backend, simd: engine.simd, kernelOption };
+      log(`engine: backend ${engine.backend}, simd ${engine.simd}, kernel option ${kernelOption ?? 'none'}`);
+      if (!kernelOption) note('engine.attention accepts neither kernel nor variant: one "ours" row (its default kernel), no reference row');
+    } catch (e) {
+      note(`createEngine({ backend: 'wasm' }) failed (${e.message}); our rows are skipped`);
+      engine = null;
+    }
+  }
+
+  // pass 2: memory, in a fresh engine so that earlier calls have not grown its heap
+  if (engine && doMemory && lib) {
+    try {
+      const n = 16384;
+      const fresh = await lib.createEngine({ backend: 'wasm' });
+      const { q, k, v } = attentionInputs(1, n, D);
+      const before = fresh.memory?.() ?? null;
+      const args = { query: q, key: k, value: v, nq: n, nk: n, dk: D, dv: D, heads: 1, returnWeights: false };
+      if (kernelOption) args[kernelOption] = 'optimized';
+      const { ms } = await timeOnce(() => fresh.attention(args));
+      const after = fresh.memory?.() ?? null;
+      results.memory = {
+        n, d: D, heads: 1, returnWeights: false, ms, gflops: flops(1, n, D) / (ms * 1e6),
+        heapBytesBefore: before?.heapBytes ?? null, heapBytesAfter: after?.heapBytes ?? null,
+        bytesInUseBefore: before?.bytesInUse ?? null, bytesInUseAfter: after?.bytesInUse ?? null,
+        inputBytes: 3 * n * D * 4, outputBytes: n * D * 4,
+      };
+      log(`memory: n=${n}: ${ms.toFixed(0)} ms, heap ${(after?.heapBytes / 2 ** 20).toFixed(1)} MiB after (was ${(before?.heapBytes / 2 ** 20).toFixed(1)})`);
+      fresh.dispose?.();
+    } catch (e) {
+      note(`memory row failed: ${e.message}`);
+    }
+  }
+
+  // WebGPU engine
+  let gpuEngine = null;
+  if (lib && doWebgpu) {
+    try {
+      if (typeof navigator === 'undefined' || !navigator.gpu) throw new Error('no navigator.gpu');
+      const adapter = await navigator.gpu.requestAdapter();
+      if (adapter) {
+        const i = adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {};
+        results.webgpu.adapter = { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description };
+      }
+      gpuEngine = await lib.createEngine({ backend: 'webgpu' });
+      if (gpuEngine.backend !== 'webgpu') throw new Error(`the engine runs on ${gpuEngine.backend}`);
+      results.webgpu.available = true;
+      if (gpuEngine.adapterInfo) results.webgpu.engineAdapter = { ...gpuEngine.adapterInfo };
+      log(`webgpu: adapter ${JSON.stringify(results.webgpu.adapter)}`);
+    } catch (e) {
+      gpuEngine = null;
+      note(`WebGPU rows skipped: ${e.message}`);
+    }
+  }
+
+  // peers
+  let ort = null;
+  let tf = null;
+  if (doPeers) {
+    try {
+      ort = await loadOrt();
+      results.peers.ort = { version: ort.env.versions?.web ?? null, numThreads: ort.env.wasm.numThreads };
+      log(`onnxruntime-web ${results.peers.ort.version}, wasm backend, ${ort.env.wasm.numThreads} thread`);
+    } catch (e) {
+      note(`onnxruntime-web did not load: ${e.message}`);
+    }
+    try {
+      tf = await loadTfjs();
+      results.peers.tfjs = { version: tf.version_core ?? tf.version?.['tfjs-core'] ?? null, backend: tf.getBackend(),
+        threaded: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') };
+      log(`tfjs ${results.peers.tfjs.version}, backend ${tf.getBackend()}, one thread`);
+    } catch (e) {
+      note(`TF.js with tfjs-backend-wasm did not load: ${e.message}`);
+    }
+  }
+
+  // pass 3: attention shapes
+  const competitors = [];
+  const ourCall = (eng, kernel) => (shape) => {
+    const args = { query: shape.q, key: shape.k, value: shape.v, heads: shape.heads, nq: shape.n, nk: shape.n,
+      dk: D, dv: D, score: 'scaled_dot', returnWeights: shape.returnWeights };
+    if (kernel && kernelOption) args[kernelOption] = kernel;
+    return { run: () => eng.attention(args), toHeads: (o) => o, release() {} };
+  };
+  if (engine && kernelOption) competitors.push({ id: 'ours.reference', label: 'ours reference', make: ourCall(engine, 'reference'), reference: true });
+  if (engine) competitors.push({ id: 'ours.optimized', label: kernelOption ? 'ours SIMD' : 'ours', make: ourCall(engine, 'optimized'), reference: !kernelOption });
+  if (gpuEngine) competitors.push({ id: 'ours.webgpu', label: 'ours WebGPU', make: ourCall(gpuEngine, null) });
+  if (ort) {
+    competitors.push({ id: 'ort.graph', label: 'ort graph', make: (s) => ortAttention(ort, 'graph', s) });
+    competitors.push({ id: 'ort.mha', label: 'ort MHA', make: (s) => ortAttention(ort, 'mha', s), weightsless: true });
+  }
+  if (tf) competitors.push({ id: 'tfjs', label: 'tfjs-wasm', make: (s) => tfjsAttention(tf, s) });
+
+  for (const returnWeights of [false, true]) {
+    for (const heads of headCounts) {
+      for (const n of sizes) {
+        const shape = { heads, n, d: D, returnWeights, ...attentionInputs(heads, n, D) };
+        const tag = `H=${heads} N=${n} weights=${returnWeights ? 'yes' : 'no'}`;
+        const entries = [];
+        let expected = null;
+        for (const c of competitors) {
+          if (c.weightsless && returnWeights) continue;
+          const entry = { id: c.id, label: c.label, samples: [], reps: 1, error: null, maxAbsErr: null };
+          try {
+            entry.runner = await c.make(shape);
+            const first = await timeOnce(() => entry.runner.run());
+            entry.firstMs = first.ms;
+            const out = { output: entry.runner.toHeads(first.result.output), weights: first.result.weights ?? null };
+            if (c.reference) {
+              expected = out;
+              entry.maxAbsErr = { output: 0, weights: returnWeights ? 0 : null };
+            } else if (expected) {
+              entry.maxAbsErr = {
+                output: maxAbsDiff(out.output, expected.output),
+                weights: returnWeights ? maxAbsDiff(out.weights, expected.weights) : null,
+              };
+            }
+            if (first.ms > slowMs) {
+              entry.slow = true;
+              entry.samples.push(first.ms); // the first call of a slow competitor counts (see slowMs)
+            } else {
+              const second = await timeOnce(() => entry.runner.run());
+              entry.reps = Math.min(5000, Math.max(1, Math.ceil(minSampleMs / Math.max(second.ms, 1e-3))));
+            }
+            const err = entry.maxAbsErr;
+            log(`${tag} ${c.label}: first call ${first.ms.toFixed(2)} ms` +
+              (err ? `, max abs err output ${err.output.toExponential(2)}` + (err.weights !== null ? ` weights ${err.weights.toExponential(2)}` : '') : ''));
+            if (err && !(err.output < 1e-3 && (err.weights === null || err.weights < 1e-3))) {
+              note(`${tag} ${c.label}: differs from our reference (max abs err ${err.output} / ${err.weights})`);
+            }
+          } catch (e) {
+            entry.error = e.message;
+            note(`${tag} ${c.label}: failed: ${e.message}`);
+          }
+          entries.push(entry);
+        }
+        expected = null;
+        const live = entries.filter((e) => !e.error);
+        for (let r = 0; r < rounds; r++) {
+          const order = live.map((_, i) => live[(i + r) % live.length]);
+          for (const entry of order) {
+            if (entry.slow && entry.samples.length >= 3) continue;
+            const t0 = performance.now();
+            for (let i = 0; i < entry.reps; i++) await entry.runner.run();
+            entry.samples.push((performance.now() - t0) / entry.reps);
+          }
+          await sleep(0);
+        }
+        for (const entry of entries) {
+          entry.runner?.release?.();
+          const row = { n, heads, d: D, returnWeights, id: entry.id, label: entry.label, error: entry.error, maxAbsErr: entry.maxAbsErr };
+          if (!entry.error && entry.samples.length) {
+            const ms = median(entry.samples);
+            Object.assign(row, {
+              ms, min: Math.min(...entry.samples), max: Math.max(...entry.samples), samples: entry.samples.length,
+              reps: entry.reps, gflops: flops(heads, n, D) / (ms * 1e6),
+            });
+          }
+          results.attention.push(row);
+        }
+        const opt = results.attention.find((r) => r.n === n && r.heads === heads && r.returnWeights === returnWeights && r.id === 'ours.optimized');
+        log(`${tag}: ` + entries.map((e) => {
+          const r = results.attention.find((x) => x.n === n && x.heads === heads && x.returnWeights === returnWeights && x.id === e.id);
+          return `${e.label} ${r.ms ? r.ms.toFixed(3) : '-'} ms`;
+        }).join(', ') + (opt?.gflops ? ` (ours ${opt.gflops.toFixed(1)} GFLOP/s)` : ''));
+      }
+    }
+  }
+
+  // pass 4: the model
+  if (doModel) await benchModel({ lib, engine, gpuEngine, tf, rounds, minSampleMs, results, log, note });
+
+  // The machine is shared: measure the peak again at the end and keep the higher figure (a peak is a max).
+  log('measuring the peak again');
+  const again = await measurePeak();
+  results.peak.atEnd = again.gflops;
+  if (again.gflops > results.peak.gflops) Object.assign(results.peak, { gflops: again.gflops, best: again.best, runs: again.runs });
+  log(`peak at the end ${again.gflops.toFixed(1)} GFLOP/s; % of peak uses the higher, ${results.peak.gflops.toFixed(1)}`);
+  for (const row of results.attention) if (row.gflops) row.pctPeak = (100 * row.gflops) / results.peak.gflops;
+  results.seconds = (performance.now() - started) / 1000;
+  log(`done in ${results.seconds.toFixed(0)} s`);
+  return results;
+}
+
+const WORDS = ('The animal did not cross the street because it was too tired and the river was wide so the old ' +
+  'farmer walked slowly along the muddy bank while children laughed under tall green trees near a quiet ' +
+  'village where people sold bread fish honey and warm wool every morning before the rain came down again')
+  .split(' ');
+
+/** A text whose token count is `target` (or the nearest below), by growing a word list. */
+function textOfTokens(model, target) {
+  let best = null;
+  for (let words = 1; words < 4 * target; words++) {
+    const text = Array.from({ length: words }, (_, i) => WORDS[i % WORDS.length]).join(' ') + '.';
+    const count = model.tokenize(text).ids.length;
+    if (count > target) break;
+    best = { text, count };
+  }
+  return best;
+}
+
+async function benchModel({ lib, engine, gpuEngine, tf, rounds, minSampleMs, results, log, note }) {
+  const targets = [16, 128];
+  let model = null;
+  if (engine && typeof engine.loadModel === 'function') {
+    try {
+      model = await engine.loadModel();
+      results.model.info = model.info ?? null;
+      log(`model loaded: ${JSON.stringify(model.info ?? {})}`);
+    } catch (e) {
+      note(`engine.loadModel() failed: ${e.message}; model rows use synthetic ids for TF.js only`);
+    }
+  } else {
+    note('engine.loadModel does not exist yet: model rows use synthetic ids for TF.js only');
+  }
+  let gpuModel = null;
+  if (gpuEngine && model) {
+    try {
+      gpuModel = await gpuEngine.loadModel();
+    } catch (e) {
+      note(`WebGPU engine.loadModel() failed: ${e.message}`);
+    }
+  }
+  let graph = null;
+  if (tf) {
+    try {
+      graph = await loadUseGraph(tf);
+    } catch (e) {
+      note(`TF.js could not load the original USE graph: ${e.message}`);
+    }
+  }
+  if (!model && !graph) return;
+  for (const target of targets) {
+    let text = null;
+    let ids;
+    if (model) {
+      try {
+        const t = textOfTokens(model, target);
+        text = t.text;
+        ids = model.tokenize(text).ids;
+      } catch (e) {
+        note(`model.tokenize failed: ${e.message}`);
+      }
+    }
+    if (!ids) ids = Array.from({ length: target }, (_, i) => 100 + i * 37); // synthetic ids
+    const tokens = ids.length;
+    const entries = [];
+    if (model && text) entries.push({ id: 'ours.model', label: 'ours model.run (WASM)', run: () => model.run(text) });
+    if (gpuModel && text) entries.push({ id: 'ours.model.webgpu', label: 'ours model.run (WebGPU)', run: () => gpuModel.run(text) });
+    if (graph) entries.push({ id: 'tfjs.model', label: 'TF.js graph (tfjs-wasm)', run: () => runUseGraph(tf, graph, ids) });
+    const live = [];
+    let embeddings = {};
+    for (const e of entries) {
+      try {
+        const first = await timeOnce(e.run);
+        embeddings[e.id] = e.id === 'tfjs.model' ? first.result : first.result?.embedding;
+        const second = await timeOnce(e.run);
+        e.reps = Math.min(500, Math.max(1, Math.ceil(minSampleMs / Math.max(second.ms, 1e-3))));
+        e.samples = [];
+        live.push(e);
+      } catch (err) {
+        note(`model ${tokens} tokens, ${e.label}: failed: ${err.message}`);
+      }
+    }
+    for (const id of ['ours.model', 'ours.model.webgpu']) {
+      const a = embeddings[id];
+      const b = embeddings['tfjs.model'];
+      if (a && b && a.length === b.length) {
+        let dot = 0, na = 0, nb = 0;
+        for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+        const cosine = dot / Math.sqrt(na * nb);
+        results.model.checks.push({ id, tokens, cosineToTfjs: cosine, maxAbsErr: maxAbsDiff(a, b) });
+        log(`model ${tokens} tokens: ${id} embedding cosine to TF.js ${cosine.toFixed(6)}`);
+      }
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (const e of live.map((_, i) => live[(i + r) % live.length])) {
+        const t0 = performance.now();
+        for (let i = 0; i < e.reps; i++) await e.run();
+        e.samples.push((performance.now() - t0) / e.reps);
+      }
+    }
+    for (const e of live) {
+      const ms = median(e.samples);
+      results.model.rows.push({ id: e.id, label: e.label, tokens, synthetic: !text, ms,
+        min: Math.min(...e.samples), max: Math.max(...e.samples), samples: e.samples.length, reps: e.reps });
+      log(`model ${tokens} tokens: ${e.label} ${ms.toFixed(2)} ms`);
+    }
+  }
+}
+
+if (typeof window !== 'undefined') window.runBench = runBench;

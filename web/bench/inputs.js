@@ -1,0 +1,61 @@
+// H heads, N tokens, D head dims.
+// Inputs and small helpers for the bench: the shared cases' generator (tests/cases/README.md), layout
+// changes for the peers, error and order statistics.
+
+/** mulberry32 stream of floats in [-s, s), as tests/cases/README.md defines it. */
+export function makeStream(seed) {
+  let state = seed >>> 0;
+  return (count, s = 1) => {
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      const u = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+      out[i] = (2 * u - 1) * s;
+    }
+    return out;
+  };
+}
+
+/** q, k, v [H][N][D] for one bench shape, from a seed fixed per shape. */
+export function attentionInputs(heads, n, d) {
+  const next = makeStream(1000 + heads * 7919 + n);
+  return { q: next(heads * n * d), k: next(heads * n * d), v: next(heads * n * d) };
+}
+
+/** [H][N][D] -> [N][H*D] (heads interleaved per token, the layout of MultiHeadAttention). */
+export function headsToTokens(x, heads, n, d) {
+  const out = new Float32Array(x.length);
+  for (let h = 0; h < heads; h++) {
+    for (let t = 0; t < n; t++) out.set(x.subarray((h * n + t) * d, (h * n + t + 1) * d), (t * heads + h) * d);
+  }
+  return out;
+}
+
+/** [N][H*D] -> [H][N][D]. */
+export function tokensToHeads(x, heads, n, d) {
+  const out = new Float32Array(x.length);
+  for (let h = 0; h < heads; h++) {
+    for (let t = 0; t < n; t++) out.set(x.subarray((t * heads + h) * d, (t * heads + h + 1) * d), (h * n + t) * d);
+  }
+  return out;
+}
+
+/** max |a - b|; NaN when the lengths differ or either holds a NaN. */
+export function maxAbsDiff(a, b) {
+  if (!a || !b || a.length !== b.length) return NaN;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const e = Math.abs(a[i] - b[i]);
+    if (!(e <= m)) m = e; // NaN propagates
+  }
+  return m;
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

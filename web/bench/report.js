@@ -1,0 +1,194 @@
+// Turns the bench results (bench.js) into the printed tables and the SVG chart. Pure functions, no DOM:
+// used by the page and by scripts/bench/run.mjs (Node).
+
+const fmt = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits));
+const fms = (ms) => (ms === undefined ? '-' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
+const fexp = (x) => (x === null || x === undefined ? '-' : x === 0 ? '0' : Number.isNaN(x) ? 'NaN' : x.toExponential(1));
+const pad = (s, w) => String(s).padEnd(w);
+const padl = (s, w) => String(s).padStart(w);
+
+function table(header, rows, align) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => (align[i] === 'l' ? pad(c, widths[i]) : padl(c, widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The shapes in run order, each with its rows by competitor id. */
+export function shapes(results) {
+  const map = new Map();
+  for (const r of results.attention) {
+    const key = `${r.returnWeights}|${r.heads}|${r.n}`;
+    if (!map.has(key)) map.set(key, { n: r.n, heads: r.heads, d: r.d, returnWeights: r.returnWeights, rows: {} });
+    map.get(key).rows[r.id] = r;
+  }
+  return [...map.values()];
+}
+
+/** Per shape: ours (SIMD), the fastest onnxruntime path, TF.js, WebGPU, and the ratios peer ms / ours ms. */
+export function summary(results) {
+  return shapes(results).map((s) => {
+    const ours = s.rows['ours.optimized'];
+    const ortRows = ['ort.graph', 'ort.mha'].map((id) => s.rows[id]).filter((r) => r?.ms);
+    const ort = ortRows.length ? ortRows.reduce((a, b) => (b.ms < a.ms ? b : a)) : null;
+    const tfjs = s.rows.tfjs?.ms ? s.rows.tfjs : null;
+    const ratio = (peer) => (ours?.ms && peer?.ms ? peer.ms / ours.ms : null);
+    return {
+      n: s.n, heads: s.heads, d: s.d, returnWeights: s.returnWeights,
+      ours: ours?.ms ? { ms: ours.ms, gflops: ours.gflops, pctPeak: ours.pctPeak } : null,
+      reference: s.rows['ours.reference']?.ms ? { ms: s.rows['ours.reference'].ms, gflops: s.rows['ours.reference'].gflops } : null,
+      ort: ort ? { path: ort.id, ms: ort.ms, gflops: ort.gflops } : null,
+      tfjs: tfjs ? { ms: tfjs.ms, gflops: tfjs.gflops } : null,
+      webgpu: s.rows['ours.webgpu']?.ms ? { ms: s.rows['ours.webgpu'].ms, gflops: s.rows['ours.webgpu'].gflops } : null,
+      ratioToOrt: ratio(ort),
+      ratioToTfjs: ratio(tfjs),
+    };
+  });
+}
+
+export function formatReport(results) {
+  const out = [];
+  const m = results.machine;
+  if (m) {
+    out.push(`machine: ${m.cpu}, ${m.cores} cores (${m.threads} threads), ${m.memoryGiB} GiB, ${m.os}; ${m.browser}; ` +
+      `node ${m.node}; ${m.date}`);
+    if (m.loadAverage) out.push(`load average (1, 5, 15 min): ${m.loadAverage.before.join(' ')} before, ${m.loadAverage.after.join(' ')} after (the machine is shared)`);
+  }
+  out.push(`page: crossOriginIsolated ${results.page?.crossOriginIsolated}, hardwareConcurrency ${results.page?.hardwareConcurrency}`);
+  if (results.engine) out.push(`engine: WASM ${results.engine.simd ? 'SIMD' : 'scalar'} build, kernel option '${results.engine.kernelOption}'`);
+  if (results.peers?.ort) out.push(`onnxruntime-web ${results.peers.ort.version}: wasm backend, numThreads ${results.peers.ort.numThreads}`);
+  if (results.peers?.tfjs) out.push(`tfjs ${results.peers.tfjs.version}: backend ${results.peers.tfjs.backend}, threaded binary ${results.peers.tfjs.threaded}`);
+  if (results.webgpu?.adapter) out.push(`WebGPU adapter: ${JSON.stringify(results.webgpu.adapter)} (engine ${results.webgpu.available ? 'available' : 'not available'})`);
+  const peak = results.peak;
+  out.push('');
+  out.push(`one-core WASM f32x4 mul+add peak: ${fmt(peak.gflops, 1)} GFLOP/s (the higher of ${fmt(peak.atStart, 1)} at the start and ${fmt(peak.atEnd, 1)} at the end; ` +
+    `${peak.best.chains} independent chains, unroll ${peak.best.unroll}; ` +
+    `by chains: ${peak.runs.map((r) => `${r.chains}: ${r.gflops.toFixed(1)}`).join(', ')})`);
+
+  const rounds = results.settings?.rounds;
+  out.push('');
+  out.push(`scaled-dot attention, d = 64, one thread. ms = median over interleaved rounds (${rounds}; 3 for calls slower than ` +
+    `${results.settings?.slowMs} ms) [min-max]; GFLOP/s = 4*H*N^2*d / t; % of the measured peak; max abs err vs our reference; ` +
+    `"ours x" = its ms / ours SIMD ms`);
+  const rows = [];
+  for (const s of shapes(results)) {
+    const ours = s.rows['ours.optimized'];
+    let first = true;
+    for (const r of Object.values(s.rows)) {
+      const isPeer = !r.id.startsWith('ours.');
+      const err = r.maxAbsErr ? `${fexp(r.maxAbsErr.output)}${r.maxAbsErr.weights !== null && r.maxAbsErr.weights !== undefined ? ` / ${fexp(r.maxAbsErr.weights)}` : ''}` : '-';
+      rows.push([
+        first ? (s.returnWeights ? 'yes' : 'no') : '', first ? s.heads : '', first ? s.n : '', r.label,
+        r.error ? `failed: ${r.error.slice(0, 40)}` : fms(r.ms), r.ms ? `${fms(r.min)}-${fms(r.max)}` : '',
+        r.ms ? fmt(r.gflops, 1) : '', r.ms ? `${fmt(r.pctPeak, 0)}%` : '', err,
+        isPeer && ours?.ms && r.ms ? `${fmt(r.ms / ours.ms, 2)}x` : '',
+      ]);
+      first = false;
+    }
+  }
+  out.push(table(['weights', 'H', 'N', 'competitor', 'ms', 'spread', 'GFLOP/s', '%peak', 'max abs err (out / w)', 'ours x'],
+    rows, ['l', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r']));
+
+  out.push('');
+  out.push('summary: ours = the SIMD kernel through engine.attention; ort = its fastest path per shape; ratio = peer ms / ours ms');
+  out.push(table(['weights', 'H', 'N', 'ours ms', 'GFLOP/s', '%peak', 'ort ms (path)', 'vs ort', 'tfjs ms', 'vs tfjs', 'WebGPU ms'],
+    summary(results).map((s) => [
+      s.returnWeights ? 'yes' : 'no', s.heads, s.n, fms(s.ours?.ms), fmt(s.ours?.gflops, 1),
+      s.ours ? `${fmt(s.ours.pctPeak, 0)}%` : '-', s.ort ? `${fms(s.ort.ms)} (${s.ort.path.slice(4)})` : '-',
+      s.ratioToOrt ? `${fmt(s.ratioToOrt, 2)}x` : '-', fms(s.tfjs?.ms), s.ratioToTfjs ? `${fmt(s.ratioToTfjs, 2)}x` : '-',
+      fms(s.webgpu?.ms),
+    ]), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
+
+  out.push('');
+  const mem = results.memory;
+  if (mem) {
+    const mib = (b) => (b === null || b === undefined ? '-' : `${(b / 2 ** 20).toFixed(1)} MiB`);
+    out.push(`memory: scaled-dot attention N = ${mem.n}, d = ${mem.d}, H = 1, no weights: ${fms(mem.ms)} ms (${fmt(mem.gflops, 1)} GFLOP/s); ` +
+      `WASM heap (HEAP8.length) ${mib(mem.heapBytesBefore)} before, ${mib(mem.heapBytesAfter)} after = peak; ` +
+      `malloc'd ${mib(mem.bytesInUseBefore)} before, ${mib(mem.bytesInUseAfter)} after (inputs ${mib(mem.inputBytes)}, output ${mib(mem.outputBytes)})`);
+  } else {
+    out.push('memory: not measured (see notes)');
+  }
+
+  out.push('');
+  if (results.model?.rows?.length) {
+    out.push('model: Universal Sentence Encoder lite (2 layers), one sentence per call; ratio = TF.js ms / ours ms');
+    const byTokens = new Map();
+    for (const r of results.model.rows) byTokens.set(r.tokens, [...(byTokens.get(r.tokens) ?? []), r]);
+    const mrows = [];
+    for (const [tokens, rs] of byTokens) {
+      const tf = rs.find((r) => r.id === 'tfjs.model');
+      for (const r of rs) {
+        const check = results.model.checks.find((c) => c.id === r.id && c.tokens === tokens);
+        mrows.push([tokens + (r.synthetic ? ' (synthetic ids)' : ''), r.label, fms(r.ms), `${fms(r.min)}-${fms(r.max)}`,
+          check ? fmt(check.cosineToTfjs, 6) : '', r.id !== 'tfjs.model' && tf ? `${fmt(tf.ms / r.ms, 2)}x` : '']);
+      }
+    }
+    out.push(table(['tokens', 'competitor', 'ms', 'spread', 'cosine to TF.js', 'vs TF.js'], mrows, ['l', 'l', 'r', 'r', 'r', 'r']));
+  } else {
+    out.push('model: no rows (see notes)');
+  }
+  if (results.notes?.length) {
+    out.push('');
+    out.push('notes:');
+    for (const n of results.notes) out.push(`- ${n}`);
+  }
+  if (results.seconds) out.push(`\nbench time in the page: ${results.seconds.toFixed(0)} s`);
+  return out.join('\n');
+}
+
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A grouped bar chart of GFLOP/s per shape and competitor, with the measured peak as a dashed line. */
+export function chartSvg(results) {
+  const series = [
+    { key: 'ours', label: 'ours SIMD', color: '#1f77b4' },
+    { key: 'webgpu', label: 'ours WebGPU', color: '#17becf' },
+    { key: 'reference', label: 'ours reference', color: '#aec7e8' },
+    { key: 'ort', label: 'onnxruntime-web (fastest path)', color: '#ff7f0e' },
+    { key: 'tfjs', label: 'tfjs-backend-wasm', color: '#2ca02c' },
+  ];
+  const sum = summary(results);
+  const used = series.filter((s) => sum.some((x) => x[s.key]?.gflops));
+  const peak = results.peak?.gflops ?? 0;
+  const maxY = Math.max(peak, ...sum.flatMap((x) => used.map((s) => x[s.key]?.gflops ?? 0))) * 1.1 || 1;
+  const W = 960, H = 420, left = 56, right = 16, top = 56, bottom = 70;
+  const plotW = W - left - right, plotH = H - top - bottom;
+  const groupW = plotW / Math.max(1, sum.length);
+  const barW = (groupW * 0.8) / Math.max(1, used.length);
+  const y = (v) => top + plotH - (v / maxY) * plotH;
+  const parts = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="11">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
+  const m = results.machine;
+  parts.push(`<text x="${left}" y="18" font-size="14" font-weight="bold">Scaled-dot attention, d = 64, one thread: GFLOP/s (4·H·N²·d / t), higher is better</text>`);
+  parts.push(`<text x="${left}" y="34" fill="#555">${esc(m ? `${m.cpu}, ${m.cores} cores, ${m.browser}` : '')}</text>`);
+  const step = maxY > 40 ? 10 : maxY > 10 ? 5 : 1;
+  for (let v = 0; v <= maxY; v += step) {
+    parts.push(`<line x1="${left}" x2="${W - right}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/>`);
+    parts.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end" fill="#555">${v}</text>`);
+  }
+  sum.forEach((s, i) => {
+    const x0 = left + i * groupW + groupW * 0.1;
+    used.forEach((ser, j) => {
+      const v = s[ser.key]?.gflops;
+      if (!v) return;
+      parts.push(`<rect x="${(x0 + j * barW).toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${(top + plotH - y(v)).toFixed(1)}" fill="${ser.color}"><title>${esc(`${ser.label}: ${v.toFixed(1)} GFLOP/s`)}</title></rect>`);
+    });
+    const cx = left + i * groupW + groupW / 2;
+    parts.push(`<text x="${cx}" y="${top + plotH + 14}" text-anchor="middle">N=${s.n}</text>`);
+    parts.push(`<text x="${cx}" y="${top + plotH + 27}" text-anchor="middle" fill="#555">H=${s.heads}${s.returnWeights ? ', w' : ''}</text>`);
+  });
+  if (peak) {
+    parts.push(`<line x1="${left}" x2="${W - right}" y1="${y(peak)}" y2="${y(peak)}" stroke="#d62728" stroke-dasharray="5 4"/>`);
+    parts.push(`<text x="${W - right}" y="${y(peak) - 4}" text-anchor="end" fill="#d62728">measured one-core f32x4 mul+add peak ${peak.toFixed(1)} GFLOP/s</text>`);
+  }
+  parts.push(`<text x="${left}" y="${H - 24}" fill="#555">", w": weights [H][N][N] returned too</text>`);
+  let lx = left;
+  used.forEach((ser) => {
+    parts.push(`<rect x="${lx}" y="${H - 14}" width="10" height="10" fill="${ser.color}"/>`);
+    parts.push(`<text x="${lx + 14}" y="${H - 5}">${esc(ser.label)}</text>`);
+    lx += 24 + ser.label.length * 6.2;
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}

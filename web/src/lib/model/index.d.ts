@@ -1,0 +1,56 @@
+/** The model file on the page's own origin that loadModel reads by default. */
+export const DEFAULT_MODEL_PATH: string;
+
+export interface ModelInfo {
+  name: string;
+  layers: number;
+  /** Heads per layer. */
+  heads: readonly number[];
+  /** Width of each layer's output (hidden states). */
+  dims: readonly number[];
+  /** Width of one head's queries, keys and values, per layer. */
+  headDims: readonly number[];
+  /** Width of the input embeddings (token embedding + timing signal). */
+  inputDims: number;
+  embeddingDims: number;
+  /** Rows of the embedding table (token ids are in [0, vocabSize)). */
+  vocabSize: number;
+  /** Tokens kept by run(); later ones are dropped, as the original graph does. */
+  maxTokens: number;
+  /** Storage type of the weight matrices in the file: 'float32' or 'float16'. */
+  dtype: string;
+}
+
+export interface ModelResult {
+  pieces: string[];
+  ids: Int32Array;
+  n: number;
+  truncated: boolean;
+  tokensBeforeClip: number;
+  /** L2-normalised sentence embedding [embeddingDims]. */
+  embedding: Float32Array;
+  /** Per layer: [heads][n][n], row = query, column = key. */
+  attention: Float32Array[];
+  /** Per layer: [n][dims[layer]]. */
+  hidden: Float32Array[];
+  /** [n][inputDims]: 2 * token embedding + timing signal, what layer 0 receives. */
+  inputEmbeddings: Float32Array;
+}
+
+export interface RunOptions {
+  kernel?: 'optimized' | 'reference';
+}
+
+export interface Model {
+  info: ModelInfo;
+  tokenize(text: string): { ids: Int32Array; pieces: string[] };
+  run(text: string, options?: RunOptions): Promise<ModelResult>;
+  runIds(ids: ArrayLike<number>, options?: RunOptions): Promise<ModelResult>;
+  dispose(): void;
+}
+
+export function loadModel(
+  module: unknown,
+  source?: string | URL | ArrayBuffer | ArrayBufferView,
+  options?: { defaultSource?: string | URL },
+): Promise<Model>;

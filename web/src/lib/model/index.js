@@ -1,0 +1,163 @@
+// The real model: Universal Sentence Encoder lite (2-layer transformer encoder, docs/MODEL.md) run by the
+// WASM engine. loadModel(module, source) reads a safetensors model file (scripts/convert-model.mjs) into the
+// module; the model object tokenizes and runs sentences and returns every layer's and head's attention.
+//
+// Text goes through String.prototype.normalize('NFKC') here, as in the model's own tokenizer; the C++
+// tokenizer does the rest (U+2581 prefix and spaces, Viterbi over the piece scores, unknown merging).
+
+/** Where the compact model file lives on the page's own origin (Vite serves web/public at /). */
+export const DEFAULT_MODEL_PATH = '/models/use-lite.f16.safetensors';
+
+const KERNEL_CODES = { reference: 0, optimized: 1 };
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+function defaultModelUrl() {
+  if (typeof location !== 'undefined' && location.origin && location.origin !== 'null') {
+    return new URL(DEFAULT_MODEL_PATH, location.origin);
+  }
+  // Node: the file scripts/convert-model.mjs writes, beside this source tree.
+  return new URL('../../../public/models/use-lite.f16.safetensors', import.meta.url);
+}
+
+async function readUrl(url) {
+  if (url.protocol === 'file:') {
+    const fsName = 'node:fs/promises';
+    const fs = await import(/* @vite-ignore */ fsName);
+    try {
+      return new Uint8Array(await fs.readFile(url));
+    } catch (error) {
+      throw new Error(`loadModel: could not read ${url.href}: ${error.message} (run scripts/build.sh)`, { cause: error });
+    }
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`loadModel: could not load ${url.href}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function readSource(source) {
+  if (source === undefined || source === null) return readUrl(defaultModelUrl());
+  if (source instanceof URL) return readUrl(source);
+  if (typeof source === 'string') {
+    const base = typeof location !== 'undefined' && location.href ? location.href : undefined;
+    let url;
+    try {
+      url = base ? new URL(source, base) : new URL(source);
+    } catch {
+      throw new TypeError(`loadModel: source '${source}' is not a URL (in Node pass a file: URL or the bytes)`);
+    }
+    return readUrl(url);
+  }
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  throw new TypeError('loadModel: source must be a URL (string or URL), an ArrayBuffer, a Uint8Array or ' +
+    `undefined for ${DEFAULT_MODEL_PATH}; got ${Object.prototype.toString.call(source)}`);
+}
+
+function checkText(text, fn) {
+  if (typeof text !== 'string') throw new TypeError(`${fn}: text must be a string, got ${typeof text}`);
+  if (/^\s*$/.test(text)) {
+    throw new RangeError(`${fn}: text is empty or whitespace only; give at least one non-space character`);
+  }
+  // Lone surrogates become U+FFFD: Emscripten's UTF-8 marshalling would pair a lone high surrogate with the
+  // next code unit; the original sees one unknown symbol either way (U+FFFD is in no matchable piece).
+  return text.normalize('NFKC').replace(LONE_SURROGATE, '\uFFFD');
+}
+
+function unwrap(result, fn) {
+  if (result.error) throw new Error(`${fn}: ${result.error}`);
+  delete result.error;
+  return result;
+}
+
+/**
+ * @param {object} module the Emscripten module of the engine (backend.module)
+ * @param {string|URL|ArrayBuffer|Uint8Array} [source] the model file; default: the compact file on the page's
+ *   own origin, DEFAULT_MODEL_PATH
+ * @returns {Promise<import('./index.d.ts').Model>}
+ */
+export async function loadModel(module, source, options = {}) {
+  if (!module || typeof module.modelLoad !== 'function') {
+    throw new TypeError('loadModel: module must be the engine\'s WASM module (it has no modelLoad binding)');
+  }
+  const bytes = await readSource(source ?? options.defaultSource);
+  const ptr = module._malloc(Math.max(1, bytes.byteLength));
+  if (!ptr) throw new RangeError(`loadModel: could not allocate ${bytes.byteLength} bytes in the WASM heap`);
+  let loaded;
+  try {
+    module.HEAPU8.set(bytes, ptr);
+    loaded = module.modelLoad(ptr, bytes.byteLength);
+  } finally {
+    module._free(ptr);
+  }
+  const handle = unwrap(loaded, 'loadModel').handle;
+  const raw = unwrap(module.modelInfo(handle), 'loadModel');
+  const info = Object.freeze({
+    name: 'universal-sentence-encoder-lite',
+    layers: raw.layers,
+    heads: Object.freeze(raw.heads),
+    dims: Object.freeze(raw.dims),
+    headDims: Object.freeze(raw.headDims),
+    inputDims: raw.inputDims,
+    embeddingDims: raw.embeddingDims,
+    vocabSize: raw.vocabSize,
+    maxTokens: raw.maxTokens,
+    dtype: raw.dtype,
+  });
+  let disposed = false;
+  const live = (fn) => {
+    if (disposed) throw new Error(`${fn}: the model has been disposed`);
+  };
+  const kernelCode = (opts, fn) => {
+    const kernel = opts?.kernel ?? 'optimized';
+    if (!(kernel in KERNEL_CODES)) {
+      throw new RangeError(`${fn}: kernel must be 'optimized' or 'reference', got '${kernel}'`);
+    }
+    return KERNEL_CODES[kernel];
+  };
+  const finish = (r) => {
+    const n = r.ids.length;
+    return {
+      pieces: r.pieces, ids: r.ids, n, truncated: r.truncated, tokensBeforeClip: r.tokensBeforeClip,
+      embedding: r.embedding, attention: r.attention, hidden: r.hidden, inputEmbeddings: r.inputEmbeddings,
+    };
+  };
+
+  return {
+    info,
+    /** Every piece of the text (not clipped): { ids: Int32Array, pieces: string[] }. */
+    tokenize(text) {
+      live('tokenize');
+      const normalized = checkText(text, 'tokenize');
+      const r = unwrap(module.modelTokenize(handle, normalized), 'tokenize');
+      return { ids: r.ids, pieces: r.pieces };
+    },
+    /**
+     * Runs the encoder on the first info.maxTokens pieces of `text`.
+     * @returns {Promise<object>} { pieces, ids, n, truncated, tokensBeforeClip, embedding [E],
+     *   attention[layer] [heads][n][n], hidden[layer] [n][dims[layer]], inputEmbeddings [n][inputDims] }
+     */
+    async run(text, opts) {
+      live('run');
+      const normalized = checkText(text, 'run');
+      return finish(unwrap(module.modelRun(handle, normalized, kernelCode(opts, 'run')), 'run'));
+    },
+    /** As run(), on piece ids (e.g. from another tokenizer); ids outside [0, vocabSize) are an error. */
+    async runIds(ids, opts) {
+      live('runIds');
+      if (!Array.isArray(ids) && !(ids instanceof Int32Array)) {
+        throw new TypeError('runIds: ids must be an array of integers or an Int32Array');
+      }
+      if (ids.length === 0) throw new RangeError('runIds: ids is empty');
+      for (let i = 0; i < ids.length; i++) {
+        if (!Number.isInteger(ids[i]) || ids[i] < 0 || ids[i] >= info.vocabSize) {
+          throw new RangeError(`runIds: ids[${i}] = ${ids[i]} is not an integer in [0, ${info.vocabSize})`);
+        }
+      }
+      return finish(unwrap(module.modelRunIds(handle, Array.from(ids), kernelCode(opts, 'runIds')), 'runIds'));
+    },
+    dispose() {
+      if (!disposed) module.modelFree(handle);
+      disposed = true;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// The main-thread side of the shared worker: one Worker per page, created on the first request, serving
+// every <attention-view>. If the worker dies, the next request starts a new one.
+
+let worker = null;
+let nextId = 1;
+const pending = new Map();
+
+function failAll(message) {
+  for (const { reject } of pending.values()) reject(new Error(message));
+  pending.clear();
+  worker = null;
+}
+
+function getWorker() {
+  if (worker) return worker;
+  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'attention-view' });
+  worker.onmessage = (event) => {
+    const { id, ok, result, error } = event.data;
+    const entry = pending.get(id);
+    if (!entry) return;
+    pending.delete(id);
+    if (ok) entry.resolve(result);
+    else {
+      const Ctor = { TypeError, RangeError }[error.name] ?? Error;
+      entry.reject(new Ctor(error.message));
+    }
+  };
+  worker.onerror = (event) => {
+    event.preventDefault?.();
+    failAll(`the attention worker failed: ${event.message || 'it could not start (see the console)'}`);
+  };
+  worker.onmessageerror = () => failAll('the attention worker sent a message that could not be read');
+  return worker;
+}
+
+/** Sends one compute request to the shared worker; resolves with the result. */
+export function requestCompute(request) {
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, { resolve, reject });
+    try {
+      getWorker().postMessage({ id, type: 'compute', request });
+    } catch (error) {
+      pending.delete(id);
+      reject(error);
+    }
+  });
+}
+
+/** How many requests wait for the worker (for tests and diagnostics). */
+export function pendingRequests() {
+  return pending.size;
+}

@@ -1,0 +1,64 @@
+// The Web Worker that owns the engine for every <attention-view> on the page. The main thread only draws.
+// Messages in: { id, type: 'compute', request } | { id, type: 'info' }.
+// Messages out: { id, ok: true, result } | { id, ok: false, error: { name, message } }.
+import { createEngine, positionalEncoding } from '../lib/index.js';
+import { computeRequest, transferables } from './compute.js';
+
+/** One engine per requested backend, created on first use; a failed creation is retried next time. */
+const engines = new Map();
+/** One model per engine. */
+const models = new Map();
+
+function engineFor(backend) {
+  const key = ['auto', 'wasm', 'webgpu'].includes(backend) ? backend : 'wasm';
+  if (!engines.has(key)) {
+    const pending = createEngine({ backend: key });
+    pending.catch(() => engines.delete(key));
+    engines.set(key, pending);
+  }
+  return engines.get(key);
+}
+
+function modelFor(engine) {
+  if (!models.has(engine)) {
+    const pending = engine.loadModel();
+    pending.catch(() => {
+      // Keep the failure for a while so that every keystroke does not re-fetch a missing file.
+      setTimeout(() => models.delete(engine), 30_000);
+    });
+    models.set(engine, pending);
+  }
+  return models.get(engine);
+}
+
+async function handle(message) {
+  if (message.type === 'compute') {
+    const t0 = performance.now();
+    const engine = await engineFor(message.request.backend);
+    const engineMs = performance.now() - t0;
+    const result = await computeRequest(
+      { engine, positionalEncoding, getModel: () => modelFor(engine) }, message.request,
+    );
+    result.timings.engineReadyMs = engineMs;
+    result.timings.workerMs = performance.now() - t0;
+    return result;
+  }
+  throw new TypeError(`attention-view worker: unknown message type '${message.type}'`);
+}
+
+// Requests run one at a time, in order: the engine is shared and each call is short.
+let queue = Promise.resolve();
+self.onmessage = (event) => {
+  const message = event.data;
+  queue = queue.then(async () => {
+    try {
+      const result = await handle(message);
+      self.postMessage({ id: message.id, ok: true, result }, transferables(result));
+    } catch (error) {
+      self.postMessage({
+        id: message.id, ok: false,
+        error: { name: error?.name ?? 'Error', message: error?.message ?? String(error) },
+      });
+    }
+  });
+};
