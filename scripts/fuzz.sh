@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh                      every target, FUZZ_SECONDS (default 60) each
 #   scripts/fuzz.sh safetensors model    only these targets
 #   FUZZ_SECONDS=300 scripts/fuzz.sh     longer runs
-#   FUZZ_JOBS=2 scripts/fuzz.sh          libFuzzer -fork=2 (one process per core)
+#   FUZZ_JOBS=2 scripts/fuzz.sh          libFuzzer -fork=2 (default 1; one process per core at most)
 # Targets: safetensors json tokenizer model attention (see tests/fuzz/fuzz_targets.h).
 # The engine library is built by CMake in build/fuzz (Debug, so kernel asserts are live, at -O1); the growing
 # corpus lives in build/fuzz/corpus/<target> (not committed), seeded from tests/fuzz/corpus/<target> and the
@@ -69,24 +69,22 @@ for t in "${targets[@]}"; do
   log="$build/logs/$t.log"
   echo "fuzz.sh: $t for ${seconds}s (log $log)"
   set +e
-  if ((fuzz_jobs > 1)); then
-    "$build/fuzz_$t" -fork="$fuzz_jobs" -ignore_crashes=1 -max_total_time="$seconds" -timeout=10 \
-      -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 "${dict[@]}" -artifact_prefix="$regressions/" \
-      "$corpus" "${seeds[@]}" >"$log" 2>&1
-  else
-    "$build/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
-      -print_final_stats=1 "${dict[@]}" -artifact_prefix="$regressions/" "$corpus" "${seeds[@]}" >"$log" 2>&1
-  fi
+  # Fork mode, even with one job: a crash does not end the run (-ignore_crashes), so a known, not yet fixed bug
+  # in the seeds does not stop the search for the next one. Every crash is still saved.
+  "$build/fuzz_$t" -fork="$fuzz_jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
+    "${dict[@]}" -artifact_prefix="$regressions/" "$corpus" "${seeds[@]}" >"$log" 2>&1
   status=$?
   set -e
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{s += $2} END {print s + 0}')
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+  # The parent's status lines: "#<executions>: cov: <edges> ft: ... crash: ..."; the last one is the total.
+  execs=$( (grep -oE '^#[0-9]+: cov' "$log" || true) | tail -1 | tr -dc '0-9')
+  cov=$( (grep -oE '^#[0-9]+: cov: [0-9]+' "$log" || true) | tail -1 | awk '{print $3}')
   after=$(ls "$regressions" | wc -l)
   line="$t: ${execs} executions in ${seconds}s, coverage ${cov:-?} edges, exit $status, $((after - before)) new input(s) in $regressions"
   summary+=("$line")
   if ((status != 0 || after > before)); then
     found+=("$t")
-    grep -m3 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|fuzz: check_' "$log" || true
+    grep -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|fuzz: check_|SUMMARY' "$log" | sort | uniq -c | head -10 || true
   fi
 done
 

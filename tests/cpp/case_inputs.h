@@ -188,7 +188,8 @@ inline nlohmann::json load_cases_json(const std::string& path = ATTN_CASES_FILE)
 
 inline std::vector<AttentionCase> load_attention_cases(const std::string& path = ATTN_CASES_FILE) {
   std::vector<AttentionCase> out;
-  for (const auto& j : load_cases_json(path).at("attention")) {
+  const nlohmann::json doc = load_cases_json(path);  // kept alive: a range-for over a temporary's member dangles
+  for (const auto& j : doc.at("attention")) {
     AttentionCase c;
     c.name = j.at("name").get<std::string>();
     c.heads = j.value("heads", 1);
@@ -209,7 +210,8 @@ inline std::vector<AttentionCase> load_attention_cases(const std::string& path =
 
 inline std::vector<MultiHeadCase> load_multi_head_cases(const std::string& path = ATTN_CASES_FILE) {
   std::vector<MultiHeadCase> out;
-  for (const auto& j : load_cases_json(path).at("multiHead")) {
+  const nlohmann::json doc = load_cases_json(path);
+  for (const auto& j : doc.at("multiHead")) {
     MultiHeadCase c;
     c.name = j.at("name").get<std::string>();
     c.nq = j.at("nq").get<int>();

@@ -164,7 +164,7 @@ inline const Tokenizer& fixture_tokenizer() {
     std::vector<std::string> pieces = {"<unk>", "<s>", "</s>", "<r3>", "<r4>", "<r5>",
                                        "\xE2\x96\x81",                       // U+2581
                                        "\xE2\x96\x81the", "the", "t", "h", "e", "a", "an", "ant",
-                                       "\xE2\x96\x81a", "a",                 // duplicate of id 12
+                                       "\xE2\x96\x81" "a", "a",                // duplicate of id 12
                                        "",                                    // empty
                                        "\xFF\xFE",                            // invalid UTF-8
                                        "\xF0\x9F\x98\x80",                    // U+1F600, two UTF-16 units

@@ -3,6 +3,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createEngine } from '../../web/src/lib/index.js';
+import { createWasmBackend } from '../../web/src/lib/backends/wasm.js';
 import { loadModel, DEFAULT_MODEL_PATH } from '../../web/src/lib/model/index.js';
 
 const F32 = new URL('../../web/public/models/use-lite.f32.safetensors', import.meta.url);
@@ -13,9 +14,7 @@ describe('loadModel', () => {
   let engine, module, model, bytes;
   beforeAll(async () => {
     engine = await createEngine({ backend: 'wasm' });
-    module = engine.memory && (await import('../../web/src/lib/backends/wasm.js')) && null;
-    const { createWasmBackend } = await import('../../web/src/lib/backends/wasm.js');
-    module = (await createWasmBackend()).module;
+    module = (await createWasmBackend()).module; // loadModel's own argument: the Emscripten module
     bytes = new Uint8Array(readFileSync(F32));
     model = await loadModel(module, bytes);
   });

@@ -202,7 +202,7 @@ bool SafeTensors::read_f32(const std::string& name, const std::vector<int64_t>& 
   out->resize(n);
   switch (t->dtype) {
     case DType::kF32:
-      std::memcpy(out->data(), src, 4 * n);
+      if (n) std::memcpy(out->data(), src, 4 * n);  // data() may be null when n == 0 (memcpy's UB, fuzz)
       break;
     case DType::kF16:
       for (size_t i = 0; i < n; ++i) {

@@ -19,9 +19,28 @@ function engineFor(backend) {
   return engines.get(key);
 }
 
+/** The default model file, on this page's own origin (see web/src/lib/model). */
+const MODEL_URL = new URL('/models/use-lite.f16.safetensors', self.location.origin);
+let modelBytes = null;
+
+/** Starts fetching the model file (once), in parallel with the engine's start-up. */
+function prefetchModel() {
+  if (!modelBytes) {
+    modelBytes = fetch(MODEL_URL).then((response) => {
+      if (!response.ok) throw new Error(`could not load ${MODEL_URL.pathname}: HTTP ${response.status}`);
+      return response.arrayBuffer();
+    });
+    modelBytes.catch(() => { modelBytes = null; });
+  }
+  return modelBytes;
+}
+
 function modelFor(engine) {
   if (!models.has(engine)) {
-    const pending = engine.loadModel();
+    const pending = prefetchModel().then((bytes) => {
+      modelBytes = null; // the model copies the file into the engine; let the bytes go
+      return engine.loadModel(bytes);
+    });
     pending.catch(() => {
       // Keep the failure for a while so that every keystroke does not re-fetch a missing file.
       setTimeout(() => models.delete(engine), 30_000);
@@ -34,6 +53,7 @@ function modelFor(engine) {
 async function handle(message) {
   if (message.type === 'compute') {
     const t0 = performance.now();
+    if (message.request.mode === 'model' || message.request.mode === 'whatif') prefetchModel().catch(() => {});
     const engine = await engineFor(message.request.backend);
     const engineMs = performance.now() - t0;
     const result = await computeRequest(
