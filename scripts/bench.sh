@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+[ -d node_modules/onnxruntime-web ] || bash scripts/setup.sh
 
 # Build when a WASM module is missing or older than any engine source, or the model file is missing.
 needs_build=0

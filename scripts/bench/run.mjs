@@ -2,7 +2,7 @@
 // isolated, peers' files mapped from node_modules under /vendor/), runs web/bench/ in headless Chromium,
 // prints the tables and writes bench/results.json, bench/table.txt and bench/chart.svg.
 // Options: --rounds N, --quick (2 rounds, N <= 512), --sizes 128,512, --heads 1,12, --no-model, --no-webgpu,
-// --no-memory, --port P.
+// --no-memory, --port P, --timeout-min M (20).
 // Figures only: nothing here asserts a time.
 import { createServer } from 'vite';
 import { chromium } from '@playwright/test';
@@ -72,6 +72,9 @@ function machine(browserVersion) {
   const perSocket = Number(field('cpu cores')) || threads;
   return {
     cpu: field('model name') ?? os.cpus()[0]?.model ?? 'unknown',
+    cpuFamily: field('cpu family') ?? null,
+    cpuModel: field('model') ?? null,
+    cpuMHz: field('cpu MHz') ? Math.round(Number(field('cpu MHz'))) : null,
     cores: Math.min(perSocket, threads),
     threads,
     flags: (field('flags') ?? '').split(' ').filter((f) => /^(avx2|avx512f|fma|sse4_2)$/.test(f)).join(' '),
@@ -116,7 +119,12 @@ async function main() {
     page.on('pageerror', (e) => console.log(`bench: [page exception] ${e.message}`));
     await page.goto(url);
     await page.waitForFunction(() => typeof window.runBench === 'function', null, { timeout: 60_000 });
-    results = await page.evaluate((opts) => window.runBench(opts), options);
+    const limitMin = Number(value('--timeout-min', 20));
+    let timer;
+    results = await Promise.race([
+      page.evaluate((opts) => window.runBench(opts), options),
+      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`the page did not finish in ${limitMin} min`)), limitMin * 60_000); }),
+    ]).finally(() => clearTimeout(timer));
   } finally {
     await browser.close().catch(() => {});
     await server.close().catch(() => {});

@@ -45,6 +45,8 @@ struct Param {
   NamedVariant variant;
 };
 
+void PrintTo(const Param& p, std::ostream* os) { *os << p.c.name << " / " << p.variant.name; }
+
 std::vector<Param> params() {
   std::vector<Param> out;
   for (const auto& c : load_attention_cases())

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -93,6 +94,9 @@ struct AttentionCase {
   double scale = 1.0, param_scale = 0.5;
 };
 
+// gtest prints a case by its name (instead of its bytes).
+inline void PrintTo(const AttentionCase& c, std::ostream* os) { *os << c.name; }
+
 struct AttentionInputs {
   std::vector<float> q, k, v;
   ScoreInputs sp;
@@ -127,6 +131,8 @@ struct MultiHeadCase {
   uint32_t seed = 1;
   double scale = 1.0, param_scale = 0.3;
 };
+
+inline void PrintTo(const MultiHeadCase& c, std::ostream* os) { *os << c.name; }
 
 struct MultiHeadInputs {
   std::vector<float> x, context, Wq, Wk, Wv, Wo, bq, bk, bv, bo;

@@ -17,11 +17,11 @@ namespace {
 
 // A file from a header (JSON text) and data bytes.
 std::vector<uint8_t> make_file(const std::string& header, const std::vector<uint8_t>& data) {
-  std::vector<uint8_t> out(8);
-  uint64_t n = header.size();
+  std::vector<uint8_t> out(8 + header.size() + data.size());
+  const uint64_t n = header.size();
   for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(n >> (8 * i));
-  out.insert(out.end(), header.begin(), header.end());
-  out.insert(out.end(), data.begin(), data.end());
+  if (!header.empty()) std::memcpy(out.data() + 8, header.data(), header.size());
+  if (!data.empty()) std::memcpy(out.data() + 8 + header.size(), data.data(), data.size());
   return out;
 }
 

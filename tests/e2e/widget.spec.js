@@ -288,3 +288,24 @@ test('export: SVG, PNG and JSON of the current view', async ({ page }) => {
   await page.locator('attention-view button[data-export="json"]').click();
   expect((await download).suggestedFilename()).toBe('attention-heatmap.json');
 });
+
+test('attention-computed fires after each computation with the result; attributes re-render', async ({ page }) => {
+  const got = await page.evaluate(async () => {
+    const el = document.querySelector('attention-view');
+    const event = new Promise((resolve) => el.addEventListener('attention-computed', (e) => resolve(e.detail.result), { once: true }));
+    el.setAttribute('text', 'A short one');
+    const r = await event;
+    return { same: r === el.result, text: r.text, n: r.layers[0].nq };
+  });
+  expect(got.same).toBe(true);
+  expect(got.text).toBe('A short one');
+  // theme is an attribute too: dark colours without a new computation.
+  const before = await page.evaluate(() => document.querySelector('attention-view').result.timings.roundTripMs);
+  await setAttrs(page, { theme: 'dark' });
+  const after = await page.evaluate(() => {
+    const el = document.querySelector('attention-view');
+    return { t: el.result.timings.roundTripMs, fg: el.shadowRoot.querySelector('.heatmap-view svg text').getAttribute('fill') };
+  });
+  expect(after.t).toBe(before);
+  expect(after.fg).toBe('#e6e9ec');
+});

@@ -256,4 +256,14 @@ const md = (name, m) => write(join(regressions, 'model', `reject-${name}.safeten
     return m;
   })());
 }
+// ---- hostile but loadable model files: replayed through check_model (no reject- prefix: the loader may accept
+// or refuse them, but must not read out of bounds or hit undefined behaviour) ----------------------------------
+{
+  const m = tinyModel();
+  // Config numbers beyond float: casting 1e300 to float is undefined behaviour (UBSan float-cast-overflow).
+  const cfg = JSON.parse(m.metadata.config);
+  Object.assign(cfg, { layerNormEpsilon: 1e300, l2Epsilon: -1e300, inputEmbeddingScale: 1e39, attentionScales: [1e300] });
+  m.metadata = { ...m.metadata, config: JSON.stringify(cfg) };
+  write(join(regressions, 'model', 'hostile-config-numbers-beyond-float.safetensors'), safetensors(m.tensors, m.metadata));
+}
 console.log('make_seeds: wrote', corpus, 'and reject-* files under', regressions);

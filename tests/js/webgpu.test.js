@@ -201,7 +201,7 @@ describe.skipIf(!adapter)('WebGPU backend behaviour', () => {
   });
 
   it('compiles no shader per call and destroys every buffer it creates', async () => {
-    const device = await adapter.requestDevice();
+    const device = await (await gpu.requestAdapter()).requestDevice();
     const counts = { modules: 0, pipelines: 0, created: 0, destroyed: 0 };
     const createShaderModule = device.createShaderModule.bind(device);
     const createComputePipelineAsync = device.createComputePipelineAsync.bind(device);
@@ -234,7 +234,7 @@ describe.skipIf(!adapter)('WebGPU backend behaviour', () => {
   });
 
   it('a buffer over the device limits is a RangeError naming it and the numbers; the backend stays usable', async () => {
-    const device = await adapter.requestDevice();  // default limits: 128 MiB storage bindings
+    const device = await (await gpu.requestAdapter()).requestDevice();  // default limits: 128 MiB storage bindings
     const b = await createWebGPUBackend({ device });
     const max = device.limits.maxStorageBufferBindingSize;
     const n = Math.ceil(Math.sqrt(max / 4)) + 16;  // n*n floats of weights exceed the limit
@@ -264,7 +264,7 @@ describe.skipIf(!adapter)('WebGPU backend behaviour', () => {
   });
 
   it('after the device is lost, calls reject with a clear error; after dispose too', async () => {
-    const device = await adapter.requestDevice();
+    const device = await (await gpu.requestAdapter()).requestDevice();
     const b = await createWebGPUBackend({ device });
     const args = normalizeAttention(attentionInputs(CASES.attention[0]));
     await b.attention(args);

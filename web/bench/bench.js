@@ -17,6 +17,12 @@ import { loadOrt, ortAttention, loadTfjs, tfjsAttention, loadUseGraph, runUseGra
 const D = 64;
 const flops = (heads, n, d) => 4 * heads * n * n * d;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** promise, or a rejection naming `what` after `ms` (a stuck adapter request must not stall the bench). */
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([promise, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer after ${ms / 1000} s`)), ms); })])
+    .finally(() => clearTimeout(timer));
+}
 
 function logger(el) {
   return (msg) => {
@@ -49,13 +55,19 @@ async function probeKernelOption(engine) {
  * @param {number[]} [options.sizes=[128, 512, 2048]]
  * @param {number[]} [options.headCounts=[1, 12]]
  * @param {number} [options.minSampleMs=40] calls are repeated until one sample lasts this long
- * @param {number} [options.slowMs=1500] a competitor slower than this per call gets 3 samples (its first
- *   call counts) instead of `rounds`
+ * @param {number} [options.slowMs=1500] a competitor slower than this per call gets at most 3 samples (its
+ *   first call counts), fewer when 3 would exceed `slowBudgetMs`, instead of `rounds`
+ * @param {number} [options.slowBudgetMs=15000]
+ * @param {number} [options.maxCallMs=20000] a competitor whose call is predicted (from its previous shape,
+ *   scaled by the flops) to take longer is skipped for that shape, with a note
+ * @param {number} [options.maxSoftwareGpuCallMs=3000] the same limit for WebGPU on a software adapter
+ *   (SwiftShader: CPU emulation, not GPU times)
  * @param {boolean} [options.model=true] @param {boolean} [options.webgpu=true] @param {boolean} [options.memory=true]
  */
 export async function runBench(options = {}) {
   const {
     rounds = 5, sizes = [128, 512, 2048], headCounts = [1, 12], minSampleMs = 40, slowMs = 1500,
+    slowBudgetMs = 15000, maxCallMs = 20000, maxSoftwareGpuCallMs = 3000,
     model: doModel = true, webgpu: doWebgpu = true, memory: doMemory = true, peers: doPeers = true,
   } = options;
   const log = logger(typeof document !== 'undefined' ? document.getElementById('log') : null);
@@ -66,7 +78,7 @@ export async function runBench(options = {}) {
       hardwareConcurrency: navigator.hardwareConcurrency,
       crossOriginIsolated: globalThis.crossOriginIsolated === true,
     },
-    settings: { rounds, sizes, headCounts, d: D, minSampleMs, slowMs },
+    settings: { rounds, sizes, headCounts, d: D, minSampleMs, slowMs, slowBudgetMs, maxCallMs, maxSoftwareGpuCallMs },
     notes: [],
     peak: null,
     engine: null,
@@ -138,12 +150,12 @@ export async function runBench(options = {}) {
   if (lib && doWebgpu) {
     try {
       if (typeof navigator === 'undefined' || !navigator.gpu) throw new Error('no navigator.gpu');
-      const adapter = await navigator.gpu.requestAdapter();
+      const adapter = await withTimeout(navigator.gpu.requestAdapter(), 30000, 'navigator.gpu.requestAdapter()');
       if (adapter) {
         const i = adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {};
         results.webgpu.adapter = { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description };
       }
-      gpuEngine = await lib.createEngine({ backend: 'webgpu' });
+      gpuEngine = await withTimeout(lib.createEngine({ backend: 'webgpu' }), 60000, "createEngine({ backend: 'webgpu' })");
       if (gpuEngine.backend !== 'webgpu') throw new Error(`the engine runs on ${gpuEngine.backend}`);
       results.webgpu.available = true;
       if (gpuEngine.adapterInfo) results.webgpu.engineAdapter = { ...gpuEngine.adapterInfo };
@@ -185,13 +197,19 @@ export async function runBench(options = {}) {
   };
   if (engine && kernelOption) competitors.push({ id: 'ours.reference', label: 'ours reference', make: ourCall(engine, 'reference'), reference: true });
   if (engine) competitors.push({ id: 'ours.optimized', label: kernelOption ? 'ours SIMD' : 'ours', make: ourCall(engine, 'optimized'), reference: !kernelOption });
-  if (gpuEngine) competitors.push({ id: 'ours.webgpu', label: 'ours WebGPU', make: ourCall(gpuEngine, null) });
+  const softwareGpu = /swiftshader/i.test(JSON.stringify(results.webgpu.adapter ?? {}));
+  if (gpuEngine) {
+    competitors.push({ id: 'ours.webgpu', label: 'ours WebGPU', make: ourCall(gpuEngine, null),
+      maxCallMs: softwareGpu ? maxSoftwareGpuCallMs : maxCallMs });
+    if (softwareGpu) note(`WebGPU runs on SwiftShader (CPU emulation): its times are not GPU times; calls predicted over ${maxSoftwareGpuCallMs / 1000} s are skipped`);
+  }
   if (ort) {
     competitors.push({ id: 'ort.graph', label: 'ort graph', make: (s) => ortAttention(ort, 'graph', s) });
     competitors.push({ id: 'ort.mha', label: 'ort MHA', make: (s) => ortAttention(ort, 'mha', s), weightsless: true });
   }
   if (tf) competitors.push({ id: 'tfjs', label: 'tfjs-wasm', make: (s) => tfjsAttention(tf, s) });
 
+  const lastCost = {}; // competitor id + weights -> { ms, flops } of its previous first call
   for (const returnWeights of [false, true]) {
     for (const heads of headCounts) {
       for (const n of sizes) {
@@ -202,10 +220,21 @@ export async function runBench(options = {}) {
         for (const c of competitors) {
           if (c.weightsless && returnWeights) continue;
           const entry = { id: c.id, label: c.label, samples: [], reps: 1, error: null, maxAbsErr: null };
+          const costKey = `${c.id}|${returnWeights}`;
+          const last = lastCost[costKey];
+          const predicted = last ? (last.ms * flops(heads, n, D)) / last.flops : 0;
+          const limit = c.maxCallMs ?? maxCallMs;
+          if (!c.reference && predicted > limit) {
+            entry.skipped = `predicted ${(predicted / 1000).toFixed(1)} s per call`;
+            note(`${tag} ${c.label}: skipped, ${entry.skipped} (over ${limit / 1000} s)`);
+            entries.push(entry);
+            continue;
+          }
           try {
             entry.runner = await c.make(shape);
             const first = await timeOnce(() => entry.runner.run());
             entry.firstMs = first.ms;
+            lastCost[costKey] = { ms: first.ms, flops: flops(heads, n, D) };
             const out = { output: entry.runner.toHeads(first.result.output), weights: first.result.weights ?? null };
             if (c.reference) {
               expected = out;
@@ -217,7 +246,7 @@ export async function runBench(options = {}) {
               };
             }
             if (first.ms > slowMs) {
-              entry.slow = true;
+              entry.slow = Math.max(1, Math.min(3, Math.floor(slowBudgetMs / first.ms))); // samples wanted
               entry.samples.push(first.ms); // the first call of a slow competitor counts (see slowMs)
             } else {
               const second = await timeOnce(() => entry.runner.run());
@@ -236,11 +265,11 @@ export async function runBench(options = {}) {
           entries.push(entry);
         }
         expected = null;
-        const live = entries.filter((e) => !e.error);
+        const live = entries.filter((e) => !e.error && !e.skipped);
         for (let r = 0; r < rounds; r++) {
           const order = live.map((_, i) => live[(i + r) % live.length]);
           for (const entry of order) {
-            if (entry.slow && entry.samples.length >= 3) continue;
+            if (entry.slow && entry.samples.length >= entry.slow) continue;
             const t0 = performance.now();
             for (let i = 0; i < entry.reps; i++) await entry.runner.run();
             entry.samples.push((performance.now() - t0) / entry.reps);
@@ -249,7 +278,8 @@ export async function runBench(options = {}) {
         }
         for (const entry of entries) {
           entry.runner?.release?.();
-          const row = { n, heads, d: D, returnWeights, id: entry.id, label: entry.label, error: entry.error, maxAbsErr: entry.maxAbsErr };
+          const row = { n, heads, d: D, returnWeights, id: entry.id, label: entry.label, error: entry.error,
+            skipped: entry.skipped ?? null, maxAbsErr: entry.maxAbsErr };
           if (!entry.error && entry.samples.length) {
             const ms = median(entry.samples);
             Object.assign(row, {
@@ -305,7 +335,7 @@ async function benchModel({ lib, engine, gpuEngine, tf, rounds, minSampleMs, res
   let model = null;
   if (engine && typeof engine.loadModel === 'function') {
     try {
-      model = await engine.loadModel();
+      model = await withTimeout(engine.loadModel(), 120000, 'engine.loadModel()');
       results.model.info = model.info ?? null;
       log(`model loaded: ${JSON.stringify(model.info ?? {})}`);
     } catch (e) {
@@ -317,7 +347,7 @@ async function benchModel({ lib, engine, gpuEngine, tf, rounds, minSampleMs, res
   let gpuModel = null;
   if (gpuEngine && model) {
     try {
-      gpuModel = await gpuEngine.loadModel();
+      gpuModel = await withTimeout(gpuEngine.loadModel(), 120000, 'WebGPU engine.loadModel()');
     } catch (e) {
       note(`WebGPU engine.loadModel() failed: ${e.message}`);
     }
@@ -325,7 +355,7 @@ async function benchModel({ lib, engine, gpuEngine, tf, rounds, minSampleMs, res
   let graph = null;
   if (tf) {
     try {
-      graph = await loadUseGraph(tf);
+      graph = await withTimeout(loadUseGraph(tf), 120000, 'tf.loadGraphModel');
     } catch (e) {
       note(`TF.js could not load the original USE graph: ${e.message}`);
     }

@@ -49,7 +49,7 @@ export function formatReport(results) {
   const out = [];
   const m = results.machine;
   if (m) {
-    out.push(`machine: ${m.cpu}, ${m.cores} cores (${m.threads} threads), ${m.memoryGiB} GiB, ${m.os}; ${m.browser}; ` +
+    out.push(`machine: ${m.cpu}${m.cpuFamily ? ` (family ${m.cpuFamily} model ${m.cpuModel}, ${m.cpuMHz} MHz)` : ''}, ${m.cores} cores (${m.threads} threads), ${m.memoryGiB} GiB, ${m.os}; ${m.browser}; ` +
       `node ${m.node}; ${m.date}`);
     if (m.loadAverage) out.push(`load average (1, 5, 15 min): ${m.loadAverage.before.join(' ')} before, ${m.loadAverage.after.join(' ')} after (the machine is shared)`);
   }
@@ -62,13 +62,13 @@ export function formatReport(results) {
   out.push('');
   out.push(`one-core WASM f32x4 mul+add peak: ${fmt(peak.gflops, 1)} GFLOP/s (the higher of ${fmt(peak.atStart, 1)} at the start and ${fmt(peak.atEnd, 1)} at the end; ` +
     `${peak.best.chains} independent chains, unroll ${peak.best.unroll}; ` +
-    `by chains: ${peak.runs.map((r) => `${r.chains}: ${r.gflops.toFixed(1)}`).join(', ')})`);
+    `by chains x unroll: ${peak.runs.map((r) => `${r.chains}x${r.unroll}: ${r.gflops.toFixed(1)}`).join(', ')})`);
 
   const rounds = results.settings?.rounds;
   out.push('');
-  out.push(`scaled-dot attention, d = 64, one thread. ms = median over interleaved rounds (${rounds}; 3 for calls slower than ` +
-    `${results.settings?.slowMs} ms) [min-max]; GFLOP/s = 4*H*N^2*d / t; % of the measured peak; max abs err vs our reference; ` +
-    `"ours x" = its ms / ours SIMD ms`);
+  out.push(`scaled-dot attention, d = 64, one thread. ms = median over interleaved rounds (${rounds}; at most 3 for calls slower than ` +
+    `${results.settings?.slowMs} ms, fewer past ${(results.settings?.slowBudgetMs ?? 0) / 1000} s) [min-max]; samples x calls per sample; ` +
+    `GFLOP/s = 4*H*N^2*d / t; % of the measured peak; max abs err vs our reference (output / weights); "ours x" = its ms / ours SIMD ms`);
   const rows = [];
   for (const s of shapes(results)) {
     const ours = s.rows['ours.optimized'];
@@ -78,15 +78,16 @@ export function formatReport(results) {
       const err = r.maxAbsErr ? `${fexp(r.maxAbsErr.output)}${r.maxAbsErr.weights !== null && r.maxAbsErr.weights !== undefined ? ` / ${fexp(r.maxAbsErr.weights)}` : ''}` : '-';
       rows.push([
         first ? (s.returnWeights ? 'yes' : 'no') : '', first ? s.heads : '', first ? s.n : '', r.label,
-        r.error ? `failed: ${r.error.slice(0, 40)}` : fms(r.ms), r.ms ? `${fms(r.min)}-${fms(r.max)}` : '',
-        r.ms ? fmt(r.gflops, 1) : '', r.ms ? `${fmt(r.pctPeak, 0)}%` : '', err,
+        r.error ? `failed: ${r.error.slice(0, 40)}` : r.skipped ? 'skipped' : fms(r.ms), r.ms ? `${fms(r.min)}-${fms(r.max)}` : '',
+        r.ms ? `${r.samples}${r.reps > 1 ? `x${r.reps}` : ''}` : '',
+        r.ms ? fmt(r.gflops, 1) : '', r.ms && r.id !== 'ours.webgpu' ? `${fmt(r.pctPeak, 0)}%` : '', err,
         isPeer && ours?.ms && r.ms ? `${fmt(r.ms / ours.ms, 2)}x` : '',
       ]);
       first = false;
     }
   }
-  out.push(table(['weights', 'H', 'N', 'competitor', 'ms', 'spread', 'GFLOP/s', '%peak', 'max abs err (out / w)', 'ours x'],
-    rows, ['l', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r']));
+  out.push(table(['weights', 'H', 'N', 'competitor', 'ms', 'spread', 'samples', 'GFLOP/s', '%peak', 'max abs err (out / w)', 'ours x'],
+    rows, ['l', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
 
   out.push('');
   out.push('summary: ours = the SIMD kernel through engine.attention; ort = its fastest path per shape; ratio = peer ms / ours ms');
@@ -120,7 +121,7 @@ export function formatReport(results) {
       for (const r of rs) {
         const check = results.model.checks.find((c) => c.id === r.id && c.tokens === tokens);
         mrows.push([tokens + (r.synthetic ? ' (synthetic ids)' : ''), r.label, fms(r.ms), `${fms(r.min)}-${fms(r.max)}`,
-          check ? fmt(check.cosineToTfjs, 6) : '', r.id !== 'tfjs.model' && tf ? `${fmt(tf.ms / r.ms, 2)}x` : '']);
+          check ? fmt(check.cosineToTfjs, 7) : '', r.id !== 'tfjs.model' && tf ? `${fmt(tf.ms / r.ms, 2)}x` : '']);
       }
     }
     out.push(table(['tokens', 'competitor', 'ms', 'spread', 'cosine to TF.js', 'vs TF.js'], mrows, ['l', 'l', 'r', 'r', 'r', 'r']));
@@ -161,7 +162,8 @@ export function chartSvg(results) {
   parts.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   const m = results.machine;
   parts.push(`<text x="${left}" y="18" font-size="14" font-weight="bold">Scaled-dot attention, d = 64, one thread: GFLOP/s (4·H·N²·d / t), higher is better</text>`);
-  parts.push(`<text x="${left}" y="34" fill="#555">${esc(m ? `${m.cpu}, ${m.cores} cores, ${m.browser}` : '')}</text>`);
+  parts.push(`<text x="${left}" y="34" fill="#555">${esc(m ? `${m.cpu}, ${m.cores} cores, ${m.browser}, ${m.date.slice(0, 16).replace('T', ' ')} UTC` +
+    (m.loadAverage ? `, load average ${m.loadAverage.before[0]} (shared machine)` : '') : '')}</text>`);
   const step = maxY > 40 ? 10 : maxY > 10 ? 5 : 1;
   for (let v = 0; v <= maxY; v += step) {
     parts.push(`<line x1="${left}" x2="${W - right}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/>`);

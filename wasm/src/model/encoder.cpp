@@ -158,16 +158,17 @@ bool EncoderModel::load(const uint8_t* data, size_t size, std::string* error) {
   const size_t np = static_cast<size_t>(scores->shape[0]);
   if (np > static_cast<size_t>(vocab_rows_)) return fail(error, "the tokenizer has more pieces than embeddings");
   std::vector<double> score_values(np);
-  std::memcpy(score_values.data(), file.bytes(*scores), 8 * np);
+  if (np > 0) std::memcpy(score_values.data(), file.bytes(*scores), 8 * np);
   std::vector<int32_t> off(np + 1);
   std::memcpy(off.data(), file.bytes(*offsets), 4 * (np + 1));
   const auto* piece_bytes = reinterpret_cast<const char*>(file.bytes(*bytes));
   std::vector<std::string> pieces(np);
   if (off[0] != 0 || off[np] != bytes->shape[0]) return fail(error, "tokenizer.piece_offsets do not span the bytes");
+  // Every offset checked before any is used: ascending from 0 to B keeps each piece inside the bytes.
   for (size_t i = 0; i < np; ++i) {
     if (off[i + 1] < off[i]) return fail(error, "tokenizer.piece_offsets go backwards at " + std::to_string(i));
-    pieces[i].assign(piece_bytes + off[i], piece_bytes + off[i + 1]);
   }
+  for (size_t i = 0; i < np; ++i) pieces[i].assign(piece_bytes + off[i], piece_bytes + off[i + 1]);
   return tokenizer_.init(std::move(pieces), std::move(score_values), error);
 }
 

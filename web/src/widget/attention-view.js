@@ -6,7 +6,7 @@
 // All text is inserted as text (textContent); nothing heavy loads until the element nears the viewport.
 import { requestCompute } from './client.js';
 import { selectShown, displayPiece } from './derive.js';
-import { h, fmt } from './dom.js';
+import { h, fmt, THEMES } from './dom.js';
 import { styles } from './styles.js';
 import { renderHeatmap, shownTitle } from './views/heatmap.js';
 import { renderHeadView } from './views/head.js';
@@ -231,14 +231,11 @@ export class AttentionView extends HTMLElement {
   }
 
   _palette() {
+    // Fixed colours (those of the shadow styles), not getComputedStyle: reading styles right after a large
+    // render forces a full style pass.
     const attr = this.getAttribute('theme');
     const theme = attr === 'dark' || attr === 'light' ? attr : this._media?.matches ? 'dark' : 'light';
-    const css = getComputedStyle(this);
-    const v = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
-    return {
-      theme, fg: v('--fg', theme === 'dark' ? '#e6e9ec' : '#1d2329'), bg: v('--bg', theme === 'dark' ? '#16191d' : '#ffffff'),
-      muted: v('--muted', '#5b6670'), masked: v('--masked', '#c9c9c9'),
-    };
+    return THEMES[theme];
   }
 
   _renderStatus() {
@@ -307,19 +304,30 @@ export class AttentionView extends HTMLElement {
 
   /** The weights on screen as a table for screen readers (queries as rows, keys as columns). */
   _renderTable(shown, r) {
+    // Built in idle slices so that a 128 x 128 table never holds up drawing or typing.
+    const token = (this._tableToken = {});
+    const idle = globalThis.requestIdleCallback ?? ((fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 0));
     const title = shownTitle(shown, r.layers[shown.layer].name);
     const table = h('table', {}, h('caption', {}, `Attention weights, ${title}. Rows are queries, columns keys.`));
     const head = h('tr', {}, h('th', { scope: 'col' }, 'query \\ key'));
     for (const k of shown.keyLabels) head.append(h('th', { scope: 'col' }, k));
     table.append(h('thead', {}, head));
     const body = h('tbody');
-    for (let i = 0; i < shown.rows; i++) {
-      const tr = h('tr', {}, h('th', { scope: 'row' }, shown.queryLabels[i]));
-      for (let j = 0; j < shown.cols; j++) tr.append(h('td', {}, fmt(shown.matrix[i * shown.cols + j])));
-      body.append(tr);
-    }
     table.append(body);
     this._table.replaceChildren(table);
+    let i = 0;
+    const slice = (deadline) => {
+      if (token !== this._tableToken) return;
+      do {
+        const tr = h('tr', {}, h('th', { scope: 'row' }, shown.queryLabels[i]));
+        for (let j = 0; j < shown.cols; j++) tr.append(h('td', {}, fmt(shown.matrix[i * shown.cols + j])));
+        body.append(tr);
+        i += 1;
+      } while (i < shown.rows && deadline.timeRemaining() > 2);
+      if (i < shown.rows) idle(slice, { timeout: 500 });
+    };
+    if (shown.rows * shown.cols <= 400) slice({ timeRemaining: () => 100 });
+    else idle(slice, { timeout: 500 });
   }
 
   // ---- export ------------------------------------------------------------------------------------

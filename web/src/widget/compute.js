@@ -163,9 +163,12 @@ export async function computeRequest(ctx, req) {
   const text = String(req.text ?? '');
   let model = null;
   let modelError = null;
+  let modelWaitMs = 0;
   if (mode === 'model' || mode === 'whatif') {
     try {
+      const tm = performance.now();
       model = await ctx.getModel();
+      modelWaitMs = performance.now() - tm;
     } catch (error) {
       modelError = error?.message ?? String(error);
     }
@@ -177,7 +180,7 @@ export async function computeRequest(ctx, req) {
   const result = {
     mode, score, pe: usePE, text, source: null, weightsFrom: model ? 'model' : 'seeded',
     backend: engine.backend, simd: engine.simd, layers: [], steps: null, reference: null,
-    truncated: false, notes, timings: {},
+    truncated: false, notes, timings: { modelWaitMs },
   };
   const D = SEEDED.dModel;
   const H = SEEDED.heads;

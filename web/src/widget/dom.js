@@ -48,11 +48,15 @@ function lerp(a, b, t) {
   return a + (b - a) * t;
 }
 
-function ramp(stops, t) {
+function rampRgb(stops, t) {
   const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (stops.length - 1);
   const i = Math.min(stops.length - 2, Math.floor(x));
   const f = x - i;
-  const [r, g, b] = [0, 1, 2].map((c) => Math.round(lerp(stops[i][c], stops[i + 1][c], f)));
+  return [0, 1, 2].map((c) => Math.round(lerp(stops[i][c], stops[i + 1][c], f)));
+}
+
+function ramp(stops, t) {
+  const [r, g, b] = rampRgb(stops, t);
   return `rgb(${r},${g},${b})`;
 }
 
@@ -66,6 +70,12 @@ const DIVERGING_DARK = [[103, 169, 207], [52, 83, 110], [40, 44, 52], [140, 90, 
 /** Colour of t in [0, 1] on the sequential ramp of a theme ('light' | 'dark'). */
 export function seqColor(t, theme) {
   return ramp(theme === 'dark' ? VIRIDIS : BLUES, t);
+}
+
+/** [r, g, b] of t on the sequential (t in [0, 1]) or diverging (t in [-1, 1]) ramp of a theme. */
+export function colorRgb(t, theme, signed) {
+  if (signed) return rampRgb(theme === 'dark' ? DIVERGING_DARK : DIVERGING_LIGHT, (t + 1) / 2);
+  return rampRgb(theme === 'dark' ? VIRIDIS : BLUES, t);
 }
 
 /** Colour of t in [-1, 1] on the diverging ramp of a theme. */
@@ -93,3 +103,9 @@ export function uniqueId(prefix) {
   uid += 1;
   return `${prefix}-${uid}`;
 }
+
+/** Colours of the two themes, as the shadow styles define them (kept here for SVG export). */
+export const THEMES = {
+  light: { theme: 'light', fg: '#1d2329', bg: '#ffffff', muted: '#5b6670', masked: '#c9c9c9' },
+  dark: { theme: 'dark', fg: '#e6e9ec', bg: '#16191d', muted: '#9aa5b0', masked: '#4a4f55' },
+};

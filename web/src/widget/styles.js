@@ -61,11 +61,11 @@ figcaption { font-weight: 600; font-size: 13px; margin-bottom: 4px; }
 .tip { position: absolute; pointer-events: none; background: var(--fg); color: var(--bg); padding: 3px 6px;
   border-radius: 4px; font-size: 12px; white-space: nowrap; z-index: 2; }
 .steps { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); gap: 10px 16px; }
-.step-num { display: inline-block; min-width: 1.4em; text-align: center; border-radius: 50%; background: var(--accent); color: var(--bg); font-size: 11px; }
+.step-num { display: inline-block; min-width: 1.4em; padding: 0 3px; text-align: center; border-radius: 9px; background: var(--accent); color: var(--bg); font-size: 11px; }
 .shape { color: var(--muted); font-weight: 400; font-size: 12px; }
 .scroll { overflow-x: auto; max-width: 100%; }
 .heads { display: flex; flex-wrap: wrap; gap: 4px; margin-bottom: 6px; }
-.head-toggle { border-left: 6px solid var(--head); }
+.head-toggle, .head-toggle[aria-pressed="true"] { border: 1px solid var(--head); border-left: 8px solid var(--head); box-shadow: none; }
 .head-toggle[aria-pressed="false"] { opacity: .55; border-left-style: dashed; }
 .token { cursor: default; }
 .model-grid { display: flex; flex-direction: column; gap: 6px; }

@@ -19,8 +19,14 @@ function engineFor(backend) {
   return engines.get(key);
 }
 
-/** The default model file, on this page's own origin (see web/src/lib/model). */
-const MODEL_URL = new URL('/models/use-lite.f16.safetensors', self.location.origin);
+/**
+ * The compact model file, on the page's own origin. In the built widget it sits at models/ beside
+ * attention-view.js (the worker is in assets/), so a site may host the widget in any folder; the dev
+ * server serves web/public/models at /models.
+ */
+const MODEL_URL = import.meta.env?.DEV
+  ? new URL('/models/use-lite.f16.safetensors', self.location.origin)
+  : new URL('../models/use-lite.f16.safetensors', import.meta.url);
 let modelBytes = null;
 
 /** Starts fetching the model file (once), in parallel with the engine's start-up. */
@@ -75,6 +81,17 @@ self.onmessage = (event) => {
       const result = await handle(message);
       self.postMessage({ id: message.id, ok: true, result }, transferables(result));
     } catch (error) {
+      // Bad input (TypeError, RangeError) leaves the engine as it was; anything else (a WASM abort, a lost
+      // device) may have broken it, so the next request starts a fresh engine and model.
+      if (!(error instanceof TypeError) && !(error instanceof RangeError) && message.request) {
+        const key = ['auto', 'wasm', 'webgpu'].includes(message.request.backend) ? message.request.backend : 'wasm';
+        const broken = engines.get(key);
+        engines.delete(key);
+        broken?.then((engine) => {
+          models.delete(engine);
+          try { engine.dispose(); } catch { /* already gone */ }
+        }, () => {});
+      }
       self.postMessage({
         id: message.id, ok: false,
         error: { name: error?.name ?? 'Error', message: error?.message ?? String(error) },

@@ -8,7 +8,8 @@
 // Operands are "views" { buffer, offset, head, row } (floats): a [H][T][D] tensor has head = T*D, row = D;
 // head h of a [T][M] projection has offset 0, head = Dh, row = M (read and written in place).
 
-export const TILE = 16;               // matmul, additive_scores and flash_attention tiles (override TILE)
+export const TILE = 16;               // workgroup side of every tiled program (override TILE)
+const MATMUL_BLOCK = TILE * 4;        // matmul.wgsl: TILE x TILE invocations, 4 x 4 outputs each (WPT)
 export const SOFTMAX_WG = 64;         // invocations per softmax row (override WG)
 export const FLASH_MAX_DV = TILE * 16; // flash_attention keeps Dv / TILE accumulators per invocation
 /** Fused kernel from this many keys on (flash: 'auto'), or whenever the scores would not fit a buffer. */
@@ -34,8 +35,8 @@ const contiguous = (buffer, rows, cols) => ({ buffer, offset: 0, head: rows * co
  */
 export function encodeMatmul(run, name, { a, b, c, bias = null, batch = 1, M, N, K, transB = false, alpha = 1 }) {
   const fn = run.name;
-  run.rt.checkGroups(fn, `${name} (${M} rows)`, ceil(M, TILE));
-  run.rt.checkGroups(fn, `${name} (${N} columns)`, ceil(N, TILE));
+  run.rt.checkGroups(fn, `${name} (${M} rows)`, ceil(M, MATMUL_BLOCK));
+  run.rt.checkGroups(fn, `${name} (${N} columns)`, ceil(N, MATMUL_BLOCK));
   run.rt.checkGroups(fn, `${name} (${batch} batches)`, batch);
   const u = (v) => [v, 'u'];
   run.dispatch('matmul', { TILE, TRANS_B: transB }, name, [
@@ -43,7 +44,7 @@ export function encodeMatmul(run, name, { a, b, c, bias = null, batch = 1, M, N,
     u(a.offset), u(a.head), u(a.row), [alpha, 'f'],
     u(b.offset), u(b.head), u(b.row), u(0),
     u(c.offset), u(c.head), u(c.row), u(0),
-  ], [a.buffer, b.buffer, bias ?? run.none(), c.buffer], [ceil(N, TILE), ceil(M, TILE), batch]);
+  ], [a.buffer, b.buffer, bias ?? run.none(), c.buffer], [ceil(N, MATMUL_BLOCK), ceil(M, MATMUL_BLOCK), batch]);
 }
 
 /** Spreads `count` workgroups over a 2-D grid within the per-dimension limit. */

@@ -102,11 +102,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       for (var t = 0u; t < TILE; t++) {
         if (Ok[r * TILE + t] != 0u) { m_new = max(m_new, Ps[r * TILE + t]); }
       }
-      let alpha = exp(m_old - m_new);   // 0 when m_old is LOWEST and a key was allowed; 1 when unchanged
+      let alpha = exp_flushed(m_old - m_new);   // 0 when m_old is LOWEST and a key was allowed; 1 when unchanged
       var l = row_l[r] * alpha;
       for (var t = 0u; t < TILE; t++) {
         var e = 0.0;
-        if (Ok[r * TILE + t] != 0u) { e = exp(Ps[r * TILE + t] - m_new); }
+        if (Ok[r * TILE + t] != 0u) { e = exp_flushed(Ps[r * TILE + t] - m_new); }
         Ps[r * TILE + t] = e;
         l += e;
       }

@@ -6,6 +6,14 @@
 // Masked scores are never stored as -inf: WGSL has no infinity literal and implementations may assume
 // finite floats, so every pass carries "allowed" next to the score instead.
 
+// exp(x) for x <= 0, flushed to zero below the smallest normal f32 (exp(-87) ~ 1.6e-38) instead of
+// producing denormals: they change no weight by more than 1e-38, and CPU adapters (SwiftShader) run
+// denormal arithmetic some 100 times slower.
+fn exp_flushed(x: f32) -> f32 {
+  if (x > -87.0) { return exp(x); }
+  return 0.0;
+}
+
 fn mask_byte(index: u32) -> u32 {
   return (allowed[index >> 2u] >> ((index & 3u) * 8u)) & 0xffu;
 }

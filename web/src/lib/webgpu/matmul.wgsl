@@ -7,10 +7,12 @@
 // Every operand is addressed by offset, batch stride and row stride (in floats), so heads that live as
 // column blocks of a [T][M] matrix are read and written in place, with no split or merge pass.
 //
-// One workgroup computes a TILE x TILE block of C; one invocation one element of it.
-// pass 1 (per K tile): each invocation loads one element of the A tile and one of the opB tile into
-//         workgroup memory (zero outside the matrices), barrier;
-// pass 2: each invocation accumulates its row of As times its column of Bs, barrier; repeat.
+// One workgroup of TILE x TILE invocations computes a BM x BM block of C (BM = TILE * WPT); invocation
+// (x, y) owns the WPT x WPT outputs at rows y + r*TILE and columns x + c*TILE of the block (register
+// tiling: WPT^2 multiply-adds per pair of workgroup-memory reads and per barrier).
+// pass 1 (per step of KT along K): the workgroup loads A[block rows][k0 .. k0+KT) and
+//         opB[k0 .. k0+KT)[block columns] into workgroup memory (zero outside the matrices), barrier;
+// pass 2: each invocation accumulates its WPT x WPT outer products over the KT steps, barrier; repeat.
 // Accumulation is in f32 (the double-accumulating reference lives in wasm/src/reference).
 
 struct Params {
@@ -22,6 +24,8 @@ struct Params {
 
 override TILE: u32 = 16u;      // workgroup is TILE x TILE invocations
 override TRANS_B: bool = false;
+const WPT = 4u;                // outputs per invocation along rows and along columns
+const KT = 16u;                // K consumed per step
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
@@ -29,41 +33,67 @@ override TRANS_B: bool = false;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;   // [N], read only when has_bias != 0
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
-var<workgroup> As: array<f32, TILE * TILE>;  // [row][k]
-var<workgroup> Bs: array<f32, TILE * TILE>;  // [k][col]
+var<workgroup> As: array<f32, TILE * WPT * KT>;  // [block row][k]
+var<workgroup> Bs: array<f32, KT * TILE * WPT>;  // [k][block column]
 
 @compute @workgroup_size(TILE, TILE, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row = wid.y * TILE + lid.y;
-  let col = wid.x * TILE + lid.x;
+  let BM = TILE * WPT;
+  let row0 = wid.y * BM;
+  let col0 = wid.x * BM;
   let b = wid.z;
   let a_base = p.a_offset + b * p.a_batch;
   let b_base = p.b_offset + b * p.b_batch;
-  var acc = 0.0;
-  let tiles = (p.K + TILE - 1u) / TILE;
-  for (var t = 0u; t < tiles; t++) {
-    let k0 = t * TILE;
-    // pass 1: load A[row][k0 + lid.x] and opB[k0 + lid.y][col]
-    let ka = k0 + lid.x;
-    var a = 0.0;
-    if (row < p.M && ka < p.K) { a = A[a_base + row * p.a_row + ka]; }
-    As[lid.y * TILE + lid.x] = a;
-    let kb = k0 + lid.y;
-    var bv = 0.0;
-    if (col < p.N && kb < p.K) {
-      if (TRANS_B) { bv = B[b_base + col * p.b_row + kb]; } else { bv = B[b_base + kb * p.b_row + col]; }
+  let tid = lid.y * TILE + lid.x;
+  let threads = TILE * TILE;
+
+  var acc: array<f32, WPT * WPT>;
+  for (var n = 0u; n < WPT * WPT; n++) { acc[n] = 0.0; }
+  var a: array<f32, WPT>;
+  var bv: array<f32, WPT>;
+
+  let steps = (p.K + KT - 1u) / KT;
+  for (var t = 0u; t < steps; t++) {
+    let k0 = t * KT;
+    // pass 1: stage the A and opB tiles
+    for (var e = tid; e < BM * KT; e += threads) {
+      let r = e / KT;
+      let k = k0 + e % KT;
+      var x = 0.0;
+      if (row0 + r < p.M && k < p.K) { x = A[a_base + (row0 + r) * p.a_row + k]; }
+      As[e] = x;
     }
-    Bs[lid.y * TILE + lid.x] = bv;
+    for (var e = tid; e < KT * BM; e += threads) {
+      var k: u32;
+      var c: u32;
+      if (TRANS_B) { c = e / KT; k = e % KT; } else { k = e / BM; c = e % BM; }  // read along memory rows
+      var x = 0.0;
+      if (col0 + c < p.N && k0 + k < p.K) {
+        if (TRANS_B) { x = B[b_base + (col0 + c) * p.b_row + k0 + k]; } else { x = B[b_base + (k0 + k) * p.b_row + col0 + c]; }
+      }
+      Bs[k * BM + c] = x;
+    }
     workgroupBarrier();
-    // pass 2: accumulate this tile
-    for (var k = 0u; k < TILE; k++) {
-      acc += As[lid.y * TILE + k] * Bs[k * TILE + lid.x];
+    // pass 2: WPT x WPT outer products per k
+    for (var k = 0u; k < KT; k++) {
+      for (var i = 0u; i < WPT; i++) { a[i] = As[(lid.y + i * TILE) * KT + k]; }
+      for (var j = 0u; j < WPT; j++) { bv[j] = Bs[k * BM + lid.x + j * TILE]; }
+      for (var i = 0u; i < WPT; i++) {
+        for (var j = 0u; j < WPT; j++) { acc[i * WPT + j] = fma(a[i], bv[j], acc[i * WPT + j]); }
+      }
     }
     workgroupBarrier();
   }
-  if (row < p.M && col < p.N) {
-    var c = p.alpha * acc;
-    if (p.has_bias != 0u) { c += bias[col]; }
-    C[p.c_offset + b * p.c_batch + row * p.c_row + col] = c;
+
+  for (var i = 0u; i < WPT; i++) {
+    let row = row0 + lid.y + i * TILE;
+    for (var j = 0u; j < WPT; j++) {
+      let col = col0 + lid.x + j * TILE;
+      if (row < p.M && col < p.N) {
+        var c = p.alpha * acc[i * WPT + j];
+        if (p.has_bias != 0u) { c += bias[col]; }
+        C[p.c_offset + b * p.c_batch + row * p.c_row + col] = c;
+      }
+    }
   }
 }

@@ -55,7 +55,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   // pass 2: sum of exponentials
   var sum = 0.0;
   for (var j = t; j < p.nk; j += WG) {
-    if (allows(p.mask_kind, i, j, p.nq, p.nk)) { sum += exp(S[base + j] - row_max); }
+    if (allows(p.mask_kind, i, j, p.nq, p.nk)) { sum += exp_flushed(S[base + j] - row_max); }
   }
   red_sum[t] = sum;
   workgroupBarrier();
@@ -68,7 +68,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   // pass 3: weights (zero where masked, and everywhere in a row with no allowed key)
   for (var j = t; j < p.nk; j += WG) {
     var w = 0.0;
-    if (row_count > 0.0 && allows(p.mask_kind, i, j, p.nq, p.nk)) { w = exp(S[base + j] - row_max) / row_sum; }
+    if (row_count > 0.0 && allows(p.mask_kind, i, j, p.nq, p.nk)) { w = exp_flushed(S[base + j] - row_max) / row_sum; }
     S[base + j] = w;
   }
 }

@@ -24,12 +24,14 @@ export function renderHeadView(ctx) {
   const lines = s('g', { 'stroke-width': 2, 'stroke-linecap': 'round' });
   const all = [];
   const size = nq * nk;
+  // Long texts: only the stronger links, so that the picture stays readable and quick to draw.
+  const threshold = size * (L.heads - hidden.size) > 8000 ? 0.1 : 0.02;
   for (let hd = 0; hd < L.heads; hd++) {
     if (hidden.has(hd)) continue;
     for (let i = 0; i < nq; i++) {
       for (let j = 0; j < nk; j++) {
         const w = L.weights[hd * size + i * nk + j];
-        if (w < 0.02) continue;
+        if (w < threshold) continue;
         const line = s('line', {
           x1: x0, y1: i * rowH + rowH / 2 + 5, x2: x1, y2: j * rowH + rowH / 2 + 5,
           stroke: headColor(hd, palette.theme), 'stroke-opacity': Math.min(1, w).toFixed(3), 'data-i': i, 'data-j': j,
@@ -88,5 +90,6 @@ export function renderHeadView(ctx) {
     b.addEventListener('click', () => ctx.toggleHead(hd));
     toggles.append(b);
   }
-  return h('div', { class: 'head-view' }, toggles, h('div', { class: 'scroll' }, svg), status);
+  const note = threshold > 0.02 ? h('p', { class: 'note' }, `Long text: only weights of at least ${threshold} are drawn.`) : null;
+  return h('div', { class: 'head-view' }, toggles, note, h('div', { class: 'scroll' }, svg), status);
 }

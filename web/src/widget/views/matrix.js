@@ -1,7 +1,10 @@
 // One matrix drawn as SVG cells with row and column labels, a legend, a tooltip on hover and keyboard
 // focus (arrow keys, Home, End), used by the heatmap, the step-by-step view and the encoding picture.
 // Colours are presentation attributes, not CSS, so that an exported SVG looks like the screen.
-import { h, s, fmt, seqColor, divColor, rampStops, uniqueId } from '../dom.js';
+import { h, s, fmt, seqColor, divColor, colorRgb, rampStops, uniqueId } from '../dom.js';
+
+/** Above this many cells a matrix is drawn as one pixel image instead of one rect per cell. */
+const MAX_RECTS = 2500;
 
 function clip(label, max = 14) {
   const t = String(label);
@@ -46,12 +49,35 @@ export function drawMatrix(opts) {
     'font-family': 'system-ui, sans-serif', 'font-size': fontSize,
   });
   const grid = s('g', { transform: `translate(${labelW},${labelH})` });
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) {
-      grid.append(s('rect', {
-        x: j * cell, y: i * cell, width: cell, height: cell, fill: color(values[i * cols + j]), 'data-i': i, 'data-j': j,
-      }));
+  if (rows * cols <= MAX_RECTS) {
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        grid.append(s('rect', {
+          x: j * cell, y: i * cell, width: cell, height: cell, fill: color(values[i * cols + j]), 'data-i': i, 'data-j': j,
+        }));
+      }
     }
+  } else {
+    // Large: one pixel per cell on a canvas, embedded as an image (exported SVGs keep it).
+    const canvas = document.createElement('canvas');
+    canvas.width = cols;
+    canvas.height = rows;
+    const g = canvas.getContext('2d');
+    const img = g.createImageData(cols, rows);
+    const masked = palette.masked.match(/[0-9a-f]{2}/gi)?.map((x) => parseInt(x, 16)) ?? [200, 200, 200];
+    for (let k = 0; k < rows * cols; k++) {
+      const v = values[k];
+      const rgb = Number.isFinite(v) ? colorRgb(v / max, palette.theme, signed) : masked;
+      img.data[4 * k] = rgb[0];
+      img.data[4 * k + 1] = rgb[1];
+      img.data[4 * k + 2] = rgb[2];
+      img.data[4 * k + 3] = 255;
+    }
+    g.putImageData(img, 0, 0);
+    grid.append(s('image', {
+      width: gridW, height: gridH, href: canvas.toDataURL('image/png'), preserveAspectRatio: 'none',
+      style: 'image-rendering:pixelated', class: 'cells',
+    }));
   }
   const rowMarks = [];
   const colMarks = [];
@@ -129,8 +155,13 @@ export function drawMatrix(opts) {
     mark(-1, -1);
   }
   svg.addEventListener('pointermove', (event) => {
-    const r = event.target.closest?.('rect[data-i]');
-    if (r) show(+r.dataset.i, +r.dataset.j, false);
+    const box = svg.getBoundingClientRect();
+    const scale = box.width / width || 1;
+    const j = Math.floor(((event.clientX - box.left) / scale - labelW) / cell);
+    const i = Math.floor(((event.clientY - box.top) / scale - labelH) / cell);
+    if (i >= 0 && i < rows && j >= 0 && j < cols) {
+      if (!active || active.i !== i || active.j !== j || tip.hidden) show(i, j, false);
+    } else if (svg.getRootNode().activeElement !== svg) hide();
   });
   svg.addEventListener('pointerleave', () => {
     if (svg.ownerDocument.activeElement !== svg && svg.getRootNode().activeElement !== svg) hide();

@@ -1,5 +1,5 @@
 // Model view: a grid of layers x heads as small pictures; each is a button that opens it as a heatmap.
-import { h, s, seqColor } from '../dom.js';
+import { h, s, colorRgb } from '../dom.js';
 import { headMatrix } from '../derive.js';
 
 function thumbnail(matrix, nq, nk, theme, size) {
@@ -10,7 +10,7 @@ function thumbnail(matrix, nq, nk, theme, size) {
   for (const v of matrix) max = Math.max(max, v);
   max = max || 1;
   for (let i = 0; i < nq * nk; i++) {
-    const [r, gg, b] = seqColor(matrix[i] / max, theme).match(/\d+/g).map(Number);
+    const [r, gg, b] = colorRgb(matrix[i] / max, theme, false);
     img.data.set([r, gg, b, 255], i * 4);
   }
   g.putImageData(img, 0, 0);

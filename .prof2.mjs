@@ -1,0 +1,11 @@
+import { create } from 'webgpu';
+import { createWebGPUBackend } from './web/src/lib/webgpu/backend.js';
+import { normalizeAttention } from './web/src/lib/validate.js';
+const gpu = create([]);
+const n = +process.argv[2], scale = +process.argv[3], mask = process.argv[4];
+const b = await createWebGPUBackend({ gpu, flash: process.argv[5] });
+const rnd = (len) => Float32Array.from({ length: len }, () => (Math.random() * 2 - 1) * scale);
+const t = performance.now();
+await b.attention(normalizeAttention({ query: rnd(n * 64), key: rnd(n * 64), value: rnd(n * 64), nq: n, nk: n, dk: 64, dv: 64, mask, returnWeights: process.argv[5] === 'never' }));
+console.log(process.argv.slice(2).join(' '), (performance.now() - t).toFixed(0), 'ms');
+process.exit(0);

@@ -1,0 +1,30 @@
+// The widget works on a strict page: Content-Security-Policy script-src 'self' 'wasm-unsafe-eval' (no
+// 'unsafe-eval', no inline script), added here to every response, the worker's included.
+import { test, expect } from '@playwright/test';
+
+const CSP = "script-src 'self' 'wasm-unsafe-eval'";
+
+test('the blog post computes under a strict CSP, with no violation reported', async ({ page }) => {
+  const withCsp = [];
+  await page.route('**/*', async (route) => {
+    withCsp.push(route.request().url());
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': CSP } });
+  });
+  await page.addInitScript(() => {
+    globalThis.__violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => globalThis.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await page.goto('/examples/blog-post.html');
+  const r = await page.evaluate(async () => {
+    const el = document.getElementById('first');
+    const result = await el.ready;
+    return { n: result.layers[0].nq, from: result.weightsFrom, violations: globalThis.__violations };
+  });
+  expect(r.n).toBeGreaterThan(0);
+  expect(r.violations).toEqual([]);
+  await expect(page.locator('#first .heatmap-view svg')).toBeVisible();
+  // The worker script and the wasm came through the route, so the policy covered them too.
+  expect(withCsp.some((u) => u.includes('worker'))).toBe(true);
+  expect(withCsp.some((u) => u.endsWith('.wasm'))).toBe(true);
+});
