@@ -81,7 +81,7 @@ function tinyModel({ dtype = 'F32', layers = [[4, 4, 2, 4, 8]], vocabRows = 16, 
   const off = tokenizer.offsets ?? offsets;
   t.push({ name: 'tokenizer.piece_offsets', dtype: 'I32', shape: [off.length],
            bytes: new Uint8Array(Int32Array.from(off).buffer) });
-  const packed = Buffer.concat(bytes);
+  const packed = tokenizer.packed ?? Buffer.concat(bytes);
   t.push({ name: 'tokenizer.piece_bytes', dtype: 'U8', shape: [packed.length], bytes: new Uint8Array(packed) });
   const cfg = { layers: layers.length, heads: layers.map((l) => l[2]), attentionScales: layers.map((l) => 1 / Math.sqrt(l[1] / l[2])),
                 layerNormEpsilon: 1e-6, maxTokens: 8, l2Epsilon: 1e-12, inputEmbeddingScale: 2, ...config };
@@ -227,6 +227,8 @@ const md = (name, m) => write(join(regressions, 'model', `reject-${name}.safeten
   const bad = tinyModel();
   bad.tensors.find((t) => t.name === 'layers.0.ffn.conv1.kernel').dtype = 'I32';
   md('wrong-dtype-i32-weights', bad);
+  // No pieces at all: F64 [0], I32 [1] = [0], U8 [0] (memcpy of 0 bytes into a null vector, then refused).
+  md('tokenizer-no-pieces', tinyModel({ tokenizer: { scores: [], offsets: [0], packed: Buffer.alloc(0) } }));
   const noConfig = tinyModel();
   noConfig.metadata = { format: 'attn-model/1' };
   md('no-config', noConfig);

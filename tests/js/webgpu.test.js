@@ -13,10 +13,16 @@ import { attentionDouble, multiHeadDouble, relativeError } from './webgpu_refere
 
 // Float32 on the GPU against double: errors relative to the magnitude of the values (issue 4).
 const TOLERANCE = 1e-4;
+// On a software adapter (SwiftShader) the three-pass path over millions of weights takes minutes; such
+// cases run fused (no weights) unless WEBGPU_FULL=1.
+const SOFTWARE_WEIGHTS_LIMIT = 4_000_000;
+const FULL = process.env.WEBGPU_FULL === '1';
+const LONG_TIMEOUT = 900_000;
 const WASM_BUILT = existsSync(new URL('../../web/src/lib/wasm/attn_simd.wasm', import.meta.url));
 
 const gpu = create([]);
 const adapter = await gpu.requestAdapter();
+const SOFTWARE = Boolean(adapter?.info?.isFallbackAdapter || adapter?.info?.architecture === 'swiftshader');
 const LIMIT = adapter ? Math.min(adapter.limits.maxStorageBufferBindingSize, adapter.limits.maxBufferSize) : 0;
 
 // The largest error measured per check, printed at the end.
@@ -37,6 +43,9 @@ function largestMultiHeadBuffer(c) {
   return 4 * Math.max(heads * nq * nk, dModel * dModel, Math.max(nq, nk) * dModel, heads * nk * da);
 }
 
+// GPU results of a case, kept for the comparison with WASM.
+const gpuResults = new Map();
+
 // The double reference of a case, computed once for the tests that share it.
 const references = new Map();
 function reference(kind, c, inputs) {
@@ -48,12 +57,19 @@ function reference(kind, c, inputs) {
 describe.skipIf(!adapter)(`WebGPU backend on ${SHARED ? 'the shared cases' : 'fallback cases (tests/cases/attention_cases.json not there yet)'}`, () => {
   const backends = {};
   let wasm = null;
+  let wasmError = null;
+  const needWasm = () => { if (!wasm) throw new Error(`the WASM backend did not load: ${wasmError?.message}`); };
   beforeAll(async () => {
     backends.threePass = await createWebGPUBackend({ gpu, flash: 'never' });
     backends.fused = await createWebGPUBackend({ gpu, flash: 'always' });
     if (WASM_BUILT) {
-      const { createWasmBackend } = await import('../../web/src/lib/backends/wasm.js');
-      wasm = await createWasmBackend({});
+      // A WASM module that fails to load fails only the comparisons with WASM, not the WebGPU checks.
+      try {
+        const { createWasmBackend } = await import('../../web/src/lib/backends/wasm.js');
+        wasm = await createWasmBackend({});
+      } catch (error) {
+        wasmError = error;
+      }
     }
   });
   afterAll(() => {
@@ -74,31 +90,40 @@ describe.skipIf(!adapter)(`WebGPU backend on ${SHARED ? 'the shared cases' : 'fa
       it.skip(`attention ${c.name} (skipped: a buffer of ${bytes} bytes exceeds the adapter's limit of ${LIMIT})`, () => {});
       continue;
     }
-    it(`attention ${c.name}: output and weights, three-pass`, async () => {
+    const slow = SOFTWARE && !FULL && c.heads * c.nq * c.nk > SOFTWARE_WEIGHTS_LIMIT;
+    const fusedName = c.score === 'additive' ? 'three-pass (additive is not fused)' : 'fused';
+    it.skipIf(slow)(`attention ${c.name}: output and weights, three-pass${slow ? ` (skipped on a software adapter: ${c.heads * c.nq * c.nk} weights take minutes; WEBGPU_FULL=1 runs it)` : ''}`, async () => {
       const inputs = attentionInputs(c);
       const ref = reference('attention', c, inputs);
       const got = await backends.threePass.attention(normalizeAttention({ ...inputs, returnWeights: true }));
+      gpuResults.set(`attention:${c.name}:threePass`, got);
       expect(got.output).toBeInstanceOf(Float32Array);
       expect(got.output.length).toBe(c.heads * c.nq * c.dv);
       expect(got.weights.length).toBe(c.heads * c.nq * c.nk);
       expect(record('attention output (three-pass)', c.name, relativeError(got.output, ref.output))).toBeLessThanOrEqual(TOLERANCE);
       expect(record('attention weights', c.name, relativeError(got.weights, ref.weights))).toBeLessThanOrEqual(TOLERANCE);
-    });
-    it(`attention ${c.name}: output without weights, ${c.score === 'additive' ? 'three-pass (additive is not fused)' : 'fused'}`, async () => {
+    }, LONG_TIMEOUT);
+    it(`attention ${c.name}: output without weights, ${fusedName}`, async () => {
       const inputs = attentionInputs(c);
       const ref = reference('attention', c, inputs);
       const got = await backends.fused.attention(normalizeAttention(inputs));
+      gpuResults.set(`attention:${c.name}:fused`, got);
       expect(got.weights).toBeNull();
       expect(record('attention output (fused)', c.name, relativeError(got.output, ref.output))).toBeLessThanOrEqual(TOLERANCE);
-    });
+    }, LONG_TIMEOUT);
     it.skipIf(!WASM_BUILT)(`attention ${c.name}: agrees with the WASM backend${WASM_BUILT ? '' : ' (skipped: WASM module not built)'}`, async () => {
       const args = normalizeAttention({ ...attentionInputs(c), returnWeights: true });
-      const [gpuResult, wasmResult] = [await backends.threePass.attention(args), await wasm.attention(args)];
-      const lean = await backends.fused.attention({ ...args, returnWeights: false });
-      expect(record('attention output vs WASM', c.name, relativeError(gpuResult.output, wasmResult.output))).toBeLessThanOrEqual(TOLERANCE);
+      needWasm();
+      const wasmResult = await wasm.attention(args);
+      const three = gpuResults.get(`attention:${c.name}:threePass`);
+      const lean = gpuResults.get(`attention:${c.name}:fused`);
+      expect(lean).toBeDefined();
       expect(record('attention output (fused) vs WASM', c.name, relativeError(lean.output, wasmResult.output))).toBeLessThanOrEqual(TOLERANCE);
-      expect(record('attention weights vs WASM', c.name, relativeError(gpuResult.weights, wasmResult.weights))).toBeLessThanOrEqual(TOLERANCE);
-    });
+      if (three) {
+        expect(record('attention output vs WASM', c.name, relativeError(three.output, wasmResult.output))).toBeLessThanOrEqual(TOLERANCE);
+        expect(record('attention weights vs WASM', c.name, relativeError(three.weights, wasmResult.weights))).toBeLessThanOrEqual(TOLERANCE);
+      }
+    }, LONG_TIMEOUT);
   }
 
   for (const c of CASES.multiHead) {
@@ -121,6 +146,7 @@ describe.skipIf(!adapter)(`WebGPU backend on ${SHARED ? 'the shared cases' : 'fa
     });
     it.skipIf(!WASM_BUILT)(`multiHead ${c.name}: agrees with the WASM backend${WASM_BUILT ? '' : ' (skipped: WASM module not built)'}`, async () => {
       const args = normalizeMultiHead({ ...multiHeadInputs(c), returnWeights: true });
+      needWasm();
       const [gpuResult, wasmResult] = [await backends.threePass.multiHeadAttention(args), await wasm.multiHeadAttention(args)];
       expect(record('multiHead output vs WASM', c.name, relativeError(gpuResult.output, wasmResult.output))).toBeLessThanOrEqual(TOLERANCE);
       expect(record('multiHead weights vs WASM', c.name, relativeError(gpuResult.weights, wasmResult.weights))).toBeLessThanOrEqual(TOLERANCE);

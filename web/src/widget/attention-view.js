@@ -239,11 +239,13 @@ export class AttentionView extends HTMLElement {
   }
 
   _renderStatus() {
-    const st = this._state;
     const r = this._result;
     this._status.replaceChildren();
     if (!this._visible) this._status.append('Waiting until visible…');
-    else if (this._busy) this._status.append('Computing…');
+    else if (this._busy) {
+      this._status.append(r ? 'Computing…' : ['model', 'whatif', null].includes(this.getAttribute('mode'))
+        ? 'Loading the engine and the model (once per page)…' : 'Loading the engine…');
+    }
     if (r && !this._busy) {
       const seeded = r.weightsFrom === 'seeded';
       this._status.append(
@@ -256,7 +258,6 @@ export class AttentionView extends HTMLElement {
     this._errorBox.hidden = !this._error;
     this._errorBox.textContent = this._error ? `Could not compute attention: ${this._error.message}` : '';
     this._viewBox.setAttribute('aria-busy', String(Boolean(this._busy)));
-    void st;
   }
 
   _syncToolbar(shown) {
