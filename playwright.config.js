@@ -24,7 +24,7 @@ export default defineConfig({
     launchOptions: { executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: chromiumArgs },
   },
   webServer: {
-    command: 'npx vite --config vite.config.js --host 127.0.0.1 --port 5174 --strictPort',
+    command: 'ATTN_TEST_SERVER=1 npx vite --config vite.config.js --host 127.0.0.1 --port 5174 --strictPort',
     url: 'http://127.0.0.1:5174/',
     reuseExistingServer: false,
     timeout: 120_000,

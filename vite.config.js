@@ -11,11 +11,21 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+// The test server (playwright.config.js sets ATTN_TEST_SERVER) neither watches files nor hot-reloads, so
+// an edit in the checkout never reloads a page in the middle of a test.
+const testServer = Boolean(process.env.ATTN_TEST_SERVER);
+
 export default defineConfig({
   root: 'web',
   publicDir: 'public',
   base: './',
-  server: { host: '127.0.0.1', port: 5173, headers: isolation, fs: { allow: ['..'] } },
+  server: {
+    host: '127.0.0.1',
+    port: 5173,
+    headers: isolation,
+    fs: { allow: ['..'] },
+    ...(testServer ? { hmr: false, watch: null } : {}),
+  },
   preview: { host: '127.0.0.1', port: 4173, headers: isolation },
   build: {
     outDir: '../dist',

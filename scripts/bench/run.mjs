@@ -19,7 +19,9 @@ const value = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
 };
+// Port 5175 unless taken (then the next free one); an explicit --port is strict.
 const port = Number(value('--port', 5175));
+const strictPort = args.includes('--port');
 const quick = flag('--quick');
 const options = {
   rounds: Number(value('--rounds', quick ? 2 : 5)),
@@ -96,11 +98,11 @@ async function main() {
     configFile: join(root, 'vite.config.js'),
     root: join(root, 'web'),
     logLevel: 'warn',
-    server: { host: '127.0.0.1', port, strictPort: true, headers: isolation, hmr: false },
+    server: { host: '127.0.0.1', port, strictPort, headers: isolation, hmr: false },
     plugins: [vendorPlugin()],
   });
   await server.listen();
-  const url = `http://127.0.0.1:${port}/bench/index.html`;
+  const url = `http://127.0.0.1:${server.httpServer.address().port}/bench/index.html`;
   console.log(`bench: serving ${url}`);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',

@@ -6,6 +6,17 @@ import { attentionDouble, multiHeadDouble, relativeError } from '../js/webgpu_re
 
 const TOLERANCE = 1e-4;
 
+// What modules served by Vite may import from its client, without the web socket that reloads the page.
+const VITE_CLIENT_STUB = `
+const hot = { data: {}, accept() {}, acceptExports() {}, dispose() {}, prune() {}, invalidate() {}, decline() {},
+  on() {}, off() {}, send() {} };
+export const createHotContext = () => hot;
+export const injectQuery = (url) => url;
+export const updateStyle = () => {};
+export const removeStyle = () => {};
+export class ErrorOverlay {}
+`;
+
 // One small case per score x mask, the long rows that stress the softmax, and one multi-head case per score.
 function pick() {
   const small = CASES.attention.filter((c) => c.heads * c.nq * c.nk <= 20_000);
@@ -42,9 +53,10 @@ test.describe('WebGPU backend in Chromium', () => {
   test.beforeAll(async ({ browser }) => {
     page = await browser.newPage();
     page.on('console', (m) => { if (m.type() === 'error') console.log(`[page] ${m.text()}`); });
+    page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
     // Other engineers edit web/ while tests run: Vite's HMR client would reload the page mid-test. This page
     // needs no HMR, so its client is replaced by an empty module.
-    await page.route('**/@vite/client', (route) => route.fulfill({ contentType: 'text/javascript', body: 'export {};' }));
+    await page.route('**/@vite/client', (route) => route.fulfill({ contentType: 'text/javascript', body: VITE_CLIENT_STUB }));
     await page.goto('/tests/webgpu.html');
     await expect(page.locator('#status')).toHaveText('ready');
   });
@@ -59,6 +71,7 @@ test.describe('WebGPU backend in Chromium', () => {
 
   for (const c of PICKED.attention) {
     test(`attention ${c.name}: weights (three-pass) and output (fused)`, async () => {
+      test.setTimeout(300_000);  // the long rows take a minute on a loaded 2-core SwiftShader machine
       const inputs = attentionInputs(c);
       const ref = attentionDouble(inputs);
       const args = plain(inputs);

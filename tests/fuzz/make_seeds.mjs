@@ -55,8 +55,9 @@ function tinyModel({ dtype = 'F32', layers = [[4, 4, 2, 4, 8]], vocabRows = 16, 
   const d0 = layers[0][0];
   const t = [];
   t.push({ name: 'embeddings.token', ...w([vocabRows, d0]) });
-  t.push({ name: 'embeddings.timing_inv_timescales', dtype: 'F32', shape: [d0 / 2],
-           bytes: new Uint8Array(Float32Array.from({ length: d0 / 2 }, (_, i) => 1 / 10000 ** (i / (d0 / 2))).buffer) });
+  const half = Math.floor(d0 / 2);
+  t.push({ name: 'embeddings.timing_inv_timescales', dtype: 'F32', shape: [half],
+           bytes: new Uint8Array(Float32Array.from({ length: half }, (_, i) => 1 / 10000 ** (i / half)).buffer) });
   layers.forEach(([din, da, , dout, dff], l) => {
     const p = `layers.${l}.`;
     t.push({ name: p + 'attention_norm.scale', ...w([din]) }, { name: p + 'attention_norm.bias', ...w([din]) });
@@ -76,7 +77,7 @@ function tinyModel({ dtype = 'F32', layers = [[4, 4, 2, 4, 8]], vocabRows = 16, 
   const offsets = [0];
   for (const b of bytes) offsets.push(offsets[offsets.length - 1] + b.length);
   const scores = pieces.map((_, i) => -1 - (i % 5) * 0.5);
-  t.push({ name: 'tokenizer.scores', dtype: 'F64', shape: [pieces.length],
+  t.push({ name: 'tokenizer.scores', dtype: 'F64', shape: [(tokenizer.scores ?? scores).length],
            bytes: new Uint8Array(Float64Array.from(tokenizer.scores ?? scores).buffer) });
   const off = tokenizer.offsets ?? offsets;
   t.push({ name: 'tokenizer.piece_offsets', dtype: 'I32', shape: [off.length],

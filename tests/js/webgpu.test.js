@@ -58,12 +58,10 @@ describe.skipIf(!adapter)(`WebGPU backend on ${SHARED ? 'the shared cases' : 'fa
   const backends = {};
   let wasm = null;
   let wasmError = null;
-  const needWasm = () => { if (!wasm) throw new Error(`the WASM backend did not load: ${wasmError?.message}`); };
-  beforeAll(async () => {
-    backends.threePass = await createWebGPUBackend({ gpu, flash: 'never' });
-    backends.fused = await createWebGPUBackend({ gpu, flash: 'always' });
-    if (WASM_BUILT) {
-      // A WASM module that fails to load fails only the comparisons with WASM, not the WebGPU checks.
+  // Loaded by the first comparison that needs it, so that a WASM module that fails to load (or is being
+  // rebuilt) fails only the comparisons with WASM, not the WebGPU checks.
+  async function needWasm() {
+    if (!wasm && !wasmError) {
       try {
         const { createWasmBackend } = await import('../../web/src/lib/backends/wasm.js');
         wasm = await createWasmBackend({});
@@ -71,6 +69,11 @@ describe.skipIf(!adapter)(`WebGPU backend on ${SHARED ? 'the shared cases' : 'fa
         wasmError = error;
       }
     }
+    if (!wasm) throw new Error(`the WASM backend did not load: ${wasmError?.message}`);
+  }
+  beforeAll(async () => {
+    backends.threePass = await createWebGPUBackend({ gpu, flash: 'never' });
+    backends.fused = await createWebGPUBackend({ gpu, flash: 'always' });
   });
   afterAll(() => {
     for (const backend of Object.values(backends)) backend.dispose();
@@ -113,7 +116,7 @@ describe.skipIf(!adapter)(`WebGPU backend on ${SHARED ? 'the shared cases' : 'fa
     }, LONG_TIMEOUT);
     it.skipIf(!WASM_BUILT)(`attention ${c.name}: agrees with the WASM backend${WASM_BUILT ? '' : ' (skipped: WASM module not built)'}`, async () => {
       const args = normalizeAttention({ ...attentionInputs(c), returnWeights: true });
-      needWasm();
+      await needWasm();
       const wasmResult = await wasm.attention(args);
       const three = gpuResults.get(`attention:${c.name}:threePass`);
       const lean = gpuResults.get(`attention:${c.name}:fused`);
@@ -146,7 +149,7 @@ describe.skipIf(!adapter)(`WebGPU backend on ${SHARED ? 'the shared cases' : 'fa
     });
     it.skipIf(!WASM_BUILT)(`multiHead ${c.name}: agrees with the WASM backend${WASM_BUILT ? '' : ' (skipped: WASM module not built)'}`, async () => {
       const args = normalizeMultiHead({ ...multiHeadInputs(c), returnWeights: true });
-      needWasm();
+      await needWasm();
       const [gpuResult, wasmResult] = [await backends.threePass.multiHeadAttention(args), await wasm.multiHeadAttention(args)];
       expect(record('multiHead output vs WASM', c.name, relativeError(gpuResult.output, wasmResult.output))).toBeLessThanOrEqual(TOLERANCE);
       expect(record('multiHead weights vs WASM', c.name, relativeError(gpuResult.weights, wasmResult.weights))).toBeLessThanOrEqual(TOLERANCE);

@@ -251,6 +251,8 @@ export async function runBench(options = {}) {
             } else {
               const second = await timeOnce(() => entry.runner.run());
               entry.reps = Math.min(5000, Math.max(1, Math.ceil(minSampleMs / Math.max(second.ms, 1e-3))));
+              // predict later shapes from the warm call (a first call may include shader compilation)
+              lastCost[costKey] = { ms: Math.min(first.ms, second.ms), flops: flops(heads, n, D) };
             }
             const err = entry.maxAbsErr;
             log(`${tag} ${c.label}: first call ${first.ms.toFixed(2)} ms` +
@@ -289,6 +291,10 @@ export async function runBench(options = {}) {
           }
           results.attention.push(row);
         }
+        // The machine is shared: probe the peak again between shapes; the peak is the highest figure seen.
+        const probe = await measurePeak({ configs: [[8, 4], [12, 8], [14, 4]], targetMs: 50, repeats: 3 });
+        results.peak.probes = [...(results.peak.probes ?? []), Number(probe.gflops.toFixed(2))];
+        if (probe.gflops > results.peak.gflops) Object.assign(results.peak, { gflops: probe.gflops, best: probe.best });
         const opt = results.attention.find((r) => r.n === n && r.heads === heads && r.returnWeights === returnWeights && r.id === 'ours.optimized');
         log(`${tag}: ` + entries.map((e) => {
           const r = results.attention.find((x) => x.n === n && x.heads === heads && x.returnWeights === returnWeights && x.id === e.id);
@@ -301,12 +307,13 @@ export async function runBench(options = {}) {
   // pass 4: the model
   if (doModel) await benchModel({ lib, engine, gpuEngine, tf, rounds, minSampleMs, results, log, note });
 
-  // The machine is shared: measure the peak again at the end and keep the higher figure (a peak is a max).
+  // The machine is shared: measure the peak again at the end and keep the highest figure (a peak is a max).
   log('measuring the peak again');
   const again = await measurePeak();
   results.peak.atEnd = again.gflops;
-  if (again.gflops > results.peak.gflops) Object.assign(results.peak, { gflops: again.gflops, best: again.best, runs: again.runs });
-  log(`peak at the end ${again.gflops.toFixed(1)} GFLOP/s; % of peak uses the higher, ${results.peak.gflops.toFixed(1)}`);
+  results.peak.runsAtEnd = again.runs;
+  if (again.gflops > results.peak.gflops) Object.assign(results.peak, { gflops: again.gflops, best: again.best });
+  log(`peak at the end ${again.gflops.toFixed(1)} GFLOP/s; % of peak uses the highest seen, ${results.peak.gflops.toFixed(1)}`);
   for (const row of results.attention) if (row.gflops) row.pctPeak = (100 * row.gflops) / results.peak.gflops;
   results.seconds = (performance.now() - started) / 1000;
   log(`done in ${results.seconds.toFixed(0)} s`);

@@ -60,9 +60,10 @@ export function formatReport(results) {
   if (results.webgpu?.adapter) out.push(`WebGPU adapter: ${JSON.stringify(results.webgpu.adapter)} (engine ${results.webgpu.available ? 'available' : 'not available'})`);
   const peak = results.peak;
   out.push('');
-  out.push(`one-core WASM f32x4 mul+add peak: ${fmt(peak.gflops, 1)} GFLOP/s (the higher of ${fmt(peak.atStart, 1)} at the start and ${fmt(peak.atEnd, 1)} at the end; ` +
-    `${peak.best.chains} independent chains, unroll ${peak.best.unroll}; ` +
-    `by chains x unroll: ${peak.runs.map((r) => `${r.chains}x${r.unroll}: ${r.gflops.toFixed(1)}`).join(', ')})`);
+  out.push(`one-core WASM f32x4 mul+add peak: ${fmt(peak.gflops, 1)} GFLOP/s (the highest seen: ${fmt(peak.atStart, 1)} at the start, ` +
+    `${peak.probes?.length ? `${peak.probes.map((x) => x.toFixed(1)).join(' ')} between shapes, ` : ''}${fmt(peak.atEnd, 1)} at the end; ` +
+    `best: ${peak.best.chains} independent chains, unroll ${peak.best.unroll}; ` +
+    `at the start by chains x unroll: ${peak.runs.map((r) => `${r.chains}x${r.unroll}: ${r.gflops.toFixed(1)}`).join(', ')})`);
 
   const rounds = results.settings?.rounds;
   out.push('');

@@ -22,6 +22,10 @@ export const VARIANTS = [
   ['softmax', { WG: SOFTMAX_WG }],
   ['additive_scores', { TILE }],
   ['flash_attention', { TILE }],
+  // GPU ops for the model (ops.js)
+  ['matmul', { TILE, TRANS_B: false, ACT: 1 }],
+  ['matmul', { TILE, TRANS_B: false, ACT: 2 }],
+  ['layer_norm', { WG: SOFTMAX_WG }],
 ];
 
 const SCORE_SCALE = { dot: () => 1, scaled_dot: (dk) => 1 / Math.sqrt(dk), general: () => 1, additive: () => 1 };
@@ -33,13 +37,13 @@ const contiguous = (buffer, rows, cols) => ({ buffer, offset: 0, head: rows * co
  * Encodes C = alpha * A . op(B) + bias for `batch` matrices; a, b, c are views (head = batch stride).
  * M rows, N columns, K inner; transB reads B as [N][K].
  */
-export function encodeMatmul(run, name, { a, b, c, bias = null, batch = 1, M, N, K, transB = false, alpha = 1 }) {
+export function encodeMatmul(run, name, { a, b, c, bias = null, batch = 1, M, N, K, transB = false, alpha = 1, act = 0 }) {
   const fn = run.name;
   run.rt.checkGroups(fn, `${name} (${M} rows)`, ceil(M, MATMUL_BLOCK));
   run.rt.checkGroups(fn, `${name} (${N} columns)`, ceil(N, MATMUL_BLOCK));
   run.rt.checkGroups(fn, `${name} (${batch} batches)`, batch);
   const u = (v) => [v, 'u'];
-  run.dispatch('matmul', { TILE, TRANS_B: transB }, name, [
+  run.dispatch('matmul', act ? { TILE, TRANS_B: transB, ACT: act } : { TILE, TRANS_B: transB }, name, [
     u(M), u(N), u(K), u(bias ? 1 : 0),
     u(a.offset), u(a.head), u(a.row), [alpha, 'f'],
     u(b.offset), u(b.head), u(b.row), u(0),
@@ -48,11 +52,11 @@ export function encodeMatmul(run, name, { a, b, c, bias = null, batch = 1, M, N,
 }
 
 /** Spreads `count` workgroups over a 2-D grid within the per-dimension limit. */
-function grid2d(run, count) {
+export function grid2d(run, count) {
   const max = run.rt.limits.maxComputeWorkgroupsPerDimension;
   if (count <= max) return [count, 1, 1];
   const y = ceil(count, max);
-  run.rt.checkGroups(run.name, 'softmax rows', y);
+  run.rt.checkGroups(run.name, 'rows', y);
   return [ceil(count, y), y, 1];
 }
 

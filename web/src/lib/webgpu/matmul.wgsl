@@ -2,7 +2,8 @@
 //
 // Tiled batched matrix multiply with optional bias, used for QK^T, weights . V, the general score's
 // q' = q W, the additive score's projections and the dense layers:
-//   C[b][m][n] = alpha * sum_k A[b][m][k] * opB[b][k][n] + bias[n]
+//   C[b][m][n] = act(alpha * sum_k A[b][m][k] * opB[b][k][n] + bias[n]),  act per override ACT:
+//   0 identity, 1 ReLU max(x, 0), 2 tanh (the dense layers of the model's feed-forward)
 // opB[b][k][n] = B[b][n][k] when TRANS_B (keys stored row-major, so QK^T reads K as B^T), else B[b][k][n].
 // Every operand is addressed by offset, batch stride and row stride (in floats), so heads that live as
 // column blocks of a [T][M] matrix are read and written in place, with no split or merge pass.
@@ -24,6 +25,7 @@ struct Params {
 
 override TILE: u32 = 16u;      // workgroup is TILE x TILE invocations
 override TRANS_B: bool = false;
+override ACT: u32 = 0u;        // 0 identity, 1 ReLU, 2 tanh
 const WPT = 4u;                // outputs per invocation along rows and along columns
 const KT = 16u;                // K consumed per step
 
@@ -92,6 +94,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       if (row < p.M && col < p.N) {
         var c = p.alpha * acc[i * WPT + j];
         if (p.has_bias != 0u) { c += bias[col]; }
+        if (ACT == 1u) { c = max(c, 0.0); }
+        if (ACT == 2u) { let e = exp(-2.0 * abs(c)); c = sign(c) * (1.0 - e) / (1.0 + e); }  // tanh, no overflow
         C[p.c_offset + b * p.c_batch + row * p.c_row + col] = c;
       }
     }

@@ -9,6 +9,7 @@ const FILES = {
   softmax: new URL('./softmax.wgsl', import.meta.url),
   additive_scores: new URL('./additive_scores.wgsl', import.meta.url),
   flash_attention: new URL('./flash_attention.wgsl', import.meta.url),
+  layer_norm: new URL('./layer_norm.wgsl', import.meta.url),
 };
 
 /**
@@ -21,6 +22,7 @@ export const PROGRAMS = {
   softmax: { files: ['mask', 'softmax'], bindings: ['uniform', 'read', 'write'] },
   additive_scores: { files: ['additive_scores'], bindings: ['uniform', 'read', 'read', 'read', 'write'] },
   flash_attention: { files: ['mask', 'flash_attention'], bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'] },
+  layer_norm: { files: ['layer_norm'], bindings: ['uniform', 'read', 'read', 'read', 'write'] },
 };
 
 const texts = new Map();
