@@ -71,21 +71,27 @@ export async function createEngine(options = {}) {
     }
   }
 
-  // Runs one call on the active backend; for 'auto', a WebGPU failure that is not the caller's fault
-  // (device lost, out of device memory) switches the engine to WASM for good and is reported in the result.
+  // Runs one call on the active backend. For 'auto', a WebGPU failure that is not the caller's fault
+  // falls back to WASM and is reported in the result: a call over the device's buffer limits
+  // (error.gpuLimit) runs on WASM this once; a device lost or any other GPU fault switches the engine to
+  // WASM for good. Arguments were validated before, so the WASM run sees the same good input.
   async function run(method, normalized) {
+    const backend = active;
     try {
-      const result = await active[method](normalized);
-      return { ...result, backend: active.name, ...(fallback ? { fallback } : {}) };
+      const result = await backend[method](normalized);
+      return { ...result, backend: backend.name, ...(fallback ? { fallback } : {}) };
     } catch (error) {
-      const gpuFault = active !== wasm && requested === 'auto' && !(error instanceof TypeError) &&
-        !(error instanceof RangeError);
-      if (!gpuFault) throw error;
-      fallback = { from: active.name, reason: error.message };
-      try { active.dispose(); } catch { /* the device may already be gone */ }
-      active = wasm;
+      if (backend === wasm || requested !== 'auto') throw error;
+      const reason = { from: backend.name, reason: error.message };
+      if (!error.gpuLimit) {
+        fallback = reason;
+        if (active === backend) {
+          try { backend.dispose(); } catch { /* the device may already be gone */ }
+          active = wasm;
+        }
+      }
       const result = await wasm[method](normalized);
-      return { ...result, backend: 'wasm', fallback };
+      return { ...result, backend: 'wasm', fallback: reason };
     }
   }
 

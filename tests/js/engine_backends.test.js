@@ -1,0 +1,77 @@
+// createEngine's choice of backend in Node: 'webgpu' and 'auto' through Dawn (SwiftShader), the same
+// results as WASM, and 'auto' falling back to WASM, visibly, when the GPU device is lost.
+import { describe, it, expect } from 'vitest';
+import { create, globals } from 'webgpu';
+import { createEngine } from '../../web/src/lib/index.js';
+import { relativeError, maxAbsError } from './reference.js';
+import { attentionInputs } from './case_inputs.js';
+
+Object.assign(globalThis, globals);
+
+/** A GPU whose devices the test can reach (to destroy one, as a lost device). */
+function trackedGpu() {
+  const gpu = create([]);
+  const devices = [];
+  return {
+    devices,
+    async requestAdapter(options) {
+      const adapter = await gpu.requestAdapter(options);
+      if (!adapter) return adapter;
+      const requestDevice = adapter.requestDevice.bind(adapter);
+      adapter.requestDevice = async (descriptor) => {
+        const device = await requestDevice(descriptor);
+        devices.push(device);
+        return device;
+      };
+      return adapter;
+    },
+    getPreferredCanvasFormat: () => gpu.getPreferredCanvasFormat?.(),
+  };
+}
+
+const CASE = { heads: 2, nq: 9, nk: 13, dk: 8, dv: 5, score: 'scaled_dot', mask: 'causal', seed: 77, scale: 1, paramScale: 1 };
+
+describe('backend selection', () => {
+  it("'webgpu' computes on the GPU and agrees with 'wasm'", async () => {
+    const gpuEngine = await createEngine({ backend: 'webgpu', gpu: create([]) });
+    const wasmEngine = await createEngine({ backend: 'wasm' });
+    expect(gpuEngine.backend).toBe('webgpu');
+    expect(gpuEngine.fallback).toBeNull();
+    const args = { ...attentionInputs(CASE), returnWeights: true };
+    const g = await gpuEngine.attention(args);
+    const w = await wasmEngine.attention(args);
+    expect(g.backend).toBe('webgpu');
+    expect(w.backend).toBe('wasm');
+    expect(relativeError(g.output, w.output)).toBeLessThanOrEqual(1e-4);
+    expect(maxAbsError(g.weights, w.weights)).toBeLessThanOrEqual(1e-5);
+    gpuEngine.dispose();
+  });
+
+  it("'auto' prefers WebGPU and falls back to WASM, saying so, when the device is lost", async () => {
+    const gpu = trackedGpu();
+    const engine = await createEngine({ backend: 'auto', gpu });
+    expect(engine.backend).toBe('webgpu');
+    const args = attentionInputs(CASE);
+    const before = await engine.attention(args);
+    expect(before.backend).toBe('webgpu');
+    for (const device of gpu.devices) device.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const after = await engine.attention(args);
+    expect(after.backend).toBe('wasm');
+    expect(after.fallback.from).toBe('webgpu');
+    expect(after.fallback.reason).toMatch(/lost|destroyed/i);
+    expect(engine.backend).toBe('wasm');
+    expect(relativeError(after.output, before.output)).toBeLessThanOrEqual(1e-4);
+    // Bad input is still the caller's error, never a fallback.
+    await expect(engine.attention({ ...args, nq: 0 })).rejects.toThrow(RangeError);
+  });
+
+  it("'webgpu' after a lost device rejects with a clear error and validation still names arguments", async () => {
+    const gpu = trackedGpu();
+    const engine = await createEngine({ backend: 'webgpu', gpu });
+    for (const device of gpu.devices) device.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(engine.attention(attentionInputs(CASE))).rejects.toThrow(/lost|destroyed/i);
+    await expect(engine.attention({ ...attentionInputs(CASE), dk: 3 })).rejects.toThrow(/query has/);
+  });
+});
