@@ -13,6 +13,9 @@ cmake -S . -B build/native -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/native -j"$jobs"
 ctest --test-dir build/native --output-on-failure -j"$jobs"
 
+echo "== native C++ under AddressSanitizer + UndefinedBehaviorSanitizer (skips the two 4096x4096 cases)"
+bash scripts/sanitize.sh
+
 echo "== C++ tests compiled to WASM (SIMD and scalar), run under Node"
 bash scripts/build-wasm.sh --tests
 ctest --test-dir build/wasm-tests-simd --output-on-failure

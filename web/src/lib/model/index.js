@@ -91,6 +91,27 @@ export async function loadModel(module, source, options = {}) {
   }
   const handle = unwrap(loaded, 'loadModel').handle;
   const raw = unwrap(module.modelInfo(handle), 'loadModel');
+  // --- WebGPU (model/gpu_encoder.js): with the WebGPU backend, run() and runIds() compute on the GPU.
+  // Tokenizing stays in WASM; the weights are uploaded once, here. A GPU failure rejects the call.
+  let gpu = null;
+  if (options.backend?.name === 'webgpu') {
+    try {
+      const { createGpuEncoder } = await import('./gpu_encoder.js');
+      gpu = createGpuEncoder(options.backend, bytes);
+    } catch (error) {
+      module.modelFree(handle);
+      throw error;
+    }
+  }
+  const gpuRun = async (ids, pieces, tokensBeforeClip, fn) => {
+    const r = await gpu.run(ids, fn);
+    return {
+      pieces, ids, n: ids.length, truncated: tokensBeforeClip > ids.length, tokensBeforeClip,
+      embedding: r.embedding, attention: r.attention, hidden: r.hidden, inputEmbeddings: r.inputEmbeddings,
+      backend: 'webgpu',
+    };
+  };
+  // --- end WebGPU
   const info = Object.freeze({
     name: 'universal-sentence-encoder-lite',
     layers: raw.layers,
@@ -119,6 +140,7 @@ export async function loadModel(module, source, options = {}) {
     return {
       pieces: r.pieces, ids: r.ids, n, truncated: r.truncated, tokensBeforeClip: r.tokensBeforeClip,
       embedding: r.embedding, attention: r.attention, hidden: r.hidden, inputEmbeddings: r.inputEmbeddings,
+      backend: 'wasm',
     };
   };
 
@@ -139,6 +161,12 @@ export async function loadModel(module, source, options = {}) {
     async run(text, opts) {
       live('run');
       const normalized = checkText(text, 'run');
+      if (gpu) {  // WebGPU (gpu_encoder.js): tokenize in WASM, clip, run on the GPU
+        kernelCode(opts, 'run');  // validated; the GPU has one (float32) path for both kernels
+        const all = unwrap(module.modelTokenize(handle, normalized), 'run');
+        const n = Math.min(all.ids.length, info.maxTokens);
+        return gpuRun(all.ids.slice(0, n), all.pieces.slice(0, n), all.ids.length, 'run');
+      }
       return finish(unwrap(module.modelRun(handle, normalized, kernelCode(opts, 'run')), 'run'));
     },
     /** As run(), on piece ids (e.g. from another tokenizer); ids outside [0, vocabSize) are an error. */
@@ -153,10 +181,16 @@ export async function loadModel(module, source, options = {}) {
           throw new RangeError(`runIds: ids[${i}] = ${ids[i]} is not an integer in [0, ${info.vocabSize})`);
         }
       }
+      if (gpu) {  // WebGPU (gpu_encoder.js)
+        kernelCode(opts, 'runIds');
+        const clipped = Int32Array.from(ids).slice(0, info.maxTokens);
+        return gpuRun(clipped, gpu.pieces(clipped), ids.length, 'runIds');
+      }
       return finish(unwrap(module.modelRunIds(handle, Array.from(ids), kernelCode(opts, 'runIds')), 'runIds'));
     },
     dispose() {
       if (!disposed) module.modelFree(handle);
+      if (!disposed) gpu?.dispose();  // WebGPU weights
       disposed = true;
     },
   };

@@ -26,6 +26,9 @@ export const VARIANTS = [
   ['matmul', { TILE, TRANS_B: false, ACT: 1 }],
   ['matmul', { TILE, TRANS_B: false, ACT: 2 }],
   ['layer_norm', { WG: SOFTMAX_WG }],
+  // the model's forward pass (model/gpu_encoder.js)
+  ['add', { WG: SOFTMAX_WG }],
+  ['mean_pool', { WG: SOFTMAX_WG }],
 ];
 
 const SCORE_SCALE = { dot: () => 1, scaled_dot: (dk) => 1 / Math.sqrt(dk), general: () => 1, additive: () => 1 };

@@ -10,6 +10,8 @@ const FILES = {
   additive_scores: new URL('./additive_scores.wgsl', import.meta.url),
   flash_attention: new URL('./flash_attention.wgsl', import.meta.url),
   layer_norm: new URL('./layer_norm.wgsl', import.meta.url),
+  add: new URL('./add.wgsl', import.meta.url),
+  mean_pool: new URL('./mean_pool.wgsl', import.meta.url),
 };
 
 /**
@@ -23,6 +25,9 @@ export const PROGRAMS = {
   additive_scores: { files: ['additive_scores'], bindings: ['uniform', 'read', 'read', 'read', 'write'] },
   flash_attention: { files: ['mask', 'flash_attention'], bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'] },
   layer_norm: { files: ['layer_norm'], bindings: ['uniform', 'read', 'read', 'read', 'write'] },
+  // the model's forward pass on the GPU (model/gpu_encoder.js): residual adds and mean pooling
+  add: { files: ['add'], bindings: ['uniform', 'read', 'write'] },
+  mean_pool: { files: ['mean_pool'], bindings: ['uniform', 'read', 'write'] },
 };
 
 const texts = new Map();
