@@ -7,10 +7,12 @@ import { relativeError, maxAbsError } from './reference.js';
 import { attentionInputs } from './case_inputs.js';
 
 Object.assign(globalThis, globals);
+// One Dawn instance for the whole file: several instances torn down together crash the worker at exit.
+const GPU = create([]);
 
 /** A GPU whose devices the test can reach (to destroy one, as a lost device). */
 function trackedGpu() {
-  const gpu = create([]);
+  const gpu = GPU;
   const devices = [];
   return {
     devices,
@@ -33,7 +35,7 @@ const CASE = { heads: 2, nq: 9, nk: 13, dk: 8, dv: 5, score: 'scaled_dot', mask:
 
 describe('backend selection', () => {
   it("'webgpu' computes on the GPU and agrees with 'wasm'", async () => {
-    const gpuEngine = await createEngine({ backend: 'webgpu', gpu: create([]) });
+    const gpuEngine = await createEngine({ backend: 'webgpu', gpu: GPU });
     const wasmEngine = await createEngine({ backend: 'wasm' });
     expect(gpuEngine.backend).toBe('webgpu');
     expect(gpuEngine.fallback).toBeNull();
@@ -64,6 +66,7 @@ describe('backend selection', () => {
     expect(relativeError(after.output, before.output)).toBeLessThanOrEqual(1e-4);
     // Bad input is still the caller's error, never a fallback.
     await expect(engine.attention({ ...args, nq: 0 })).rejects.toThrow(RangeError);
+    engine.dispose();
   });
 
   it("'webgpu' after a lost device rejects with a clear error and validation still names arguments", async () => {
@@ -73,5 +76,6 @@ describe('backend selection', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await expect(engine.attention(attentionInputs(CASE))).rejects.toThrow(/lost|destroyed/i);
     await expect(engine.attention({ ...attentionInputs(CASE), dk: 3 })).rejects.toThrow(/query has/);
+    engine.dispose();
   });
 });
