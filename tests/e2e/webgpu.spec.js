@@ -1,7 +1,7 @@
 // The WebGPU backend in headless Chromium (--enable-unsafe-webgpu; SwiftShader here): a few shared cases
 // run on the browser's WebGPU through web/tests/webgpu.html and compared with the JS double reference.
 import { test, expect } from '@playwright/test';
-import { CASES, attentionInputs, multiHeadInputs } from '../js/webgpu_case_inputs.js';
+import { CASES, attentionInputs, multiHeadInputs } from '../js/case_inputs.js';
 import { attentionDouble, multiHeadDouble, relativeError } from '../js/webgpu_reference.js';
 
 const TOLERANCE = 1e-4;

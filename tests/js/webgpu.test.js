@@ -8,7 +8,7 @@ import { create } from 'webgpu';
 import { createWebGPUBackend } from '../../web/src/lib/webgpu/backend.js';
 import { VARIANTS } from '../../web/src/lib/webgpu/attention.js';
 import { normalizeAttention, normalizeMultiHead } from '../../web/src/lib/validate.js';
-import { CASES, SHARED, attentionInputs, multiHeadInputs } from './webgpu_case_inputs.js';
+import { CASES, attentionInputs, multiHeadInputs } from './case_inputs.js';
 import { attentionDouble, multiHeadDouble, relativeError } from './webgpu_reference.js';
 
 // Float32 on the GPU against double: errors relative to the magnitude of the values (issue 4).
@@ -54,7 +54,7 @@ function reference(kind, c, inputs) {
   return references.get(key);
 }
 
-describe.skipIf(!adapter)(`WebGPU backend on ${SHARED ? 'the shared cases' : 'fallback cases (tests/cases/attention_cases.json not there yet)'}`, () => {
+describe.skipIf(!adapter)('WebGPU backend on the shared cases', () => {
   const backends = {};
   let wasm = null;
   let wasmError = null;

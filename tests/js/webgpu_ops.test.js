@@ -3,7 +3,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { create } from 'webgpu';
 import { createWebGPUBackend } from '../../web/src/lib/webgpu/backend.js';
 import { createGpuOps } from '../../web/src/lib/webgpu/ops.js';
-import { mulberry32 } from './webgpu_case_inputs.js';
+import { mulberry32 } from './case_inputs.js';
 import { relativeError } from './webgpu_reference.js';
 
 const TOLERANCE = 1e-4;

@@ -128,12 +128,4 @@ export function multiHeadDouble(o) {
 }
 
 /** max |a - b| / max |b|: the error relative to the magnitude of the values (0 when both are all zero). */
-export function relativeError(a, b) {
-  let diff = 0;
-  let mag = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    mag = Math.max(mag, Math.abs(b[i]));
-  }
-  return mag === 0 ? diff : diff / mag;
-}
+export { relativeError } from './reference.js';
