@@ -61,5 +61,24 @@ TEST(Gemm, VariantsMatchReference) {
         }
 }
 
+// K above the wasmsimd kernel's 256-row packing block (one, two and a partial block), odd K, N tails, M tails.
+TEST(Gemm, VariantsMatchReferenceAcrossKBlocks) {
+  uint32_t seed = 901;
+  for (int m : {1, 2, 3, 4, 7, 16})
+    for (int k : {255, 256, 257, 515})
+      for (int n : {5, 8, 13, 24}) {
+        Mulberry32 rng(seed++);
+        const auto a = rng.values(size_t(m) * k, 1.0), b = rng.values(size_t(k) * n, 1.0), bias = rng.values(n, 1.0);
+        std::vector<float> want(size_t(m) * n), got(size_t(m) * n);
+        gemm_f32__reference(want.data(), a.data(), b.data(), bias.data(), m, k, n);
+        for (auto [name, fn] : variants()) {
+          std::fill(got.begin(), got.end(), NAN);
+          fn(got.data(), a.data(), b.data(), bias.data(), m, k, n);
+          for (size_t i = 0; i < got.size(); ++i)
+            ASSERT_NEAR(got[i], want[i], 1e-6 * (k + 1)) << name << " m=" << m << " k=" << k << " n=" << n << " at " << i;
+        }
+      }
+}
+
 }  // namespace
 }  // namespace attn::test

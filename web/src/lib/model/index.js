@@ -47,8 +47,14 @@ async function readSource(source) {
     }
     return readUrl(url);
   }
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+    try {
+      return source instanceof ArrayBuffer ? new Uint8Array(source)
+        : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    } catch (error) {  // a detached (transferred) buffer: V8's message does not say which argument
+      throw new TypeError(`loadModel: source's buffer was detached (transferred); ${error.message}`, { cause: error });
+    }
+  }
   throw new TypeError('loadModel: source must be a URL (string or URL), an ArrayBuffer, a Uint8Array or ' +
     `undefined for ${DEFAULT_MODEL_PATH}; got ${Object.prototype.toString.call(source)}`);
 }
@@ -130,7 +136,7 @@ export async function loadModel(module, source, options = {}) {
   };
   const kernelCode = (opts, fn) => {
     const kernel = opts?.kernel ?? 'optimized';
-    if (!(kernel in KERNEL_CODES)) {
+    if (!Object.hasOwn(KERNEL_CODES, kernel)) {  // not `in`: 'toString' is in every object
       throw new RangeError(`${fn}: kernel must be 'optimized' or 'reference', got '${kernel}'`);
     }
     return KERNEL_CODES[kernel];

@@ -1,0 +1,136 @@
+// Hostile input to loadModel and the model object (issue 7): every bad call throws a named error, the next
+// good call still gives the known-good answer, and load/dispose and run cycles leave the WASM heap flat.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createWasmBackend } from '../../web/src/lib/backends/wasm.js';
+import { loadModel } from '../../web/src/lib/model/index.js';
+
+const F16 = new URL('../../web/public/models/use-lite.f16.safetensors', import.meta.url);
+const GOOD = "The animal didn't cross the street because it was too tired";
+const detach = (buffer) => { structuredClone(buffer, { transfer: [buffer] }); return buffer; };
+
+describe('hostile model input', () => {
+  let module, bytes, model, known, server, base;
+  beforeAll(async () => {
+    module = (await createWasmBackend()).module;
+    bytes = new Uint8Array(readFileSync(F16));
+    model = await loadModel(module, bytes);
+    known = await model.run(GOOD);
+    server = createServer((req, res) => { res.statusCode = 404; res.end('no'); });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${server.address().port}`;
+  });
+  afterAll(() => { model?.dispose(); server?.close(); });
+
+  async function stillGood() {
+    const r = await model.run(GOOD);
+    expect(Array.from(r.embedding)).toEqual(Array.from(known.embedding));
+  }
+  const headerLen = () => Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const patchHeader = (from, to) => {
+    const b = bytes.slice();
+    const text = new TextDecoder().decode(b.subarray(8, 8 + headerLen()));
+    const at = text.indexOf(from);
+    b.set(new TextEncoder().encode(to), 8 + at);
+    return b;
+  };
+
+  // [what, () => source, error class, message pattern]
+  const SOURCES = [
+    ['an object', () => ({}), TypeError, /loadModel: source must be a URL/],
+    ['a number', () => 42, TypeError, /loadModel: source must be a URL/],
+    ['a boolean', () => true, TypeError, /loadModel: source/],
+    ['a non-URL string', () => 'not a url', TypeError, /loadModel: source 'not a url' is not a URL/],
+    ['an empty ArrayBuffer', () => new ArrayBuffer(0), Error, /loadModel: .*(shorter|no bytes|empty)/],
+    ['a truncated file', () => bytes.slice(0, bytes.length - 1000), Error, /loadModel: safetensors/],
+    ['8 bytes only', () => bytes.slice(0, 8), Error, /loadModel: safetensors/],
+    ['a bit-flipped header length', () => { const b = bytes.slice(); b[3] ^= 0x40; return b; }, Error, /loadModel: safetensors/],
+    ['a bit-flipped JSON byte', () => { const b = bytes.slice(); b[8] ^= 0x01; return b; }, Error, /loadModel: safetensors/],
+    ['a huge header length', () => { const b = bytes.slice(); b.set([255, 255, 255, 255, 255, 255, 255, 127], 0); return b; }, Error, /loadModel: safetensors/],
+    ['a wrong dtype', () => patchHeader('"F32"', '"I64"'), Error, /loadModel: /],
+    ['an offset past the end', () => patchHeader('"data_offsets":[0,', '"data_offsets":[9,'), Error, /loadModel: /],
+    ['a URL that 404s', () => `${base}/missing.safetensors`, Error, /loadModel: could not load .*HTTP 404/],
+    ['an unreachable URL', () => 'http://127.0.0.1:1/model.safetensors', Error, /fetch failed|ECONNREFUSED|loadModel/],
+    ['a detached ArrayBuffer', () => detach(bytes.slice().buffer), TypeError, /loadModel: source's buffer was detached/],
+    ['a detached Uint8Array', () => { const b = bytes.slice(0, 64); detach(b.buffer); return b; }, TypeError, /loadModel: source's buffer was detached/],
+  ];
+  for (const [what, make, ErrorClass, pattern] of SOURCES) {
+    it(`loadModel: ${what}`, async () => {
+      const before = module.heapBytesInUse();
+      const p = loadModel(module, make());
+      await expect(p).rejects.toThrow(ErrorClass);
+      await expect(loadModel(module, make())).rejects.toThrow(pattern);
+      expect(module.heapBytesInUse()).toBe(before);
+      await stillGood();
+    });
+  }
+
+  const TEXTS = [
+    ['undefined', undefined, TypeError, /text must be a string/],
+    ['null', null, TypeError, /text must be a string/],
+    ['a number', 5, TypeError, /text must be a string/],
+    ['an object', { toString: () => 'hi' }, TypeError, /text must be a string/],
+    ['an array', ['hi'], TypeError, /text must be a string/],
+    ['empty', '', RangeError, /text is empty or whitespace only/],
+    ['whitespace', ' \t\n\u3000', RangeError, /text is empty or whitespace only/],
+  ];
+  for (const [what, text, ErrorClass, pattern] of TEXTS) {
+    it(`run/tokenize: text ${what}`, async () => {
+      expect(() => model.tokenize(text)).toThrow(ErrorClass);
+      expect(() => model.tokenize(text)).toThrow(new RegExp(`tokenize: ${pattern.source}`));
+      await expect(model.run(text)).rejects.toThrow(ErrorClass);
+      await expect(model.run(text)).rejects.toThrow(new RegExp(`run: ${pattern.source}`));
+      await stillGood();
+    });
+  }
+
+  it('run: bad options name the option', async () => {
+    await expect(model.run(GOOD, { kernel: 'fast' })).rejects.toThrow(/run: kernel/);
+    await expect(model.run(GOOD, { kernel: 'toString' })).rejects.toThrow(RangeError);
+    await stillGood();
+  });
+
+  it('odd but valid text: 10,000 characters, lone surrogates, NUL, extra arguments', async () => {
+    const long = await model.run('word '.repeat(2000));
+    expect(long.truncated).toBe(true);
+    expect(long.n).toBe(128);
+    expect(long.tokensBeforeClip).toBeGreaterThan(128);
+    for (const text of ['a\uD800b', '\uDC00x', 'x\uD83D', 'a\0b', '\0']) {
+      const r = await model.run(text);
+      expect(r.n).toBeGreaterThan(0);
+      expect(model.tokenize(text).ids.length).toBeGreaterThan(0);
+    }
+    const extra = await model.run(GOOD, undefined, 'extra', 3);
+    expect(Array.from(extra.embedding)).toEqual(Array.from(known.embedding));
+    await stillGood();
+  });
+
+  it('after dispose every call throws', async () => {
+    const m = await loadModel(module, bytes);
+    m.dispose();
+    expect(() => m.tokenize(GOOD)).toThrow(/tokenize: the model has been disposed/);
+    await expect(m.run(GOOD)).rejects.toThrow(/run: the model has been disposed/);
+    await expect(m.runIds([5])).rejects.toThrow(/runIds: the model has been disposed/);
+    expect(() => m.dispose()).not.toThrow();
+    await stillGood();
+  });
+
+  it('100 load/dispose cycles and 1,000 runs leave the heap flat', async () => {
+    const m0 = await loadModel(module, bytes); m0.dispose(); // warm-up
+    const before = module.heapBytesInUse();
+    for (let i = 0; i < 100; i++) (await loadModel(module, bytes)).dispose();
+    const afterLoads = module.heapBytesInUse();
+    console.log(`load/dispose x100: bytesInUse before ${before}, after ${afterLoads}, heap ${module.HEAPU8.length}`);
+    expect(afterLoads).toBe(before);
+    const words = GOOD.split(' ');
+    const runBefore = module.heapBytesInUse();
+    for (let i = 0; i < 1000; i++) {
+      const text = words.slice(i % 5, 3 + (i % 11)).join(' ') + ` ${i}`;
+      await model.run(text);
+    }
+    const runAfter = module.heapBytesInUse();
+    console.log(`run x1000: bytesInUse before ${runBefore}, after ${runAfter}, heap ${module.HEAPU8.length}`);
+    expect(runAfter).toBe(runBefore);
+  });
+});
