@@ -78,4 +78,45 @@ describe('backend selection', () => {
     await expect(engine.attention({ ...attentionInputs(CASE), dk: 3 })).rejects.toThrow(/query has/);
     engine.dispose();
   });
+
+  it("'auto': model.run on a lost device reruns on WASM, says so, and stays there", async () => {
+    const gpu = trackedGpu();
+    const engine = await createEngine({ backend: 'auto', gpu });
+    const model = await engine.loadModel();
+    const text = "The animal didn't cross the street because it was too tired";
+    const before = await model.run(text);
+    expect(before.backend).toBe('webgpu');
+    for (const device of gpu.devices) device.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const after = await model.run(text);
+    expect(after.backend).toBe('wasm');
+    expect(after.fallback.from).toBe('webgpu');
+    expect(after.fallback.reason).toMatch(/lost|destroyed/i);
+    expect(engine.backend).toBe('wasm');
+    expect(after.pieces).toEqual(before.pieces);
+    for (let layer = 0; layer < before.attention.length; layer++) {
+      expect(maxAbsError(after.attention[layer], before.attention[layer])).toBeLessThanOrEqual(1e-4);
+    }
+    // Later runs, and models loaded afterwards, compute on WASM and report why.
+    const again = await model.run('A second sentence.');
+    expect(again.backend).toBe('wasm');
+    expect(again.fallback.from).toBe('webgpu');
+    const later = await engine.loadModel();
+    expect((await later.run(text)).backend).toBe('wasm');
+    model.dispose();
+    later.dispose();
+    engine.dispose();
+  });
+
+  it("'webgpu': model.run on a lost device rejects clearly; the WASM engine beside it is unaffected", async () => {
+    const gpu = trackedGpu();
+    const engine = await createEngine({ backend: 'webgpu', gpu });
+    const model = await engine.loadModel();
+    for (const device of gpu.devices) device.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(model.run('It was tired.')).rejects.toThrow(/lost|destroyed/i);
+    await expect(model.run('It was tired.', { kernal: 'reference' })).rejects.toThrow(/unknown option 'kernal'/);
+    model.dispose();
+    engine.dispose();
+  });
 });

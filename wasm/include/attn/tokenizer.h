@@ -30,7 +30,11 @@ class Tokenizer {
   // ids [T] of NFKC-normalised UTF-8 text (invalid UTF-8 bytes count as U+FFFD). Empty text gives no ids.
   std::vector<int32_t> encode(const std::string& normalized) const;
 
-  const std::string& piece(int32_t id) const { return pieces_[id]; }
+  // The piece of id, or "<id N>" for an id the vocabulary has no piece for (the embedding table has two
+  // rows more than the vocabulary; runIds accepts them).
+  std::string piece(int32_t id) const {
+    return id >= 0 && id < size() ? pieces_[id] : "<id " + std::to_string(id) + ">";
+  }
   int size() const { return static_cast<int>(pieces_.size()); }
 
  private:

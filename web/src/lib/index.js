@@ -71,10 +71,23 @@ export async function createEngine(options = {}) {
     }
   }
 
-  // Runs one call on the active backend. For 'auto', a WebGPU failure that is not the caller's fault
-  // falls back to WASM and is reported in the result: a call over the device's buffer limits
-  // (error.gpuLimit) runs on WASM this once; a device lost or any other GPU fault switches the engine to
-  // WASM for good. Arguments were validated before, so the WASM run sees the same good input.
+  // For 'auto': a WebGPU failure that is not the caller's fault falls back to WASM. A call over the
+  // device's buffer limits (error.gpuLimit) runs on WASM this once; a device lost or any other GPU fault
+  // switches the engine, and every model loaded on it, to WASM for good. Returns what the result reports.
+  function fallBack(backend, error) {
+    const reason = { from: backend.name, reason: error.message };
+    if (!error.gpuLimit) {
+      fallback = reason;
+      if (active === backend) {
+        try { backend.dispose(); } catch { /* the device may already be gone */ }
+        active = wasm;
+      }
+    }
+    return reason;
+  }
+
+  // Runs one call on the active backend, falling back as above. Arguments were validated before, so the
+  // WASM run sees the same good input.
   async function run(method, normalized) {
     const backend = active;
     try {
@@ -82,14 +95,7 @@ export async function createEngine(options = {}) {
       return { ...result, backend: backend.name, ...(fallback ? { fallback } : {}) };
     } catch (error) {
       if (backend === wasm || requested !== 'auto') throw error;
-      const reason = { from: backend.name, reason: error.message };
-      if (!error.gpuLimit) {
-        fallback = reason;
-        if (active === backend) {
-          try { backend.dispose(); } catch { /* the device may already be gone */ }
-          active = wasm;
-        }
-      }
+      const reason = fallBack(backend, error);
       const result = await wasm[method](normalized);
       return { ...result, backend: 'wasm', fallback: reason };
     }
@@ -109,7 +115,13 @@ export async function createEngine(options = {}) {
     multiHeadAttention: async (args) => run('multiHeadAttention', normalizeMultiHead(args)),
     async loadModel(source) {
       const { loadModel } = await import('./model/index.js');
-      return loadModel(wasm.module, source, { backend: active });
+      const gpu = active === wasm ? null : active;
+      return loadModel(wasm.module, source, {
+        backend: active,
+        gpuActive: () => gpu !== null && active === gpu,
+        gpuFallback: requested === 'auto' && gpu ? (error) => fallBack(gpu, error) : null,
+        fallback: () => fallback,
+      });
     },
     /** WASM heap figures: { heapBytes, bytesInUse }. */
     memory: () => wasm.memory(),

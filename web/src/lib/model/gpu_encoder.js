@@ -228,8 +228,8 @@ export function createGpuEncoder(backend, bytes) {
   }
 
   return {
-    /** The pieces of ids, from the file's tokenizer table ('' for rows without a piece). */
-    pieces: (ids) => Array.from(ids, (id) => pieceTable[id] ?? ''),
+    /** The pieces of ids, from the file's tokenizer table ('<id N>' for rows without a piece, as in WASM). */
+    pieces: (ids) => Array.from(ids, (id) => pieceTable[id] ?? `<id ${id}>`),
     /**
      * Runs the encoder on ids (already clipped to maxTokens, each in [0, vocabRows)).
      * Rejects with an Error naming model.run when the device is lost or a GPU error occurs.

@@ -29,7 +29,12 @@ async function readUrl(url) {
       throw new Error(`loadModel: could not read ${url.href}: ${error.message} (run scripts/build.sh)`, { cause: error });
     }
   }
-  const response = await fetch(url);
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (error) {  // offline, refused, blocked by CSP or CORS: fetch's own message names neither
+    throw new Error(`loadModel: could not fetch ${url.href}: ${error.message}`, { cause: error });
+  }
   if (!response.ok) throw new Error(`loadModel: could not load ${url.href}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
 }
@@ -98,19 +103,33 @@ export async function loadModel(module, source, options = {}) {
   const handle = unwrap(loaded, 'loadModel').handle;
   const raw = unwrap(module.modelInfo(handle), 'loadModel');
   // --- WebGPU (model/gpu_encoder.js): with the WebGPU backend, run() and runIds() compute on the GPU.
-  // Tokenizing stays in WASM; the weights are uploaded once, here. A GPU failure rejects the call.
+  // Tokenizing stays in WASM; the weights are uploaded once, here. A GPU failure rejects the call, or
+  // under 'auto' leaves the model on WASM.
   let gpu = null;
-  if (options.backend?.name === 'webgpu') {
+  if (options.backend?.name === 'webgpu' && (options.gpuActive?.() ?? true)) {
     try {
       const { createGpuEncoder } = await import('./gpu_encoder.js');
       gpu = createGpuEncoder(options.backend, bytes);
     } catch (error) {
-      module.modelFree(handle);
-      throw error;
+      if (options.gpuFallback) {
+        options.gpuFallback(error);
+      } else {
+        module.modelFree(handle);
+        throw error;
+      }
     }
   }
-  const gpuRun = async (ids, pieces, tokensBeforeClip, fn) => {
-    const r = await gpu.run(ids, fn);
+  // The GPU computes while the engine runs on it. Under 'auto' a GPU fault (options.gpuFallback, from
+  // createEngine) reruns the call on WASM, and a device lost moves the engine and this model there for good.
+  const onGpu = () => gpu !== null && (options.gpuActive?.() ?? true);
+  const gpuRun = async (ids, pieces, tokensBeforeClip, fn, wasmRun) => {
+    let r;
+    try {
+      r = await gpu.run(ids, fn);
+    } catch (error) {
+      if (!options.gpuFallback) throw error;
+      return { ...wasmRun(), fallback: options.gpuFallback(error) };
+    }
     return {
       pieces, ids, n: ids.length, truncated: tokensBeforeClip > ids.length, tokensBeforeClip,
       embedding: r.embedding, attention: r.attention, hidden: r.hidden, inputEmbeddings: r.inputEmbeddings,
@@ -135,6 +154,12 @@ export async function loadModel(module, source, options = {}) {
     if (disposed) throw new Error(`${fn}: the model has been disposed`);
   };
   const kernelCode = (opts, fn) => {
+    if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
+      throw new TypeError(`${fn}: options must be an object such as { kernel: 'reference' }, got ${opts === null ? 'null' : typeof opts}`);
+    }
+    for (const name of Object.keys(opts ?? {})) {
+      if (name !== 'kernel') throw new TypeError(`${fn}: unknown option '${name}' (known: kernel)`);
+    }
     const kernel = opts?.kernel ?? 'optimized';
     if (!Object.hasOwn(KERNEL_CODES, kernel)) {  // not `in`: 'toString' is in every object
       throw new RangeError(`${fn}: kernel must be 'optimized' or 'reference', got '${kernel}'`);
@@ -147,6 +172,7 @@ export async function loadModel(module, source, options = {}) {
       pieces: r.pieces, ids: r.ids, n, truncated: r.truncated, tokensBeforeClip: r.tokensBeforeClip,
       embedding: r.embedding, attention: r.attention, hidden: r.hidden, inputEmbeddings: r.inputEmbeddings,
       backend: 'wasm',
+      ...(options.fallback?.() ? { fallback: options.fallback() } : {}),
     };
   };
 
@@ -167,13 +193,14 @@ export async function loadModel(module, source, options = {}) {
     async run(text, opts) {
       live('run');
       const normalized = checkText(text, 'run');
-      if (gpu) {  // WebGPU (gpu_encoder.js): tokenize in WASM, clip, run on the GPU
-        kernelCode(opts, 'run');  // validated; the GPU has one (float32) path for both kernels
+      const kernel = kernelCode(opts, 'run');
+      const wasmRun = () => finish(unwrap(module.modelRun(handle, normalized, kernel), 'run'));
+      if (onGpu()) {  // WebGPU (gpu_encoder.js): tokenize in WASM, clip, run on the GPU (one float32 path)
         const all = unwrap(module.modelTokenize(handle, normalized), 'run');
         const n = Math.min(all.ids.length, info.maxTokens);
-        return gpuRun(all.ids.slice(0, n), all.pieces.slice(0, n), all.ids.length, 'run');
+        return gpuRun(all.ids.slice(0, n), all.pieces.slice(0, n), all.ids.length, 'run', wasmRun);
       }
-      return finish(unwrap(module.modelRun(handle, normalized, kernelCode(opts, 'run')), 'run'));
+      return wasmRun();
     },
     /** As run(), on piece ids (e.g. from another tokenizer); ids outside [0, vocabSize) are an error. */
     async runIds(ids, opts) {
@@ -187,12 +214,13 @@ export async function loadModel(module, source, options = {}) {
           throw new RangeError(`runIds: ids[${i}] = ${ids[i]} is not an integer in [0, ${info.vocabSize})`);
         }
       }
-      if (gpu) {  // WebGPU (gpu_encoder.js)
-        kernelCode(opts, 'runIds');
+      const kernel = kernelCode(opts, 'runIds');
+      const wasmRun = () => finish(unwrap(module.modelRunIds(handle, Array.from(ids), kernel), 'runIds'));
+      if (onGpu()) {  // WebGPU (gpu_encoder.js)
         const clipped = Int32Array.from(ids).slice(0, info.maxTokens);
-        return gpuRun(clipped, gpu.pieces(clipped), ids.length, 'runIds');
+        return gpuRun(clipped, gpu.pieces(clipped), ids.length, 'runIds', wasmRun);
       }
-      return finish(unwrap(module.modelRunIds(handle, Array.from(ids), kernelCode(opts, 'runIds')), 'runIds'));
+      return wasmRun();
     },
     dispose() {
       if (!disposed) module.modelFree(handle);
