@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: build if needed, then measure attention in headless Chromium against the peers
 # (scripts/bench/run.mjs serves web/bench/ on port 5175). Prints the tables; writes bench/results.json,
-# bench/table.txt and bench/chart.svg. Arguments pass through (--quick, --rounds N, --no-model, --no-webgpu).
+# bench/table.txt and bench/chart.svg. Arguments pass through (--quick, --rounds N, --no-model, --no-webgpu, --no-widget).
 # Figures only: not a test, nothing asserts a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +22,9 @@ if [ "$needs_build" = 1 ]; then
   bash scripts/build.sh || echo "bench: the build failed; benching whatever exists (missing pieces are skipped)"
 fi
 
-exec node scripts/bench/run.mjs "$@"
+node scripts/bench/run.mjs "$@"
+# The widget's budget (bytes and first heatmap on the built sample post); --no-widget skips it.
+case " $* " in
+  *" --no-widget "*) ;;
+  *) node scripts/bench/widget.mjs ;;
+esac

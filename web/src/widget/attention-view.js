@@ -4,7 +4,7 @@
 //   <attention-view text="The animal didn't cross the street because it was too tired" view="heatmap"
 //     layer="1" head="3"></attention-view>
 // All text is inserted as text (textContent); nothing heavy loads until the element nears the viewport.
-import { requestCompute } from './client.js';
+import { requestCompute, warmUp } from './client.js';
 import { selectShown, displayPiece } from './derive.js';
 import { h, fmt, THEMES } from './dom.js';
 import { styles } from './styles.js';
@@ -26,7 +26,17 @@ const MAX_CHARS = 10_000;
 /** Attributes that change what the worker computes; the others only re-render. */
 const COMPUTE_ATTRS = new Set(['text', 'mode', 'score', 'backend', 'source', 'pe']);
 
-export class AttentionView extends HTMLElement {
+export /** How close to the viewport (px) a widget starts loading the engine and the model. */
+const NEAR_PX = 300;
+
+function nearViewport(element) {
+  const rect = element.getBoundingClientRect();
+  if (rect.width === 0 && rect.height === 0) return false;  // not laid out (hidden): the observer decides
+  const height = globalThis.innerHeight ?? 0;
+  return rect.bottom >= -NEAR_PX && rect.top <= height + NEAR_PX;
+}
+
+class AttentionView extends HTMLElement {
   static observedAttributes = ['text', 'view', 'layer', 'head', 'mode', 'score', 'backend', 'theme', 'source', 'pe',
     'aggregate', 'merge', 'query', 'controls'];
 
@@ -73,9 +83,15 @@ export class AttentionView extends HTMLElement {
         this._observer.disconnect();
         this._update();
       }
-    }, { rootMargin: '300px' });
+    }, { rootMargin: `${NEAR_PX}px` });
     this._observer.observe(this);
     this._renderStatus();
+    // Near the viewport already (the first widget of a post): start the engine and the model now; the
+    // observer's first callback waits for a rendered frame.
+    if (nearViewport(this)) {
+      const st = this._state;
+      warmUp({ backend: st.backend, model: st.mode === 'model' || st.mode === 'whatif' });
+    }
   }
 
   disconnectedCallback() {

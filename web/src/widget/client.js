@@ -47,6 +47,20 @@ export function requestCompute(request) {
   });
 }
 
+/**
+ * Starts the worker, its engine and (model: true) the model file before the first request, so that the
+ * first heatmap does not wait for the first frame. Failures show up in the first real request instead.
+ */
+export function warmUp({ backend, model }) {
+  const id = nextId++;
+  pending.set(id, { resolve() {}, reject() {} });
+  try {
+    getWorker().postMessage({ id, type: 'warm', backend, model });
+  } catch {
+    pending.delete(id);
+  }
+}
+
 /** How many requests wait for the worker (for tests and diagnostics). */
 export function pendingRequests() {
   return pending.size;

@@ -1,5 +1,5 @@
 // The Web Worker that owns the engine for every <attention-view> on the page. The main thread only draws.
-// Messages in: { id, type: 'compute', request } | { id, type: 'info' }.
+// Messages in: { id, type: 'compute', request } | { id, type: 'warm', backend, model }.
 // Messages out: { id, ok: true, result } | { id, ok: false, error: { name, message } }.
 import { createEngine, positionalEncoding } from '../lib/index.js';
 import { computeRequest, transferables } from './compute.js';
@@ -68,6 +68,12 @@ async function handle(message) {
     result.timings.engineReadyMs = engineMs;
     result.timings.workerMs = performance.now() - t0;
     return result;
+  }
+  if (message.type === 'warm') {  // a widget is near the viewport: start the engine and the model now
+    if (message.model) prefetchModel().catch(() => {});
+    const engine = await engineFor(message.backend);
+    if (message.model) modelFor(engine).catch(() => {});
+    return {};
   }
   throw new TypeError(`attention-view worker: unknown message type '${message.type}'`);
 }
