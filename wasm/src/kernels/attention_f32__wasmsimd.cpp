@@ -216,7 +216,7 @@ struct Packed {
   int nq4 = 0, nk8 = 0, dv8 = 0;
   std::vector<float> qp;   // q' [Tq4][D], or additive Pq [Tq4][A]
   std::vector<float> kp;   // K panels [Tk8/NR][D][NR], or additive Pk^T [A][Tk8]
-  std::vector<float> vp;   // V [Tk8][Dv8]
+  std::vector<float> vp;   // V [Tk][Dv8] when Dv is not a multiple of NR (else V is read in place)
 };
 
 // Per-block scratch, allocated once per call and reused by every block and head.
@@ -238,7 +238,7 @@ class Head {
     qcols_ = additive_ ? score.da : dk;
     p_.qp.assign(size_t(p_.nq4) * qcols_, 0.0f);
     p_.kp.assign(size_t(p_.nk8) * (additive_ ? score.da : dk), 0.0f);
-    p_.vp.assign(size_t(p_.nk8) * p_.dv8, 0.0f);
+    if (dv != p_.dv8) p_.vp.assign(size_t(nk) * p_.dv8, 0.0f);
   }
 
   void pack(const float* q, const float* k, const float* v) {
@@ -253,10 +253,11 @@ class Head {
         for (int d = 0; d < dk_; ++d) panel[size_t(d) * kNr] = kj[d];
       }
     }
-    if (dv_ == p_.dv8) {
-      std::copy(v, v + size_t(nk_) * dv_, p_.vp.data());
+    if (dv_ == p_.dv8) {  // rows of V are whole micro-tiles already: no copy
+      v_ = v;
     } else {
       for (int j = 0; j < nk_; ++j) std::copy(v + size_t(j) * dv_, v + size_t(j + 1) * dv_, &p_.vp[size_t(j) * p_.dv8]);
+      v_ = p_.vp.data();
     }
   }
 
@@ -287,10 +288,11 @@ class Head {
     }
   }
 
-  // acc [MR rows at stride lda][Dv8] += p [MR rows at stride ldp][n] . V[j0 .. j0+n-1].
+  // acc [MR rows at stride lda][Dv8] += p [MR rows at stride ldp][n] . V[j0 .. j0+n-1] (keys >= Tk, whose
+  // p is 0, are not read).
   void accumulate(float* acc, int lda, const float* p, int ldp, int j0, int n) const {
-    for (int c = 0; c < p_.dv8; c += kNr)
-      pv_4x8(acc + c, lda, p, ldp, &p_.vp[size_t(j0) * p_.dv8 + c], p_.dv8, n);
+    n = std::min(n, nk_ - j0);
+    for (int c = 0; c < p_.dv8; c += kNr) pv_4x8(acc + c, lda, p, ldp, v_ + size_t(j0) * p_.dv8 + c, p_.dv8, n);
   }
 
   // Keys [0, end) may be attended by some query of i..i_last (all keys unless causal).
@@ -404,12 +406,14 @@ class Head {
   int nq_, nk_, dk_, dv_, qcols_;
   bool additive_;
   Packed p_;
+  const float* v_ = nullptr;  // V [Tk][Dv8]: the caller's V of this head, or p_.vp
 };
 
 }  // namespace
 
 // out [H][Tq][Dv]; weights [H][Tq][Tk] or nullptr; q [H][Tq][D]; k [H][Tk][D]; v [H][Tk][Dv].
-// Per head: pack q' (attention_prep.h), K into panels of NR keys [D][NR], V padded to Dv8 columns. Queries go
+// Per head: pack q' (attention_prep.h), K into panels of NR keys [D][NR], V padded to Dv8 columns (read in
+// place when Dv is a multiple of NR). Queries go
 // in blocks of Bq; a K or V tile of Bk keys (16 KiB at D = 64) stays in L1 while it serves the whole block,
 // MR = 4 queries at a time (scores_4x8, pv_4x8: each loaded key or value vector serves 4 queries).
 // Without weights (flash-style; nothing of size Tq x Tk is held), for each block, each tile, each MR queries:
