@@ -107,10 +107,8 @@ void expect_near_all(const std::vector<float>& got, const std::vector<float>& wa
                      << rtol << ")";
 }
 
-TEST_P(AttentionTester, MatchesReference) {
-  const Param& p = GetParam();
-  const AttentionCase& c = p.c;
-  const AttentionInputs in = generate(c);
+// Runs `variant` with and without weights on the inputs of case c and compares with the reference.
+void expect_matches_reference(const AttentionCase& c, const AttentionInputs& in, const NamedVariant& variant) {
   const ScoreParams sp = in.score_params(c);
   const MaskParams mp = in.mask_params(c);
   const size_t out_n = size_t(c.heads) * c.nq * c.dv, w_n = size_t(c.heads) * c.nq * c.nk;
@@ -134,12 +132,17 @@ TEST_P(AttentionTester, MatchesReference) {
 
   for (bool with_weights : {false, true}) {
     std::vector<float> out(out_n, NAN), w(with_weights ? w_n : 0, NAN);
-    p.variant.fn(out.data(), with_weights ? w.data() : nullptr, in.q.data(), in.k.data(), in.v.data(), sp, mp,
-                 c.heads, c.nq, c.nk, c.dk, c.dv);
-    const std::string tag = std::string(p.variant.name) + (with_weights ? " (with weights)" : " (no weights)");
+    variant.fn(out.data(), with_weights ? w.data() : nullptr, in.q.data(), in.k.data(), in.v.data(), sp, mp,
+               c.heads, c.nq, c.nk, c.dk, c.dv);
+    const std::string tag = std::string(variant.name) + (with_weights ? " (with weights)" : " (no weights)");
     expect_near_all(out, ref_out, out_atol, rtol, tag + " output");
     if (with_weights) expect_near_all(w, ref_w, w_atol, rtol, tag + " weights");
   }
+}
+
+TEST_P(AttentionTester, MatchesReference) {
+  const Param& p = GetParam();
+  expect_matches_reference(p.c, generate(p.c), p.variant);
 }
 
 std::string param_name(const ::testing::TestParamInfo<Param>& info) {
@@ -150,6 +153,47 @@ std::string param_name(const ::testing::TestParamInfo<Param>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedCases, AttentionTester, ::testing::ValuesIn(params()), param_name);
+
+// Edges of the blocked kernels that the shared cases touch only in small sizes: several query blocks (Bq = 32)
+// and key tiles (Bk = 64) with Tq not a multiple of MR = 4 and Tk not a multiple of NR = 8 (the weights rows,
+// of stride Tk, end in a partial panel), causal with Tq < Tk and Tq > Tk (whose first rows see no key), and
+// explicit masks with fully masked rows and with a whole key tile masked for some rows.
+TEST(AttentionEdges, BlockedPathsMatchReference) {
+  struct Edge {
+    AttentionCase c;
+    bool mask_holes;  // explicit: zero rows 0, 5, 33, 34 and keys 64..127 of every third row
+  };
+  auto make = [](const char* name, Score score, MaskKind mask, int heads, int nq, int nk, int dk, int dv, int da,
+                 uint32_t seed, double scale) {
+    AttentionCase c;
+    c.name = name, c.score = score, c.mask = mask, c.heads = heads, c.nq = nq, c.nk = nk, c.dk = dk, c.dv = dv;
+    c.da = da, c.seed = seed, c.scale = scale, c.param_scale = 0.5;
+    return c;
+  };
+  const std::vector<Edge> edges = {
+      {make("none_q70_k203", Score::kScaledDot, MaskKind::kNone, 2, 70, 203, 64, 64, 0, 901, 2.0), false},
+      {make("causal_q70_k203", Score::kScaledDot, MaskKind::kCausal, 1, 70, 203, 32, 24, 0, 902, 2.0), false},
+      {make("causal_q203_k70", Score::kDot, MaskKind::kCausal, 1, 203, 70, 16, 17, 0, 903, 1.0), false},
+      {make("causal_q129_k129", Score::kScaledDot, MaskKind::kCausal, 2, 129, 129, 64, 64, 0, 904, 3.0), false},
+      {make("explicit_holes_q67_k150", Score::kScaledDot, MaskKind::kExplicit, 2, 67, 150, 64, 40, 0, 905, 2.0),
+       true},
+      {make("general_explicit_holes_q35_k131", Score::kGeneral, MaskKind::kExplicit, 1, 35, 131, 8, 8, 0, 906, 1.0),
+       true},
+      {make("additive_causal_q37_k75", Score::kAdditive, MaskKind::kCausal, 1, 37, 75, 8, 9, 6, 907, 1.0), false},
+      {make("none_q1_k1000", Score::kScaledDot, MaskKind::kNone, 1, 1, 1000, 64, 64, 0, 908, 4.0), false},
+  };
+  for (const Edge& e : edges) {
+    SCOPED_TRACE(e.c.name);
+    AttentionInputs in = generate(e.c);
+    if (e.mask_holes) {
+      for (int i : {0, 5, 33, 34})
+        if (i < e.c.nq) std::fill(&in.allowed[size_t(i) * e.c.nk], &in.allowed[size_t(i + 1) * e.c.nk], 0);
+      for (int i = 1; i < e.c.nq; i += 3)
+        for (int j = 64; j < std::min(128, e.c.nk); ++j) in.allowed[size_t(i) * e.c.nk + j] = 0;
+    }
+    for (const auto& v : variants()) expect_matches_reference(e.c, in, v);
+  }
+}
 
 // The reference itself on the shared cases: weights rows sum to 1, or are all 0 exactly when every key of the
 // row is masked; masked keys get weight 0.

@@ -170,36 +170,61 @@ inline void pv_4x8(float* acc, int lda, const float* p, int ldp, const float* vc
   wasm_v128_store(a3 + 4, vacc3x4567);
 }
 
+// x[t] *= c for t < n (any n).
 inline void scale_row(float* x, int n, float c) {
   const v128_t vc = wasm_f32x4_splat(c);
-  for (int i = 0; i < n; i += 4) wasm_v128_store(x + i, wasm_f32x4_mul(wasm_v128_load(x + i), vc));
+  int t = 0;
+  for (; t + 4 <= n; t += 4) wasm_v128_store(x + t, wasm_f32x4_mul(wasm_v128_load(x + t), vc));
+  for (; t < n; ++t) x[t] *= c;
 }
 
-inline float row_max(const float* s, int n) {  // n a multiple of 4
-  v128_t vm = wasm_f32x4_splat(-INFINITY);
-  for (int t = 0; t < n; t += 4) vm = wasm_f32x4_pmax(vm, wasm_v128_load(s + t));
-  return hmax(vm);
+// max of s[t] for t < n (any n; -INFINITY when n = 0).
+inline float row_max(const float* s, int n) {
+  v128_t vm = wasm_f32x4_const_splat(-INFINITY);
+  int t = 0;
+  for (; t + 4 <= n; t += 4) vm = wasm_f32x4_pmax(vm, wasm_v128_load(s + t));
+  float m = hmax(vm);
+  for (; t < n; ++t) m = std::max(m, s[t]);
+  return m;
 }
 
-// s[t] = exp(s[t] - m) in place, returns the sum (n a multiple of 4).
+// s[t] = exp(s[t] - m) in place for t < n (any n), returns the sum. -INFINITY entries become exactly 0.
 inline float exp_row(float* s, int n, float m) {
   const v128_t vm = wasm_f32x4_splat(m);
   v128_t vsum = wasm_f32x4_const_splat(0.0f);
-  for (int t = 0; t < n; t += 4) {
+  int t = 0;
+  for (; t + 4 <= n; t += 4) {
     const v128_t vp = vexp_nonpositive(wasm_f32x4_sub(wasm_v128_load(s + t), vm));
     wasm_v128_store(s + t, vp);
+    vsum = wasm_f32x4_add(vsum, vp);
+  }
+  if (t < n) {  // the last 1..3 entries, through a padded vector (the padding is -INFINITY, so 0)
+    float tail[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    std::copy(s + t, s + n, tail);
+    const v128_t vp = vexp_nonpositive(wasm_f32x4_sub(wasm_v128_load(tail), vm));
+    wasm_v128_store(tail, vp);
+    std::copy(tail, tail + (n - t), s + t);
     vsum = wasm_f32x4_add(vsum, vp);
   }
   return hsum(vsum);
 }
 
 // Everything one head needs, packed once per head so the micro-kernels see no edges:
-// Tq4 = Tq rounded up to MR, Tk8 = Tk rounded up to NR, Dv8 = Dv rounded up to NR (padding is zero).
+// Tq4 = Tq rounded up to MR, Tk8 = Tk rounded up to NR, Dv8 = Dv rounded up to NR (padding is zero: it is
+// zeroed once per call and never written by pack()).
 struct Packed {
   int nq4 = 0, nk8 = 0, dv8 = 0;
   std::vector<float> qp;   // q' [Tq4][D], or additive Pq [Tq4][A]
   std::vector<float> kp;   // K panels [Tk8/NR][D][NR], or additive Pk^T [A][Tk8]
-  std::vector<float> vp;   // V [Tk8][Dv8]
+  std::vector<float> vp;   // V [Tk][Dv8] when Dv is not a multiple of NR (else V is read in place)
+};
+
+// Per-block scratch, allocated once per call and reused by every block and head.
+struct Scratch {
+  std::vector<float> acc;  // [Bq][Dv8] output accumulators
+  std::vector<float> m;    // [Bq] row maxima
+  std::vector<float> l;    // [Bq] row sums (with weights: their inverses)
+  std::vector<float> s;    // [MR][Bk] scores of one micro-tile (flash), or of an edge micro-tile (weights)
 };
 
 class Head {
@@ -213,7 +238,7 @@ class Head {
     qcols_ = additive_ ? score.da : dk;
     p_.qp.assign(size_t(p_.nq4) * qcols_, 0.0f);
     p_.kp.assign(size_t(p_.nk8) * (additive_ ? score.da : dk), 0.0f);
-    p_.vp.assign(size_t(p_.nk8) * p_.dv8, 0.0f);
+    if (dv != p_.dv8) p_.vp.assign(size_t(nk) * p_.dv8, 0.0f);
   }
 
   void pack(const float* q, const float* k, const float* v) {
@@ -222,11 +247,18 @@ class Head {
       kernels::project_additive(p_.kp.data(), 1, p_.nk8, k, score_.Wk, nk_, dk_, score_.da);
     } else {
       kernels::transform_queries(p_.qp.data(), dk_, q, score_, nq_, dk_);
-      for (int j = 0; j < nk_; ++j)
-        for (int d = 0; d < dk_; ++d)
-          p_.kp[(size_t(j / kNr) * dk_ + d) * kNr + j % kNr] = k[size_t(j) * dk_ + d];
+      for (int j = 0; j < nk_; ++j) {  // key j goes to lane j % NR of panel j / NR
+        float* panel = &p_.kp[size_t(j / kNr) * dk_ * kNr + j % kNr];
+        const float* kj = k + size_t(j) * dk_;
+        for (int d = 0; d < dk_; ++d) panel[size_t(d) * kNr] = kj[d];
+      }
     }
-    for (int j = 0; j < nk_; ++j) std::copy(v + size_t(j) * dv_, v + size_t(j + 1) * dv_, &p_.vp[size_t(j) * p_.dv8]);
+    if (dv_ == p_.dv8) {  // rows of V are whole micro-tiles already: no copy
+      v_ = v;
+    } else {
+      for (int j = 0; j < nk_; ++j) std::copy(v + size_t(j) * dv_, v + size_t(j + 1) * dv_, &p_.vp[size_t(j) * p_.dv8]);
+      v_ = p_.vp.data();
+    }
   }
 
   // s [MR rows at stride lds][n8] for queries i..i+3 and keys j0..j0+n8-1 (n8 a multiple of NR), masked.
@@ -246,7 +278,7 @@ class Head {
       const int row = i + r;
       if (row >= nq_) break;
       const int end = kernels::causal_end(mask_, row, nq_, nk_);
-      float* sr = s + r * lds;
+      float* sr = s + size_t(r) * lds;
       for (int c = std::max(0, end - j0); c < n8; ++c) sr[c] = -INFINITY;
       if (mask_.kind == MaskKind::kExplicit) {
         const uint8_t* allowed = mask_.allowed + size_t(row) * nk_;
@@ -256,14 +288,115 @@ class Head {
     }
   }
 
-  // acc [MR rows at stride lda][Dv8] += p [MR rows at stride ldp][n] . V[j0 .. j0+n-1].
+  // acc [MR rows at stride lda][Dv8] += p [MR rows at stride ldp][n] . V[j0 .. j0+n-1] (keys >= Tk, whose
+  // p is 0, are not read).
   void accumulate(float* acc, int lda, const float* p, int ldp, int j0, int n) const {
-    for (int c = 0; c < p_.dv8; c += kNr)
-      pv_4x8(acc + c, lda, p, ldp, &p_.vp[size_t(j0) * p_.dv8 + c], p_.dv8, n);
+    n = std::min(n, nk_ - j0);
+    for (int c = 0; c < p_.dv8; c += kNr) pv_4x8(acc + c, lda, p, ldp, v_ + size_t(j0) * p_.dv8 + c, p_.dv8, n);
   }
 
   // Keys [0, end) may be attended by some query of i..i_last (all keys unless causal).
   int keys_end(int i_last) const { return kernels::causal_end(mask_, std::min(i_last, nq_ - 1), nq_, nk_); }
+
+  // Flash-style, without weights: out rows ib..ib+nb-1 (nb a multiple of MR; rows >= Tq are padding).
+  void attend_flash(float* outh, int ib, int nb, Scratch& w) const {
+    const int dv8 = p_.dv8;
+    std::fill(w.acc.begin(), w.acc.begin() + size_t(nb) * dv8, 0.0f);
+    std::fill(w.m.begin(), w.m.begin() + nb, -INFINITY);
+    std::fill(w.l.begin(), w.l.begin() + nb, 0.0f);
+    const int block_end8 = round_up(keys_end(ib + nb - 1), kNr);
+    for (int j0 = 0; j0 < block_end8; j0 += kTileKeys) {
+      for (int g = 0; g < nb; g += kMr) {
+        const int i = ib + g;
+        const int end8 = std::min(round_up(keys_end(i + kMr - 1), kNr), j0 + kTileKeys);
+        if (end8 <= j0) continue;  // causal: the whole tile is masked for these queries
+        const int n = end8 - j0;
+        scores(w.s.data(), kTileKeys, i, j0, n);  // pass 1
+        for (int r = 0; r < kMr; ++r) {           // pass 2
+          float* sr = &w.s[size_t(r) * kTileKeys];
+          const float t = row_max(sr, n);
+          if (t == -INFINITY) {
+            std::fill(sr, sr + n, 0.0f);
+            continue;
+          }
+          float& mr = w.m[g + r];
+          const float mnew = std::max(mr, t);
+          if (mnew != mr) {
+            const float c = mr == -INFINITY ? 0.0f : std::exp(mr - mnew);
+            w.l[g + r] *= c;
+            if (mr != -INFINITY) scale_row(&w.acc[size_t(g + r) * dv8], dv8, c);
+            mr = mnew;
+          }
+          w.l[g + r] += exp_row(sr, n, mnew);
+        }
+        accumulate(&w.acc[size_t(g) * dv8], dv8, w.s.data(), kTileKeys, j0, n);
+      }
+    }
+    for (int r = 0; r < nb && ib + r < nq_; ++r) {  // pass 3
+      const float inv = w.l[r] > 0.0f ? 1.0f / w.l[r] : 0.0f;
+      const float* a = &w.acc[size_t(r) * dv8];
+      float* o = outh + size_t(ib + r) * dv_;
+      for (int c = 0; c < dv_; ++c) o[c] = a[c] * inv;
+    }
+  }
+
+  // With weights: out rows and weights rows ib..ib+nb-1 (wh [Tq][Tk], the caller's, is the scores buffer).
+  void attend_with_weights(float* outh, float* wh, int ib, int nb, Scratch& w) const {
+    const int dv8 = p_.dv8;
+    const int block_end = keys_end(ib + nb - 1);
+    std::fill(w.m.begin(), w.m.begin() + nb, -INFINITY);
+    // pass 1: raw masked scores, K tile by K tile, straight into the weights rows; running row maxima.
+    // An edge micro-tile (rows past Tq, or the last panel past Tk) goes through the scratch s.
+    for (int j0 = 0; j0 < round_up(block_end, kNr); j0 += kTileKeys) {
+      for (int g = 0; g < nb; g += kMr) {
+        const int i = ib + g;
+        const int end8 = std::min(round_up(keys_end(i + kMr - 1), kNr), j0 + kTileKeys);
+        if (end8 <= j0) continue;  // causal: the whole tile is masked for these queries
+        const int n8 = end8 - j0;
+        const int rows = std::min(kMr, nq_ - i);
+        float* dst = wh + size_t(i) * nk_ + j0;
+        const bool direct = rows == kMr && end8 <= nk_;
+        float* s = direct ? dst : w.s.data();
+        const int lds = direct ? nk_ : kTileKeys;
+        scores(s, lds, i, j0, n8);
+        for (int r = 0; r < rows; ++r) {
+          float* sr = s + size_t(r) * lds;
+          w.m[g + r] = std::max(w.m[g + r], row_max(sr, n8));
+          if (!direct) std::copy(sr, sr + std::min(n8, nk_ - j0), dst + size_t(r) * nk_);
+        }
+      }
+    }
+    // pass 2: per row, w = exp(s - m) over the keys it may attend, l = sum w; zero elsewhere. A row with no
+    // allowed key (m = -INFINITY) is all zeros and gets 1/l = 0.
+    for (int r = 0; r < nb && ib + r < nq_; ++r) {
+      float* wr = wh + size_t(ib + r) * nk_;
+      const int end = w.m[r] == -INFINITY ? 0 : kernels::causal_end(mask_, ib + r, nq_, nk_);
+      const float lr = end > 0 ? exp_row(wr, end, w.m[r]) : 0.0f;
+      std::fill(wr + end, wr + nk_, 0.0f);
+      w.l[r] = lr > 0.0f ? 1.0f / lr : 0.0f;
+    }
+    // pass 3: V tile by V tile, w *= 1/l (the final weights) and acc += w . V_tile; out = acc.
+    std::fill(w.acc.begin(), w.acc.begin() + size_t(nb) * dv8, 0.0f);
+    for (int j0 = 0; j0 < block_end; j0 += kTileKeys) {
+      for (int g = 0; g < nb; g += kMr) {
+        const int i = ib + g;
+        const int n = std::min(keys_end(i + kMr - 1), j0 + kTileKeys) - j0;
+        if (n <= 0) continue;
+        const int rows = std::min(kMr, nq_ - i);
+        float* src = wh + size_t(i) * nk_ + j0;
+        for (int r = 0; r < rows; ++r) scale_row(src + size_t(r) * nk_, n, w.l[g + r]);
+        if (rows == kMr) {
+          accumulate(&w.acc[size_t(g) * dv8], dv8, src, nk_, j0, n);
+        } else {  // rows past Tq: read zeros from the scratch instead of past the weights
+          std::fill(w.s.begin(), w.s.end(), 0.0f);
+          for (int r = 0; r < rows; ++r) std::copy(src + size_t(r) * nk_, src + size_t(r) * nk_ + n, &w.s[size_t(r) * kTileKeys]);
+          accumulate(&w.acc[size_t(g) * dv8], dv8, w.s.data(), kTileKeys, j0, n);
+        }
+      }
+    }
+    for (int r = 0; r < nb && ib + r < nq_; ++r)
+      std::copy(&w.acc[size_t(r) * dv8], &w.acc[size_t(r) * dv8] + dv_, outh + size_t(ib + r) * dv_);
+  }
 
   const Packed& packed() const { return p_; }
 
@@ -273,99 +406,45 @@ class Head {
   int nq_, nk_, dk_, dv_, qcols_;
   bool additive_;
   Packed p_;
+  const float* v_ = nullptr;  // V [Tk][Dv8]: the caller's V of this head, or p_.vp
 };
 
 }  // namespace
 
 // out [H][Tq][Dv]; weights [H][Tq][Tk] or nullptr; q [H][Tq][D]; k [H][Tk][D]; v [H][Tk][Dv].
-// Per head: pack q' (attention_prep.h), K into panels of NR keys [D][NR], V padded to Dv8 columns.
-// Without weights (flash-style; nothing of size Tq x Tk is held): for each block of Bq queries, each tile of
-// Bk keys, each micro-tile of MR queries:
-//   pass 1: s = q' K^T for the tile (scores_4x8: 4 queries x 8 keys per step), masked to -INFINITY;
-//           t = row max of the tile; m' = max(m, t)
-//   pass 2: c = exp(m - m'); l = l c + sum exp(s - m'); acc = acc c + exp(s - m') . V_tile (pv_4x8); m = m'
+// Per head: pack q' (attention_prep.h), K into panels of NR keys [D][NR], V padded to Dv8 columns (read in
+// place when Dv is a multiple of NR). Queries go
+// in blocks of Bq; a K or V tile of Bk keys (16 KiB at D = 64) stays in L1 while it serves the whole block,
+// MR = 4 queries at a time (scores_4x8, pv_4x8: each loaded key or value vector serves 4 queries).
+// Without weights (flash-style; nothing of size Tq x Tk is held), for each block, each tile, each MR queries:
+//   pass 1: s = q' K^T for the tile, masked to -INFINITY; t = row max of the tile; m' = max(m, t)
+//   pass 2: c = exp(m - m'); l = l c + sum exp(s - m'); acc = acc c + exp(s - m') . V_tile; m = m'
 //   pass 3 (after the last tile): out = acc / l, or 0 where every key was masked (l = 0).
-// Causal tiles that lie wholly above the diagonal are skipped.
-// With weights: per MR queries, a scores buffer [MR][Tk8] holds whole rows: pass 1 as above over all keys,
-// pass 2 exact softmax (max, exp, sum, scale by 1/l) copied into weights, pass 3 out = w . V.
+// With weights, the caller's weights rows [Bq][Tk] of the block are the scores buffer:
+//   pass 1: tile by tile, w = q' K^T masked to -INFINITY, written in place; m = running row max
+//   pass 2: per row, w = exp(w - m), l = sum w (exact softmax numerator; masked entries become 0)
+//   pass 3: tile by tile, w = w / l in place (the returned weights) and acc += w . V_tile; out = acc.
+//   A row with no allowed key gets zero weights and a zero output. Edge micro-tiles (the last rows when Tq is
+//   not a multiple of MR, the last panel when Tk is not a multiple of NR) go through a [MR][Bk] scratch.
+// Causal tiles that lie wholly above the diagonal are skipped in every pass.
 void attention_f32__wasmsimd(float* out, float* weights, const float* q, const float* k, const float* v,
                              const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
                              int dv) {
   assert(out && q && k && v && heads > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0);
   Head head(score, mask, nq, nk, dk, dv);
   const Packed& p = head.packed();
-  const int dv8 = p.dv8;
-  std::vector<float> acc(size_t(kBlockQueries) * dv8), m(kBlockQueries), l(kBlockQueries);
-  std::vector<float> s(size_t(kMr) * (weights ? p.nk8 : kTileKeys));
+  Scratch scratch;
+  scratch.acc.resize(size_t(kBlockQueries) * p.dv8);
+  scratch.m.resize(kBlockQueries);
+  scratch.l.resize(kBlockQueries);
+  scratch.s.resize(size_t(kMr) * kTileKeys);
   for (int h = 0; h < heads; ++h) {
     head.pack(q + size_t(h) * nq * dk, k + size_t(h) * nk * dk, v + size_t(h) * nk * dv);
     float* outh = out + size_t(h) * nq * dv;
-    if (weights) {
-      float* wh = weights + size_t(h) * nq * nk;
-      const int lds = p.nk8;
-      for (int i = 0; i < p.nq4; i += kMr) {
-        const int end8 = round_up(head.keys_end(i + kMr - 1), kNr);
-        std::fill(acc.begin(), acc.begin() + size_t(kMr) * dv8, 0.0f);
-        if (end8 > 0) {
-          head.scores(s.data(), lds, i, 0, end8);  // pass 1
-          for (int r = 0; r < kMr; ++r) {          // pass 2
-            float* sr = s.data() + size_t(r) * lds;
-            const float mr = row_max(sr, end8);
-            const float lr = mr == -INFINITY ? 0.0f : exp_row(sr, end8, mr);
-            if (lr > 0.0f) scale_row(sr, end8, 1.0f / lr);
-            else std::fill(sr, sr + end8, 0.0f);
-          }
-          head.accumulate(acc.data(), dv8, s.data(), lds, 0, end8);  // pass 3
-        }
-        for (int r = 0; r < kMr && i + r < nq; ++r) {
-          float* wr = wh + size_t(i + r) * nk;
-          const int n = std::min(end8, nk);
-          std::copy(s.data() + size_t(r) * lds, s.data() + size_t(r) * lds + n, wr);
-          std::fill(wr + n, wr + nk, 0.0f);
-          std::copy(acc.data() + size_t(r) * dv8, acc.data() + size_t(r) * dv8 + dv, outh + size_t(i + r) * dv);
-        }
-      }
-      continue;
-    }
     for (int ib = 0; ib < p.nq4; ib += kBlockQueries) {
       const int nb = std::min(kBlockQueries, p.nq4 - ib);
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      std::fill(m.begin(), m.end(), -INFINITY);
-      std::fill(l.begin(), l.end(), 0.0f);
-      const int block_end8 = round_up(head.keys_end(ib + nb - 1), kNr);
-      for (int j0 = 0; j0 < block_end8; j0 += kTileKeys) {
-        for (int g = 0; g < nb; g += kMr) {
-          const int i = ib + g;
-          const int end8 = std::min(round_up(head.keys_end(i + kMr - 1), kNr), j0 + kTileKeys);
-          if (end8 <= j0) continue;  // causal: the whole tile is masked for these queries
-          const int n = end8 - j0;
-          head.scores(s.data(), kTileKeys, i, j0, n);  // pass 1
-          for (int r = 0; r < kMr; ++r) {              // pass 2
-            float* sr = s.data() + size_t(r) * kTileKeys;
-            const float t = row_max(sr, n);
-            if (t == -INFINITY) {
-              std::fill(sr, sr + n, 0.0f);
-              continue;
-            }
-            float& mr = m[g + r];
-            const float mnew = std::max(mr, t);
-            if (mnew != mr) {
-              const float c = mr == -INFINITY ? 0.0f : std::exp(mr - mnew);
-              l[g + r] *= c;
-              if (mr != -INFINITY) scale_row(&acc[size_t(g + r) * dv8], dv8, c);
-              mr = mnew;
-            }
-            l[g + r] += exp_row(sr, n, mnew);
-          }
-          head.accumulate(&acc[size_t(g) * dv8], dv8, s.data(), kTileKeys, j0, n);
-        }
-      }
-      for (int r = 0; r < nb && ib + r < nq; ++r) {  // pass 3
-        const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
-        const float* a = &acc[size_t(r) * dv8];
-        float* o = outh + size_t(ib + r) * dv;
-        for (int c = 0; c < dv; ++c) o[c] = a[c] * inv;
-      }
+      if (weights) head.attend_with_weights(outh, weights + size_t(h) * nq * nk, ib, nb, scratch);
+      else head.attend_flash(outh, ib, nb, scratch);
     }
   }
 }

@@ -70,14 +70,35 @@ export function checkFloats(value, name, expected, formula, fn) {
     }
     throw new RangeError(`${fn}: ${name} has ${value.length} values but ${formula} = ${expected}`);
   }
-  for (let i = 0; i < value.length; i++) {
-    const x = value[i];
-    // x - x is NaN exactly when x is NaN or +-Infinity.
-    if (x - x !== 0) {
-      throw new RangeError(`${fn}: ${name}[${i}] is ${x}; inputs must be finite`);
+  if (!allFinite(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const x = value[i];
+      // x - x is NaN exactly when x is NaN or +-Infinity.
+      if (x - x !== 0) {
+        throw new RangeError(`${fn}: ${name}[${i}] is ${x}; inputs must be finite`);
+      }
     }
   }
   return value;
+}
+
+/**
+ * True when every value is finite. x * 0 is +-0 for a finite x and NaN for NaN or +-Infinity, so the sums
+ * stay 0 exactly when all values are finite; four independent sums and no branch in the loop (about twice
+ * as fast as testing each value). The caller finds the first bad index only when this fails.
+ */
+function allFinite(a) {
+  const n = a.length;
+  const n4 = n - (n % 4);
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (let i = 0; i < n4; i += 4) {
+    s0 += a[i] * 0;
+    s1 += a[i + 1] * 0;
+    s2 += a[i + 2] * 0;
+    s3 += a[i + 3] * 0;
+  }
+  for (let i = n4; i < n; i++) s0 += a[i] * 0;
+  return s0 + s1 + s2 + s3 === 0;
 }
 
 function checkOptionalFloats(value, name, expected, formula, fn) {

