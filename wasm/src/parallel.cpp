@@ -33,6 +33,9 @@ class Pool {
     return *pool;
   }
 
+  // The most tasks one run takes (they are counted in 20 bits of the job word).
+  static constexpr int kMaxTasks = (1 << 20) - 1;
+
   int set_count(int n) {
     n = std::max(1, n);
     std::lock_guard<std::mutex> call(call_mu_);
@@ -51,7 +54,6 @@ class Pool {
         break;  // no more threads to be had (in WASM: the Web Worker pool is exhausted)
       }
       pthread_detach(id);
-      std::lock_guard<std::mutex> lock(mu_);
       workers_.push_back(id);
     }
     count_ = std::min(n, int(workers_.size()) + 1);
@@ -60,25 +62,28 @@ class Pool {
 
   int count() const { return count_; }
 
-  // pass 1: publish the job and wake every worker; pass 2: take tasks on this thread too;
-  // pass 3: wait until every worker has checked out of this job (so `body` may go out of scope after). That wait
-  // spins (yielding) rather than sleeps: the browser's main thread may not sleep (Emscripten would spin anyway,
-  // with a warning), and the remaining tasks are short.
+  // pass 1: publish the job (body, context, then the job word: generation | tasks | next task = 0) and wake
+  //         the workers;
+  // pass 2: take tasks on this thread too: a task is claimed by a compare-and-swap of the job word, so a worker
+  //         that wakes after the job is over (its generation is gone, or no task is left) claims nothing and
+  //         touches nothing — nobody waits for a worker that the system has not scheduled yet;
+  // pass 3: wait until every task has finished (so `body` may go out of scope after). That wait spins
+  //         (yielding) rather than sleeps: the browser's main thread may not sleep, and the tasks still running
+  //         are short.
   void run(int tasks, void (*body)(void*, int), void* context) {
     std::lock_guard<std::mutex> call(call_mu_);
     {
       std::lock_guard<std::mutex> lock(mu_);
+      ++generation_;
       body_ = body;
       context_ = context;
-      tasks_ = tasks;
       active_ = count_ - 1;
-      next_.store(0, std::memory_order_relaxed);
-      busy_.store(int(workers_.size()), std::memory_order_relaxed);
-      ++generation_;
+      finished_.store(0, std::memory_order_relaxed);
+      job_.store(pack(generation_, tasks, 0), std::memory_order_release);
     }
     wake_.notify_all();
-    take_tasks();
-    while (busy_.load(std::memory_order_acquire) != 0) sched_yield();
+    take_tasks(generation_);
+    while (finished_.load(std::memory_order_acquire) != tasks) sched_yield();
   }
 
  private:
@@ -87,6 +92,11 @@ class Pool {
     int index;
     std::uint64_t generation;
   };
+
+  // The job word: generation (24 bits, wrapping) | tasks (20 bits) | next task (20 bits).
+  static std::uint64_t pack(std::uint64_t generation, int tasks, int next) {
+    return ((generation & 0xFFFFFF) << 40) | (std::uint64_t(tasks) << 20) | std::uint64_t(next);
+  }
 
   static void* worker_main(void* p) {
     const WorkerArg arg = *static_cast<WorkerArg*>(p);
@@ -104,31 +114,36 @@ class Pool {
         seen = generation_;
         take = index < active_;  // workers beyond the count in effect sit this job out
       }
-      if (take) take_tasks();
-      busy_.fetch_sub(1, std::memory_order_release);
+      if (take) take_tasks(seen);
     }
   }
 
-  void take_tasks() {
+  // Claims and runs tasks of job `generation` until none is left (or that job is over).
+  void take_tasks(std::uint64_t generation) {
     tl_in_task = true;
+    std::uint64_t word = job_.load(std::memory_order_acquire);
     for (;;) {
-      const int t = next_.fetch_add(1, std::memory_order_relaxed);
-      if (t >= tasks_) break;
-      body_(context_, t);
+      const int tasks = int((word >> 20) & 0xFFFFF), next = int(word & 0xFFFFF);
+      if ((word >> 40) != (generation & 0xFFFFFF) || next >= tasks) break;
+      if (!job_.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+        continue;  // `word` now holds the current job word: look again
+      body_(context_, next);
+      finished_.fetch_add(1, std::memory_order_release);
+      word = job_.load(std::memory_order_acquire);
     }
     tl_in_task = false;
   }
 
   std::mutex call_mu_;  // one set_count or run at a time
-  std::mutex mu_;       // guards the job fields below and the worker list
+  std::mutex mu_;       // guards generation_, active_ (the workers read them when woken)
   std::condition_variable wake_;
   std::vector<pthread_t> workers_;
-  std::atomic<int> next_{0};
+  std::atomic<std::uint64_t> job_{0};
+  std::atomic<int> finished_{0};  // tasks of the current job that have finished
   std::atomic<int> count_{1};
-  void (*body_)(void*, int) = nullptr;
+  void (*body_)(void*, int) = nullptr;  // valid while a task of the current job is unfinished
   void* context_ = nullptr;
-  std::atomic<int> busy_{0};  // workers that have not checked out of the current job
-  int tasks_ = 0, active_ = 0;
+  int active_ = 0;
   std::uint64_t generation_ = 0;
 };
 
@@ -140,7 +155,7 @@ int thread_count() { return Pool::instance().count(); }
 
 void parallel_for_impl(int tasks, void (*body)(void*, int), void* context) {
   Pool& pool = Pool::instance();
-  if (tasks <= 1 || tl_in_task || pool.count() <= 1) {
+  if (tasks <= 1 || tasks > Pool::kMaxTasks || tl_in_task || pool.count() <= 1) {
     for (int t = 0; t < tasks; ++t) body(context, t);
     return;
   }
