@@ -228,6 +228,9 @@ export async function createWasmBackend(options = {}) {
       return { heapBytes: (module.wasmMemory?.buffer ?? module.HEAPU8).byteLength, bytesInUse: module.heapBytesInUse() };
     },
 
-    dispose() {},
+    /** The threaded build's Web Workers end here; the engine must not be used after. */
+    dispose() {
+      module.PThread?.terminateAllThreads?.();
+    },
   };
 }
