@@ -13,8 +13,13 @@ namespace {
 
 // Below this many multiply-adds (H Tq Tk (D + Dv)) a call runs on one thread: waking the pool costs more.
 constexpr double kParallelMinMacs = 1 << 17;
-// Query blocks start at multiples of this many rows (the kernels' query micro-tiles).
+// Query blocks start at multiples of this many rows (the kernels' query micro-tiles) and hold at least
+// kMinBlockRows rows (each block repacks K and V).
 constexpr int kRowAlign = 8;
+constexpr int kMinBlockRows = 32;
+// Tasks per thread when splitting query rows: more, smaller tasks balance better when a thread is slowed
+// (a shared machine, the causal mask's longer late rows) and cost a repack of K and V each.
+constexpr int kBlocksPerThread = 4;
 
 void optimized(float* out, float* weights, const float* q, const float* k, const float* v, const ScoreParams& score,
                const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
@@ -27,11 +32,12 @@ void optimized(float* out, float* weights, const float* q, const float* k, const
 
 }  // namespace
 
-// The optimized variant on P threads, as independent kernel calls over disjoint parts of out and weights:
-//   H >= P: P tasks of whole heads (contiguous ranges of H/P heads);
-//   H < P:  per head, B = ceil(P/H) blocks of query rows (4B under a causal mask, whose later rows cost more),
-//           each a kernel call on rows [r0, r1): q, out, weights and the explicit mask start at row r0, and the
-//           causal diagonal keeps its place through mask.rows_after = Tq - r1 (attention.h).
+// The optimized variant on P threads, as independent kernel calls over disjoint parts of out and weights,
+// handed out one at a time (parallel_for), so that a slowed thread takes fewer:
+//   H >= P: H tasks, one head each;
+//   H < P:  per head, B = ceil(4P/H) blocks of query rows (at least 32 rows each), each a kernel call on rows
+//           [r0, r1): q, out, weights and the explicit mask start at row r0, and the causal diagonal keeps its
+//           place through mask.rows_after = Tq - r1 (attention.h).
 // Each call packs its own K and V, so a split over queries repacks them once per block.
 void attention_f32(float* out, float* weights, const float* q, const float* k, const float* v,
                    const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv,
@@ -48,16 +54,13 @@ void attention_f32(float* out, float* weights, const float* q, const float* k, c
   }
   const std::size_t sq = std::size_t(nq), sk = std::size_t(nk);
   if (heads >= threads) {
-    parallel_for(threads, [&](int t) {
-      const int h0 = split_point(heads, threads, t, 1), h1 = split_point(heads, threads, t + 1, 1);
-      if (h0 == h1) return;
-      optimized(out + h0 * sq * dv, weights ? weights + h0 * sq * sk : nullptr, q + h0 * sq * dk, k + h0 * sk * dk,
-                v + h0 * sk * dv, score, mask, h1 - h0, nq, nk, dk, dv);
+    parallel_for(heads, [&](int h) {
+      optimized(out + h * sq * dv, weights ? weights + h * sq * sk : nullptr, q + h * sq * dk, k + h * sk * dk,
+                v + h * sk * dv, score, mask, 1, nq, nk, dk, dv);
     });
     return;
   }
-  const int per_head = std::min((threads + heads - 1) / heads * (mask.kind == MaskKind::kCausal ? 4 : 1),
-                                std::max(1, nq / kRowAlign));
+  const int per_head = std::max(1, std::min((kBlocksPerThread * threads + heads - 1) / heads, nq / kMinBlockRows));
   parallel_for(heads * per_head, [&](int t) {
     const int h = t / per_head, b = t % per_head;
     const int r0 = split_point(nq, per_head, b, kRowAlign), r1 = split_point(nq, per_head, b + 1, kRowAlign);
