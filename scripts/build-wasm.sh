@@ -2,6 +2,8 @@
 # Builds the WASM engine with Emscripten (emcmake + CMake), incrementally:
 #   web/src/lib/wasm/attn_simd.{mjs,wasm}    (-msimd128)       from build/wasm-simd
 #   web/src/lib/wasm/attn_scalar.{mjs,wasm}  (no SIMD)         from build/wasm-scalar
+#   web/src/lib/wasm/attn_simd_mt.{mjs,wasm} + attn_simd_mt.worker.js (-msimd128 -pthread: the threaded build,
+#                                            for cross-origin isolated pages) from build/wasm-simd-mt
 # With --tests it instead builds the GoogleTest executables for Node (ctest --test-dir build/wasm-tests-simd,
 # build/wasm-tests-scalar). A second run with nothing changed only checks timestamps.
 set -euo pipefail
@@ -34,8 +36,12 @@ if ((tests)); then
 else
   configure build/wasm-simd -DATTN_SIMD=ON
   configure build/wasm-scalar -DATTN_SIMD=OFF
+  configure build/wasm-simd-mt -DATTN_SIMD=ON -DATTN_THREADS=ON
   cmake --build build/wasm-simd -j"$jobs"
   cmake --build build/wasm-scalar -j"$jobs"
+  cmake --build build/wasm-simd-mt -j"$jobs"
   ls -l web/src/lib/wasm/attn_simd.mjs web/src/lib/wasm/attn_simd.wasm \
-        web/src/lib/wasm/attn_scalar.mjs web/src/lib/wasm/attn_scalar.wasm | awk '{print "build-wasm:", $5, $9}'
+        web/src/lib/wasm/attn_scalar.mjs web/src/lib/wasm/attn_scalar.wasm \
+        web/src/lib/wasm/attn_simd_mt.mjs web/src/lib/wasm/attn_simd_mt.wasm \
+        web/src/lib/wasm/attn_simd_mt.worker.js | awk '{print "build-wasm:", $5, $9}'
 fi

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "attn/attention.h"
+#include "attn/threads.h"
 #include "case_inputs.h"
 
 namespace attn::test {
@@ -23,6 +24,15 @@ using AttentionFn = void (*)(float*, float*, const float*, const float*, const f
 void dispatch_optimized(float* out, float* weights, const float* q, const float* k, const float* v,
                         const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
   attention_f32(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv, Variant::kOptimized);
+}
+
+// The dispatch on 3 threads (in a build with threads): heads split when H >= 3, query rows split otherwise
+// (with the causal diagonal and the explicit mask rows offset per block). Back to 1 thread after.
+void dispatch_threads(float* out, float* weights, const float* q, const float* k, const float* v,
+                      const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
+  set_thread_count(3);
+  attention_f32(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv, Variant::kOptimized);
+  set_thread_count(1);
 }
 
 struct NamedVariant {
@@ -37,6 +47,9 @@ std::vector<NamedVariant> variants() {
       {"wasmsimd", &attention_f32__wasmsimd},
 #endif
       {"dispatch", &dispatch_optimized},
+#if defined(ATTN_THREADS) && ATTN_THREADS
+      {"dispatch_threads", &dispatch_threads},
+#endif
   };
 }
 
@@ -254,6 +267,49 @@ TEST(AttentionCases, CoverWhatTheyClaim) {
   for (int d : {1, 3, 4, 5, 8, 16, 63, 64, 65}) EXPECT_NE(std::count(dims.begin(), dims.end(), d), 0) << d;
   for (int n : {1, 3, 4, 5, 17, 64, 130}) EXPECT_NE(std::count(keys.begin(), keys.end(), n), 0) << n;
 }
+
+#if defined(ATTN_THREADS) && ATTN_THREADS
+// The split over threads on shapes the shared cases leave out (causal with Tq > Tk, fully masked rows, heads
+// fewer and more than the threads): 3 threads against 1 thread of the same kernel. A query row gets the same
+// kernel arithmetic in either split, so the two agree to a few ulps.
+TEST(AttentionThreads, SplitMatchesOneThread) {
+  struct Shape {
+    int heads, nq, nk;
+  };
+  const int dk = 16, dv = 12;
+  unsigned seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return float(int(seed >> 9) - (1 << 22)) / float(1 << 22);
+  };
+  for (const Shape s : {Shape{1, 600, 300}, Shape{1, 160, 1000}, Shape{2, 400, 401}, Shape{5, 192, 160}})
+    for (MaskKind kind : {MaskKind::kNone, MaskKind::kCausal, MaskKind::kExplicit})
+      for (bool with_weights : {false, true}) {
+        SCOPED_TRACE(::testing::Message() << "H=" << s.heads << " Tq=" << s.nq << " Tk=" << s.nk << " mask "
+                                          << int(kind) << " weights " << with_weights);
+        std::vector<float> q(size_t(s.heads) * s.nq * dk), k(size_t(s.heads) * s.nk * dk),
+            v(size_t(s.heads) * s.nk * dv);
+        for (auto* x : {&q, &k, &v})
+          for (float& f : *x) f = next();
+        std::vector<uint8_t> allowed(size_t(s.nq) * s.nk);
+        for (size_t i = 0; i < allowed.size(); ++i) allowed[i] = (i / s.nk) % 7 == 3 ? 0 : (next() > -0.5f);
+        ScoreParams sp;
+        MaskParams mp;
+        mp.kind = kind;
+        if (kind == MaskKind::kExplicit) mp.allowed = allowed.data();
+        const size_t out_n = size_t(s.heads) * s.nq * dv, w_n = with_weights ? size_t(s.heads) * s.nq * s.nk : 0;
+        std::vector<float> one(out_n, NAN), one_w(w_n, NAN), three(out_n, NAN), three_w(w_n, NAN);
+        attention_f32(one.data(), with_weights ? one_w.data() : nullptr, q.data(), k.data(), v.data(), sp, mp,
+                      s.heads, s.nq, s.nk, dk, dv, Variant::kOptimized);
+        ASSERT_EQ(set_thread_count(3), 3);
+        attention_f32(three.data(), with_weights ? three_w.data() : nullptr, q.data(), k.data(), v.data(), sp, mp,
+                      s.heads, s.nq, s.nk, dk, dv, Variant::kOptimized);
+        set_thread_count(1);
+        expect_near_all(three, one, 1e-6, 1e-6, "output");
+        expect_near_all(three_w, one_w, 1e-7, 1e-6, "weights");
+      }
+}
+#endif
 
 }  // namespace
 }  // namespace attn::test

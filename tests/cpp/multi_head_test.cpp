@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "attn/attention.h"
+#include "attn/threads.h"
 #include "case_inputs.h"
 
 namespace attn::test {
@@ -76,14 +77,19 @@ TEST_P(MultiHeadTester, OptimizedMatchesReference) {
   std::vector<float> want(size_t(c.nq) * c.d_model), want_w(size_t(c.heads) * c.nq * c.nk);
   multi_head_attention_f32(want.data(), want_w.data(), in.x.data(), in.context_ptr(), in.params(),
                            in.score_params(c), in.mask_params(c), c.nq, c.nk, c.d_model, c.heads, Variant::kReference);
+  // 1 thread, then 3 (in a build with threads: dense rows and heads or query rows split over threads).
+  for (int threads : {1, 3})
   for (bool with_weights : {false, true}) {
     std::vector<float> out(want.size(), NAN), w(with_weights ? want_w.size() : 0, NAN);
+    set_thread_count(threads);
     multi_head_attention_f32(out.data(), with_weights ? w.data() : nullptr, in.x.data(), in.context_ptr(),
                              in.params(), in.score_params(c), in.mask_params(c), c.nq, c.nk, c.d_model, c.heads,
                              Variant::kOptimized);
+    set_thread_count(1);
     // Float projections (K = M products each) feed the float attention: a few 1e-6 of the O(1) outputs.
     for (size_t i = 0; i < out.size(); ++i)
-      ASSERT_NEAR(out[i], want[i], 2e-5 + 1e-4 * std::fabs(want[i])) << "weights=" << with_weights << " at " << i;
+      ASSERT_NEAR(out[i], want[i], 2e-5 + 1e-4 * std::fabs(want[i]))
+          << "threads=" << threads << " weights=" << with_weights << " at " << i;
     for (size_t i = 0; i < w.size(); ++i) ASSERT_NEAR(w[i], want_w[i], 1e-5) << i;
   }
 }

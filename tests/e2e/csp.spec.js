@@ -1,5 +1,7 @@
 // The widget works on a strict page: Content-Security-Policy script-src 'self' 'wasm-unsafe-eval' (no
-// 'unsafe-eval', no inline script), added here to every response, the worker's included.
+// 'unsafe-eval', no inline script), added here to every response, the worker's included. The page is cross-origin
+// isolated (the dev server's COOP/COEP pass through), so the widget's worker runs the threaded build, whose
+// pthread Web Workers load under the same policy.
 import { test, expect } from '@playwright/test';
 
 const CSP = "script-src 'self' 'wasm-unsafe-eval'";
@@ -19,12 +21,14 @@ test('the blog post computes under a strict CSP, with no violation reported', as
   const r = await page.evaluate(async () => {
     const el = document.getElementById('first');
     const result = await el.ready;
-    return { n: result.layers[0].nq, from: result.weightsFrom, violations: globalThis.__violations };
+    return { n: result.layers[0].nq, from: result.weightsFrom, threads: result.threads, violations: globalThis.__violations };
   });
   expect(r.n).toBeGreaterThan(0);
+  expect(r.threads).toBeGreaterThan(1);
   expect(r.violations).toEqual([]);
   await expect(page.locator('#first .heatmap-view svg')).toBeVisible();
   // The worker script and the wasm came through the route, so the policy covered them too.
   expect(withCsp.some((u) => u.includes('worker'))).toBe(true);
   expect(withCsp.some((u) => u.endsWith('.wasm'))).toBe(true);
+  expect(withCsp.some((u) => u.endsWith('attn_simd_mt.wasm'))).toBe(true);
 });

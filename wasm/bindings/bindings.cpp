@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "attn/attention.h"
+#include "attn/threads.h"
 
 namespace {
 
@@ -101,6 +102,11 @@ void gemm(uintptr_t c, uintptr_t a, uintptr_t b, uintptr_t bias, int m, int k, i
 
 bool simd() { return attn::kSimdBuild; }
 
+// Asks for n threads in all (n < 1 counts as 1); returns the count in effect (1 in a build without threads).
+int setThreads(int n) { return attn::set_thread_count(n); }
+
+int threads() { return attn::thread_count(); }
+
 double heapBytesInUse() { return double(mallinfo().uordblks); }
 
 }  // namespace
@@ -158,5 +164,7 @@ EMSCRIPTEN_BINDINGS(attn_engine) {
   function("positionalEncoding", &positionalEncoding);
   function("gemm", &gemm);
   function("simd", &simd);
+  function("setThreads", &setThreads);
+  function("threads", &threads);
   function("heapBytesInUse", &heapBytesInUse);
 }

@@ -1,11 +1,46 @@
-// H heads, Tq queries, Tk keys, D query/key dims, Dv value dims, M rows, K inner dims, N columns.
+// H heads, Tq queries, Tk keys, D query/key dims, Dv value dims, M rows, K inner dims, N columns, P threads.
 //
-// Dispatch: kReference -> the double-accumulating reference; kOptimized -> the best kernel compiled in
-// (wasmsimd under -msimd128, scalar otherwise).
+// Dispatch: kReference -> the double-accumulating reference (always on the calling thread); kOptimized -> the
+// best kernel compiled in (wasmsimd under -msimd128, scalar otherwise), split over P threads (parallel.h).
+#include <algorithm>
+#include <cstddef>
+
 #include "attn/attention.h"
+#include "parallel.h"
 
 namespace attn {
+namespace {
 
+// Below this many multiply-adds (H Tq Tk (D + Dv)) a call runs on one thread: waking the pool and repacking K
+// and V per block cost more (measured in Chromium on 2 cores: H = 1, Tq = Tk = 128, D = Dv = 64, 2.1M, ran
+// 0.25 ms on one thread and 0.28 ms on two).
+constexpr double kParallelMinMacs = 1 << 22;
+// Query blocks start at multiples of this many rows (the kernels' query micro-tiles) and hold at least
+// kMinBlockRows rows (each block repacks K and V).
+constexpr int kRowAlign = 8;
+constexpr int kMinBlockRows = 32;
+// Tasks per thread when splitting query rows: more, smaller tasks balance better when a thread is slowed
+// (a shared machine, the causal mask's longer late rows) and cost a repack of K and V each.
+constexpr int kBlocksPerThread = 4;
+
+void optimized(float* out, float* weights, const float* q, const float* k, const float* v, const ScoreParams& score,
+               const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
+#if defined(__wasm_simd128__)
+  attention_f32__wasmsimd(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv);
+#else
+  attention_f32__scalar(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv);
+#endif
+}
+
+}  // namespace
+
+// The optimized variant on P threads, as independent kernel calls over disjoint parts of out and weights,
+// handed out one at a time (parallel_for), so that a slowed thread takes fewer:
+//   H >= P: H tasks, one head each;
+//   H < P:  per head, B = ceil(4P/H) blocks of query rows (at least 32 rows each), each a kernel call on rows
+//           [r0, r1): q, out, weights and the explicit mask start at row r0, and the causal diagonal keeps its
+//           place through mask.rows_after = Tq - r1 (attention.h).
+// Each call packs its own K and V, so a split over queries repacks them once per block.
 void attention_f32(float* out, float* weights, const float* q, const float* k, const float* v,
                    const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv,
                    Variant variant) {
@@ -13,11 +48,32 @@ void attention_f32(float* out, float* weights, const float* q, const float* k, c
     attention_f32__reference(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv);
     return;
   }
-#if defined(__wasm_simd128__)
-  attention_f32__wasmsimd(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv);
-#else
-  attention_f32__scalar(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv);
-#endif
+  const int threads = thread_count();
+  const double macs = double(heads) * nq * nk * (dk + dv);
+  if (threads <= 1 || macs < kParallelMinMacs) {
+    optimized(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv);
+    return;
+  }
+  const std::size_t sq = std::size_t(nq), sk = std::size_t(nk);
+  if (heads >= threads) {
+    parallel_for(heads, [&](int h) {
+      optimized(out + h * sq * dv, weights ? weights + h * sq * sk : nullptr, q + h * sq * dk, k + h * sk * dk,
+                v + h * sk * dv, score, mask, 1, nq, nk, dk, dv);
+    });
+    return;
+  }
+  const int per_head = std::max(1, std::min((kBlocksPerThread * threads + heads - 1) / heads, nq / kMinBlockRows));
+  parallel_for(heads * per_head, [&](int t) {
+    const int h = t / per_head, b = t % per_head;
+    const int r0 = split_point(nq, per_head, b, kRowAlign), r1 = split_point(nq, per_head, b + 1, kRowAlign);
+    if (r0 == r1) return;
+    MaskParams block = mask;
+    if (mask.kind == MaskKind::kExplicit) block.allowed = mask.allowed + std::size_t(r0) * sk;
+    if (mask.kind == MaskKind::kCausal) block.rows_after = mask.rows_after + (nq - r1);
+    const std::size_t row = std::size_t(h) * sq + r0;  // row r0 of head h in [H][Tq]
+    optimized(out + row * dv, weights ? weights + row * sk : nullptr, q + row * dk, k + h * sk * dk,
+              v + h * sk * dv, score, block, 1, r1 - r0, nk, dk, dv);
+  });
 }
 
 void gemm_f32(float* c, const float* a, const float* b, const float* bias, int m, int k, int n, Variant variant) {

@@ -1,11 +1,13 @@
-// H heads, Tq queries, Tk keys, M model dims, Dh = M/H dims per head.
+// H heads, Tq queries, Tk keys, M model dims, Dh = M/H dims per head, P threads.
 //
-// The multi-head layer, composed from gemm_f32 and attention_f32 with the same variant.
+// The multi-head layer, composed from gemm_f32 and attention_f32 with the same variant. The optimized variant
+// runs on P threads: attention_f32 splits the heads itself, and the dense layers split their rows here.
 #include <algorithm>
 #include <cassert>
 #include <vector>
 
 #include "attn/attention.h"
+#include "parallel.h"
 
 namespace attn {
 namespace {
@@ -26,6 +28,20 @@ void merge_heads(float* dst, const float* src, int t_count, int m, int heads) {
       for (int c = 0; c < dh; ++c) dst[size_t(t) * m + h * dh + c] = src[(size_t(h) * t_count + t) * dh + c];
 }
 
+// c [T][N] = a [T][K] . b [K][N] + bias: gemm_f32, its rows split into P blocks for the optimized variant (each
+// row of c depends only on the same row of a, so the blocks are independent gemm_f32 calls).
+void dense(float* c, const float* a, const float* b, const float* bias, int t_count, int k, int n, Variant variant) {
+  const int threads = thread_count();
+  if (variant == Variant::kReference || threads <= 1 || double(t_count) * k * n < double(1 << 17)) {
+    gemm_f32(c, a, b, bias, t_count, k, n, variant);
+    return;
+  }
+  parallel_for(threads, [&](int part) {
+    const int r0 = split_point(t_count, threads, part, 4), r1 = split_point(t_count, threads, part + 1, 4);
+    if (r0 < r1) gemm_f32(c + size_t(r0) * n, a + size_t(r0) * k, b, bias, r1 - r0, k, n, variant);
+  });
+}
+
 }  // namespace
 
 // out [Tq][M]; weights [H][Tq][Tk] or nullptr; x [Tq][M]; context [Tk][M] (== x for self-attention).
@@ -40,15 +56,15 @@ void multi_head_attention_f32(float* out, float* weights, const float* x, const 
   const int m = d_model, dh = d_model / heads;
   std::vector<float> proj(size_t(std::max(nq, nk)) * m);
   std::vector<float> qh(size_t(nq) * m), kh(size_t(nk) * m), vh(size_t(nk) * m), oh(size_t(nq) * m);
-  gemm_f32(proj.data(), x, params.q.W, params.q.b, nq, m, m, variant);  // pass 1
-  split_heads(qh.data(), proj.data(), nq, m, heads);                    // pass 2
-  gemm_f32(proj.data(), context, params.k.W, params.k.b, nk, m, m, variant);
+  dense(proj.data(), x, params.q.W, params.q.b, nq, m, m, variant);  // pass 1
+  split_heads(qh.data(), proj.data(), nq, m, heads);                 // pass 2
+  dense(proj.data(), context, params.k.W, params.k.b, nk, m, m, variant);
   split_heads(kh.data(), proj.data(), nk, m, heads);
-  gemm_f32(proj.data(), context, params.v.W, params.v.b, nk, m, m, variant);
+  dense(proj.data(), context, params.v.W, params.v.b, nk, m, m, variant);
   split_heads(vh.data(), proj.data(), nk, m, heads);
   attention_f32(oh.data(), weights, qh.data(), kh.data(), vh.data(), score, mask, heads, nq, nk, dh, dh, variant);
   merge_heads(proj.data(), oh.data(), nq, m, heads);  // pass 3
-  gemm_f32(out, proj.data(), params.o.W, params.o.b, nq, m, m, variant);
+  dense(out, proj.data(), params.o.W, params.o.b, nq, m, m, variant);
 }
 
 }  // namespace attn

@@ -1,6 +1,7 @@
 // H heads, N tokens (queries = keys), D = 64 head dims.
 //
-// The bench page's driver: `await runBench(options)` measures, in this page, on one thread,
+// The bench page's driver: `await runBench(options)` measures, in this page, on one thread (and, on a
+// cross-origin isolated page, the threaded rows: ours on N threads, onnxruntime-web on 2),
 //   pass 1: the one-core WASM f32x4 multiply-add peak (peak.js);
 //   pass 2: memory, scaled-dot attention N = 16384, H = 1, no weights, in a fresh engine;
 //   pass 3: scaled-dot attention for N in {128, 512, 2048}, H in {1, 12}, weights off and on: per shape,
@@ -108,17 +109,43 @@ export async function runBench(options = {}) {
   }
   let engine = null;
   let kernelOption = null;
+  let threadsOption = false;
   if (lib) {
     try {
-      engine = await lib.createEngine({ backend: 'wasm' });
+      // One thread for the "ours" rows; a library without the threads option refuses it as unknown.
+      try {
+        engine = await lib.createEngine({ backend: 'wasm', threads: 1 });
+        threadsOption = true;
+      } catch (e) {
+        if (!/threads/.test(e.message)) throw e;
+        engine = await lib.createEngine({ backend: 'wasm' });
+      }
       kernelOption = await probeKernelOption(engine);
-      results.engine = { backend: engine.backend, simd: engine.simd, kernelOption };
-      log(`engine: backend ${engine.backend}, simd ${engine.simd}, kernel option ${kernelOption ?? 'none'}`);
+      results.engine = { backend: engine.backend, simd: engine.simd, kernelOption, threads: engine.threads ?? 1 };
+      log(`engine: backend ${engine.backend}, simd ${engine.simd}, kernel option ${kernelOption ?? 'none'}, ${engine.threads ?? 1} thread`);
       if (!kernelOption) note('engine.attention accepts neither kernel nor variant: one "ours" row (its default kernel), no reference row');
     } catch (e) {
       note(`createEngine({ backend: 'wasm' }) failed (${e.message}); our rows are skipped`);
       engine = null;
     }
+  }
+  // The threaded engine: navigator.hardwareConcurrency threads, at most 4 (the library's default).
+  let mtEngine = null;
+  if (engine && threadsOption) {
+    const wanted = Math.max(2, Math.min(4, navigator.hardwareConcurrency || 2));
+    try {
+      mtEngine = await lib.createEngine({ backend: 'wasm', threads: wanted });
+      results.engine.threaded = { threads: mtEngine.threads, fallback: mtEngine.threadsFallback ?? null };
+      log(`threaded engine: ${mtEngine.threads} threads${mtEngine.threadsFallback ? ` (${mtEngine.threadsFallback})` : ''}`);
+      if (!(mtEngine.threads > 1)) {
+        note(`the threaded engine runs on one thread (${mtEngine.threadsFallback}); its rows are skipped`);
+        mtEngine = null;
+      }
+    } catch (e) {
+      note(`createEngine({ backend: 'wasm', threads: ${wanted} }) failed (${e.message}); the threaded rows are skipped`);
+    }
+  } else if (engine) {
+    note('the library has no threads option: no threaded rows');
   }
 
   // pass 2: memory, in a fresh engine so that earlier calls have not grown its heap
@@ -168,14 +195,26 @@ export async function runBench(options = {}) {
 
   // peers
   let ort = null;
+  let ortMt = null;
   let tf = null;
   if (doPeers) {
     try {
-      ort = await loadOrt();
+      ort = await loadOrt(1);
       results.peers.ort = { version: ort.env.versions?.web ?? null, numThreads: ort.env.wasm.numThreads };
       log(`onnxruntime-web ${results.peers.ort.version}, wasm backend, ${ort.env.wasm.numThreads} thread`);
     } catch (e) {
       note(`onnxruntime-web did not load: ${e.message}`);
+    }
+    if (globalThis.crossOriginIsolated === true) {
+      try {
+        ortMt = await loadOrt(2);
+        results.peers.ortThreads = { version: ortMt.env.versions?.web ?? null, numThreads: ortMt.env.wasm.numThreads };
+        log(`onnxruntime-web (second instance), wasm backend, ${ortMt.env.wasm.numThreads} threads`);
+      } catch (e) {
+        note(`onnxruntime-web with 2 threads did not load: ${e.message}`);
+      }
+    } else {
+      note('the page is not cross-origin isolated: no onnxruntime-web 2-thread rows');
     }
     try {
       tf = await loadTfjs();
@@ -197,6 +236,7 @@ export async function runBench(options = {}) {
   };
   if (engine && kernelOption) competitors.push({ id: 'ours.reference', label: 'ours reference', make: ourCall(engine, 'reference'), reference: true });
   if (engine) competitors.push({ id: 'ours.optimized', label: kernelOption ? 'ours SIMD' : 'ours', make: ourCall(engine, 'optimized'), reference: !kernelOption });
+  if (mtEngine) competitors.push({ id: 'ours.threads', label: `ours SIMD ${mtEngine.threads} threads`, make: ourCall(mtEngine, 'optimized') });
   const softwareGpu = /swiftshader/i.test(JSON.stringify(results.webgpu.adapter ?? {}));
   if (gpuEngine) {
     competitors.push({ id: 'ours.webgpu', label: 'ours WebGPU', make: ourCall(gpuEngine, null),
@@ -206,6 +246,10 @@ export async function runBench(options = {}) {
   if (ort) {
     competitors.push({ id: 'ort.graph', label: 'ort graph', make: (s) => ortAttention(ort, 'graph', s) });
     competitors.push({ id: 'ort.mha', label: 'ort MHA', make: (s) => ortAttention(ort, 'mha', s), weightsless: true });
+  }
+  if (ortMt) {
+    competitors.push({ id: 'ort2.graph', label: 'ort graph 2 threads', make: (s) => ortAttention(ortMt, 'graph', s) });
+    competitors.push({ id: 'ort2.mha', label: 'ort MHA 2 threads', make: (s) => ortAttention(ortMt, 'mha', s), weightsless: true });
   }
   if (tf) competitors.push({ id: 'tfjs', label: 'tfjs-wasm', make: (s) => tfjsAttention(tf, s) });
 

@@ -1,23 +1,28 @@
 // H heads, N tokens, D head dims.
 // The peers, loaded from this origin only (the bench server maps /vendor/* onto node_modules):
-// onnxruntime-web on its wasm backend and TF.js with tfjs-backend-wasm, each on one thread.
+// onnxruntime-web on its wasm backend (one thread, and a second instance on 2 threads for the threaded rows)
+// and TF.js with tfjs-backend-wasm on one thread.
 import { plainAttentionGraph, mhaGraph } from './onnx_graph.js';
 import { headsToTokens, tokensToHeads } from './inputs.js';
 
 // ---- onnxruntime-web ----
-let ortPromise = null;
-/** onnxruntime-web's wasm-only ES build, one thread, no proxy worker. */
-export function loadOrt() {
-  ortPromise ??= (async () => {
-    const url = '/vendor/ort/ort.wasm.min.mjs';
+const ortPromises = new Map();
+/**
+ * onnxruntime-web's wasm-only ES build, no proxy worker, on `threads` threads. Its thread count is global
+ * and fixed when its wasm starts, so each count gets its own module instance (the same file under another
+ * URL); more than one thread needs a cross-origin isolated page.
+ */
+export function loadOrt(threads = 1) {
+  if (!ortPromises.has(threads)) ortPromises.set(threads, (async () => {
+    const url = `/vendor/ort/ort.wasm.min.mjs${threads > 1 ? `?threads=${threads}` : ''}`;
     const ort = await import(/* @vite-ignore */ url);
-    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.numThreads = threads;
     ort.env.wasm.proxy = false;
     ort.env.wasm.wasmPaths = '/vendor/ort/';
     ort.env.logLevel = 'error';
     return ort;
-  })();
-  return ortPromise;
+  })());
+  return ortPromises.get(threads);
 }
 
 /**
@@ -31,7 +36,7 @@ export async function ortAttention(ort, kind, { heads, n, d, returnWeights, q, k
   const session = await ort.InferenceSession.create(bytes, {
     executionProviders: ['wasm'],
     graphOptimizationLevel: 'all',
-    intraOpNumThreads: 1,
+    intraOpNumThreads: ort.env.wasm.numThreads,
     interOpNumThreads: 1,
   });
   let names, dims, data;

@@ -24,12 +24,21 @@ export function shapes(results) {
   return [...map.values()];
 }
 
-/** Per shape: ours (SIMD), the fastest onnxruntime path, TF.js, WebGPU, and the ratios peer ms / ours ms. */
+/**
+ * Per shape: ours (SIMD, one thread), the fastest onnxruntime path, TF.js, WebGPU, and the ratios peer ms /
+ * ours ms; and the threaded rows: ours on N threads, its speed-up over ours on one thread (one-thread ms /
+ * threaded ms) and over the fastest onnxruntime path on 2 threads (ort ms / ours threaded ms).
+ */
 export function summary(results) {
+  const fastest = (s, ids) => {
+    const rows = ids.map((id) => s.rows[id]).filter((r) => r?.ms);
+    return rows.length ? rows.reduce((a, b) => (b.ms < a.ms ? b : a)) : null;
+  };
   return shapes(results).map((s) => {
     const ours = s.rows['ours.optimized'];
-    const ortRows = ['ort.graph', 'ort.mha'].map((id) => s.rows[id]).filter((r) => r?.ms);
-    const ort = ortRows.length ? ortRows.reduce((a, b) => (b.ms < a.ms ? b : a)) : null;
+    const ort = fastest(s, ['ort.graph', 'ort.mha']);
+    const ort2 = fastest(s, ['ort2.graph', 'ort2.mha']);
+    const threaded = s.rows['ours.threads']?.ms ? s.rows['ours.threads'] : null;
     const tfjs = s.rows.tfjs?.ms ? s.rows.tfjs : null;
     const ratio = (peer) => (ours?.ms && peer?.ms ? peer.ms / ours.ms : null);
     return {
@@ -41,6 +50,10 @@ export function summary(results) {
       webgpu: s.rows['ours.webgpu']?.ms ? { ms: s.rows['ours.webgpu'].ms, gflops: s.rows['ours.webgpu'].gflops } : null,
       ratioToOrt: ratio(ort),
       ratioToTfjs: ratio(tfjs),
+      threads: threaded ? { label: threaded.label, ms: threaded.ms, gflops: threaded.gflops } : null,
+      ort2: ort2 ? { path: ort2.id, ms: ort2.ms, gflops: ort2.gflops } : null,
+      threadsSpeedup: threaded && ours?.ms ? ours.ms / threaded.ms : null,
+      threadsRatioToOrt2: threaded && ort2 ? ort2.ms / threaded.ms : null,
     };
   });
 }
@@ -55,7 +68,9 @@ export function formatReport(results) {
   }
   out.push(`page: crossOriginIsolated ${results.page?.crossOriginIsolated}, hardwareConcurrency ${results.page?.hardwareConcurrency}`);
   if (results.engine) out.push(`engine: WASM ${results.engine.simd ? 'SIMD' : 'scalar'} build, kernel option '${results.engine.kernelOption}'`);
+  if (results.engine?.threaded) out.push(`threaded engine: ${results.engine.threaded.threads} threads${results.engine.threaded.fallback ? ` (${results.engine.threaded.fallback})` : ''}`);
   if (results.peers?.ort) out.push(`onnxruntime-web ${results.peers.ort.version}: wasm backend, numThreads ${results.peers.ort.numThreads}`);
+  if (results.peers?.ortThreads) out.push(`onnxruntime-web ${results.peers.ortThreads.version} (second instance): wasm backend, numThreads ${results.peers.ortThreads.numThreads}`);
   if (results.peers?.tfjs) out.push(`tfjs ${results.peers.tfjs.version}: backend ${results.peers.tfjs.backend}, threaded binary ${results.peers.tfjs.threaded}`);
   if (results.webgpu?.adapter) out.push(`WebGPU adapter: ${JSON.stringify(results.webgpu.adapter)} (engine ${results.webgpu.available ? 'available' : 'not available'})`);
   const peak = results.peak;
@@ -67,7 +82,7 @@ export function formatReport(results) {
 
   const rounds = results.settings?.rounds;
   out.push('');
-  out.push(`scaled-dot attention, d = 64, one thread. ms = median over interleaved rounds (${rounds}; at most 3 for calls slower than ` +
+  out.push(`scaled-dot attention, d = 64, one thread unless the row names threads. ms = median over interleaved rounds (${rounds}; at most 3 for calls slower than ` +
     `${results.settings?.slowMs} ms, fewer past ${(results.settings?.slowBudgetMs ?? 0) / 1000} s) [min-max]; samples x calls per sample; ` +
     `GFLOP/s = 4*H*N^2*d / t; % of the measured peak; max abs err vs our reference (output / weights); "ours x" = its ms / ours SIMD ms`);
   const rows = [];
@@ -99,6 +114,19 @@ export function formatReport(results) {
       s.ratioToOrt ? `${fmt(s.ratioToOrt, 2)}x` : '-', fms(s.tfjs?.ms), s.ratioToTfjs ? `${fmt(s.ratioToTfjs, 2)}x` : '-',
       fms(s.webgpu?.ms),
     ]), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
+
+  const sum = summary(results);
+  if (sum.some((s) => s.threads || s.ort2)) {
+    out.push('');
+    out.push('threads: ours on N threads (the threaded build) against ours on one thread and onnxruntime-web on 2 threads ' +
+      '(its fastest path); speed-up = one-thread ms / threaded ms; vs ort 2t = ort 2-thread ms / ours threaded ms');
+    out.push(table(['weights', 'H', 'N', 'ours 1t ms', 'ours threaded', 'ms', 'GFLOP/s', 'speed-up', 'ort 2t ms (path)', 'vs ort 2t'],
+      sum.map((s) => [
+        s.returnWeights ? 'yes' : 'no', s.heads, s.n, fms(s.ours?.ms), s.threads?.label.replace(/^ours SIMD /, '') ?? '-',
+        fms(s.threads?.ms), fmt(s.threads?.gflops, 1), s.threadsSpeedup ? `${fmt(s.threadsSpeedup, 2)}x` : '-',
+        s.ort2 ? `${fms(s.ort2.ms)} (${s.ort2.path.slice(5)})` : '-', s.threadsRatioToOrt2 ? `${fmt(s.threadsRatioToOrt2, 2)}x` : '-',
+      ]), ['l', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r']));
+  }
 
   out.push('');
   const mem = results.memory;
@@ -144,10 +172,12 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function chartSvg(results) {
   const series = [
     { key: 'ours', label: 'ours SIMD', color: '#1f77b4' },
+    { key: 'threads', label: 'ours SIMD threaded', color: '#9467bd' },
     { key: 'webgpu', label: 'ours WebGPU', color: '#17becf' },
     { key: 'reference', label: 'ours reference', color: '#aec7e8' },
     { key: 'ort', label: 'onnxruntime-web (fastest path)', color: '#ff7f0e' },
     { key: 'tfjs', label: 'tfjs-backend-wasm', color: '#2ca02c' },
+    { key: 'ort2', label: 'onnxruntime-web 2 threads', color: '#d4a017' },
   ];
   const sum = summary(results);
   const used = series.filter((s) => sum.some((x) => x[s.key]?.gflops));
@@ -162,7 +192,7 @@ export function chartSvg(results) {
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="11">`);
   parts.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   const m = results.machine;
-  parts.push(`<text x="${left}" y="18" font-size="14" font-weight="bold">Scaled-dot attention, d = 64, one thread: GFLOP/s (4·H·N²·d / t), higher is better</text>`);
+  parts.push(`<text x="${left}" y="18" font-size="14" font-weight="bold">Scaled-dot attention, d = 64, one thread unless marked: GFLOP/s (4·H·N²·d / t), higher is better</text>`);
   parts.push(`<text x="${left}" y="34" fill="#555">${esc(m ? `${m.cpu}, ${m.cores} cores, ${m.browser}, ${m.date.slice(0, 16).replace('T', ' ')} UTC` +
     (m.loadAverage ? `, load average ${m.loadAverage.before[0]} (shared machine)` : '') : '')}</text>`);
   const step = maxY > 40 ? 10 : maxY > 10 ? 5 : 1;

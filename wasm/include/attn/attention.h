@@ -39,6 +39,10 @@ struct ScoreParams {
 struct MaskParams {
   MaskKind kind = MaskKind::kNone;
   const uint8_t* allowed = nullptr;  // explicit: [Tq][Tk]
+  // Causal, when a call covers only a block of query rows of a larger call (attention_f32 splitting queries
+  // over threads): how many rows of the larger call come after this block. Query i of the block may attend key
+  // j iff j <= i + (Tk - Tq - rows_after), which is the whole call's rule for its row. 0 for a whole call.
+  int rows_after = 0;
 };
 
 inline bool causal_allows(int i, int j, int nq, int nk) { return j <= i + (nk - nq); }

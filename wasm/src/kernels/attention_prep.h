@@ -45,10 +45,10 @@ inline void project_additive(float* out, std::size_t stride_t, std::size_t strid
 }
 
 // The first key index query i may NOT attend under the causal mask (keys [0, end) are allowed), clamped to
-// [0, Tk]; Tk for every other mask.
+// [0, Tk]; Tk for every other mask. m.rows_after shifts the diagonal for a block of query rows (attention.h).
 inline int causal_end(const MaskParams& m, int i, int nq, int nk) {
   if (m.kind != MaskKind::kCausal) return nk;
-  const long end = long(i) + long(nk) - long(nq) + 1;
+  const long end = long(i) + long(nk) - long(nq) - long(m.rows_after) + 1;
   return end < 0 ? 0 : (end > nk ? nk : int(end));
 }
 

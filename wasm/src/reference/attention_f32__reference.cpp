@@ -53,7 +53,7 @@ double score_of(const float* q, const float* k, const ScoreParams& p, int dk) {
 bool allowed_at(const MaskParams& mask, int i, int j, int nq, int nk) {
   switch (mask.kind) {
     case MaskKind::kNone: return true;
-    case MaskKind::kCausal: return causal_allows(i, j, nq, nk);
+    case MaskKind::kCausal: return causal_allows(i, j, nq + mask.rows_after, nk);  // rows_after: attention.h
     case MaskKind::kExplicit: return mask.allowed[size_t(i) * nk + j] != 0;
   }
   return true;

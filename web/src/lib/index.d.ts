@@ -102,6 +102,10 @@ export interface Model {
 export interface Engine {
   readonly backend: BackendName;
   readonly simd: boolean;
+  /** how many threads the WASM engine runs on: more than 1 only in the threaded build (cross-origin isolated pages) */
+  readonly threads: number;
+  /** why more than one thread was asked for (or the default) and one runs, else null */
+  readonly threadsFallback: string | null;
   readonly fallback: { from: BackendName; reason: string } | null;
   readonly adapterInfo: unknown;
   attention(options: AttentionOptions): Promise<AttentionResult>;
@@ -118,6 +122,12 @@ export interface EngineOptions {
   simd?: boolean;
   /** a GPU object: navigator.gpu in browsers, the npm 'webgpu' package's create([]) in Node */
   gpu?: unknown;
+  /**
+   * threads for the WASM engine, an integer from 1 to 16 (else a RangeError); default
+   * navigator.hardwareConcurrency, at most 4. More than 1 loads the threaded build where the page is
+   * cross-origin isolated; elsewhere (and in Node) one thread runs, see Engine.threads and threadsFallback.
+   */
+  threads?: number;
 }
 
 export function createEngine(options?: EngineOptions): Promise<Engine>;

@@ -1,12 +1,12 @@
 // The attention engine's public JS API, in browsers and Node 20. Every call is validated here, once
 // (validate.js); backends (WASM, WebGPU) receive normalized arguments. See README.md for the API.
 import { normalizeAttention, normalizeMultiHead, checkPositionalEncoding } from './validate.js';
-import { createWasmBackend, wasmSimdSupported } from './backends/wasm.js';
+import { createWasmBackend, wasmSimdSupported, MAX_THREADS } from './backends/wasm.js';
 
 export { wasmSimdSupported };
 
 const BACKENDS = ['auto', 'wasm', 'webgpu'];
-const ENGINE_OPTIONS = new Set(['backend', 'simd', 'gpu']);
+const ENGINE_OPTIONS = new Set(['backend', 'simd', 'gpu', 'threads']);
 
 /**
  * Sinusoidal positional encoding, Float32Array [n][d]:
@@ -37,6 +37,9 @@ function defaultGpu() {
  * Creates an engine. backend: 'auto' (WebGPU when an adapter and device are granted, else WASM), 'wasm'
  * or 'webgpu' (fails with a clear error when WebGPU is unavailable). simd: false forces the scalar WASM
  * build. gpu: a GPU object (navigator.gpu in browsers; the npm 'webgpu' package's create() in Node).
+ * threads: how many threads the WASM engine asks for, an integer from 1 to MAX_THREADS (default
+ * navigator.hardwareConcurrency, at most 4); more than 1 runs the threaded build on a cross-origin isolated
+ * page and one thread elsewhere (engine.threads, engine.threadsFallback say which and why).
  */
 export async function createEngine(options = {}) {
   if (options === null || typeof options !== 'object') {
@@ -54,8 +57,13 @@ export async function createEngine(options = {}) {
   if (options.simd !== undefined && typeof options.simd !== 'boolean') {
     throw new TypeError(`createEngine: simd must be a boolean, got ${typeof options.simd}`);
   }
+  const { threads } = options;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
+    const shown = typeof threads === 'number' ? String(threads) : typeof threads === 'string' ? `'${threads}'` : typeof threads;
+    throw new RangeError(`createEngine: threads must be an integer from 1 to ${MAX_THREADS}, got ${shown}`);
+  }
   // The WASM module is always loaded: it is the fallback, and it holds the model's tokenizer and reader.
-  const wasm = await createWasmBackend({ simd: options.simd });
+  const wasm = await createWasmBackend({ simd: options.simd, threads });
   let active = wasm;
   let fallback = null;
   if (requested !== 'wasm') {
@@ -106,6 +114,10 @@ export async function createEngine(options = {}) {
     get backend() { return active.name; },
     /** True when the WASM SIMD build is loaded. */
     get simd() { return wasm.simd; },
+    /** How many threads the WASM engine runs on (1 in the one-thread builds). */
+    get threads() { return wasm.threads; },
+    /** Why more than one thread was asked for (or the default) and one runs, else null. */
+    get threadsFallback() { return wasm.threadsFallback; },
     /** Why 'auto' runs on WASM, or null. */
     get fallback() { return fallback; },
     /** The adapter WebGPU runs on, when it does. */

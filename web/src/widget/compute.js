@@ -179,7 +179,7 @@ export async function computeRequest(ctx, req) {
 
   const result = {
     mode, score, pe: usePE, text, source: null, weightsFrom: model ? 'model' : 'seeded',
-    backend: engine.backend, simd: engine.simd, layers: [], steps: null, reference: null,
+    backend: engine.backend, simd: engine.simd, threads: engine.threads ?? 1, layers: [], steps: null, reference: null,
     truncated: false, notes, timings: { modelWaitMs },
   };
   const D = SEEDED.dModel;

@@ -1,6 +1,7 @@
-// The WASM backend: loads the Emscripten module (SIMD build where the browser validates WASM SIMD, else
-// the scalar build), copies validated inputs into the heap, calls the Embind bindings, copies results out
-// into fresh typed arrays and frees everything, whatever happens. See docs/CONTRACTS.md.
+// The WASM backend: loads the Emscripten module (the threaded SIMD build on a cross-origin isolated page when
+// more than one thread is wanted, else the SIMD build where the browser validates WASM SIMD, else the scalar
+// build), copies validated inputs into the heap, calls the Embind bindings, copies results out into fresh
+// typed arrays and frees everything, whatever happens. See docs/CONTRACTS.md.
 
 const SCORE_CODES = { dot: 0, scaled_dot: 1, general: 2, additive: 3 };
 const MASK_CODES = { none: 0, causal: 1, explicit: 2 };
@@ -27,6 +28,30 @@ async function readBytes(url) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+/** The most threads createEngine accepts, and the default's cap on navigator.hardwareConcurrency. */
+export const MAX_THREADS = 16;
+export const DEFAULT_MAX_THREADS = 4;
+
+/**
+ * Why this context cannot run the threaded build, or null when it can: it needs a cross-origin isolated
+ * page or worker (COOP/COEP), SharedArrayBuffer, WASM SIMD and a browser (the build targets web and worker).
+ */
+export function threadsUnavailableReason() {
+  if (typeof process === 'object' && process.versions?.node && typeof window === 'undefined' && typeof self === 'undefined') {
+    return 'Node runs the one-thread build';
+  }
+  if (globalThis.crossOriginIsolated !== true) return 'the page is not cross-origin isolated (COOP/COEP headers)';
+  if (typeof SharedArrayBuffer !== 'function') return 'SharedArrayBuffer is not available';
+  if (!wasmSimdSupported()) return 'WASM SIMD is not supported';
+  return null;
+}
+
+/** The default thread count: navigator.hardwareConcurrency, at most DEFAULT_MAX_THREADS. */
+export function defaultThreads() {
+  const cores = typeof navigator === 'object' ? Number(navigator.hardwareConcurrency) : 1;
+  return Number.isInteger(cores) && cores > 1 ? Math.min(cores, DEFAULT_MAX_THREADS) : 1;
+}
+
 async function instantiate(simd) {
   // Two literal imports so that bundlers see (and emit) both builds.
   const [glue, wasmUrl] = simd
@@ -34,6 +59,25 @@ async function instantiate(simd) {
     : [await import('../wasm/attn_scalar.mjs'), new URL('../wasm/attn_scalar.wasm', import.meta.url)];
   const wasmBinary = await readBytes(wasmUrl);
   return glue.default({ wasmBinary });
+}
+
+/**
+ * The threaded build with `threads - 1` Web Workers, started before the module resolves. The glue and the
+ * pthread worker script are loaded by URL, not bundled: each worker imports the same glue file
+ * (mainScriptUrlOrBlob), so the glue must stay one file at a known URL (a bundler emits the three files as
+ * assets). locateFile hands Emscripten the worker's URL.
+ */
+async function instantiateThreaded(threads) {
+  const glueUrl = new URL('../wasm/attn_simd_mt.mjs', import.meta.url);
+  const workerUrl = new URL('../wasm/attn_simd_mt.worker.js', import.meta.url);
+  const wasmUrl = new URL('../wasm/attn_simd_mt.wasm', import.meta.url);
+  const [glue, wasmBinary] = await Promise.all([import(/* @vite-ignore */ glueUrl.href), readBytes(wasmUrl)]);
+  return glue.default({
+    wasmBinary,
+    attnPoolSize: threads - 1,
+    mainScriptUrlOrBlob: glueUrl.href,
+    locateFile: (name) => (name.endsWith('.worker.js') ? workerUrl.href : new URL(name, wasmUrl).href),
+  });
 }
 
 /**
@@ -46,12 +90,24 @@ class HeapScope {
     this.pointers = [];
   }
 
+  // In the threaded build memory is shared and may grow in a worker thread, which leaves the glue's HEAP
+  // views short (a SharedArrayBuffer is never detached): read wasmMemory.buffer, the current one, instead.
+  u8() {
+    const memory = this.module.wasmMemory;
+    return memory ? new Uint8Array(memory.buffer) : this.module.HEAPU8;
+  }
+
+  f32() {
+    const memory = this.module.wasmMemory;
+    return memory ? new Float32Array(memory.buffer) : this.module.HEAPF32;
+  }
+
   alloc(bytes, what) {
     if (bytes === 0) return 0;
     const ptr = this.module._malloc(bytes);
     if (!ptr) {
       throw new RangeError(`${what}: could not allocate ${bytes} bytes in the WASM heap ` +
-        `(${(this.module.HEAPU8.length / 2 ** 20).toFixed(0)} MiB in use at most 2048 MiB)`);
+        `(${(this.u8().length / 2 ** 20).toFixed(0)} MiB in use at most 2048 MiB)`);
     }
     this.pointers.push(ptr);
     return ptr;
@@ -60,14 +116,14 @@ class HeapScope {
   floats(array, what) {
     if (array === null || array === undefined) return 0;
     const ptr = this.alloc(array.byteLength, what);
-    this.module.HEAPF32.set(array, ptr >> 2);
+    this.f32().set(array, ptr >> 2);
     return ptr;
   }
 
   bytes(array, what) {
     if (array === null || array === undefined) return 0;
     const ptr = this.alloc(array.byteLength, what);
-    this.module.HEAPU8.set(array, ptr);
+    this.u8().set(array, ptr);
     return ptr;
   }
 
@@ -81,7 +137,7 @@ class HeapScope {
    */
   read(ptr, count) {
     const out = new Float32Array(count);
-    out.set(this.module.HEAPF32.subarray(ptr >> 2, (ptr >> 2) + count));
+    out.set(this.f32().subarray(ptr >> 2, (ptr >> 2) + count));
     return out;
   }
 
@@ -96,12 +152,24 @@ function check(status, fn) {
 }
 
 /**
- * @param {{ simd?: boolean }} [options] simd: false forces the scalar build (the default picks SIMD where
- *   supported).
+ * @param {{ simd?: boolean, threads?: number }} [options] simd: false forces the scalar build (the default
+ *   picks SIMD where supported). threads (validated by createEngine): how many threads to ask for; the
+ *   default is defaultThreads(). More than 1 loads the threaded build where threadsUnavailableReason() is
+ *   null, else the one-thread build runs and `threadsFallback` says why.
  */
 export async function createWasmBackend(options = {}) {
   const simd = options.simd === undefined ? wasmSimdSupported() : options.simd && wasmSimdSupported();
-  const module = await instantiate(simd);
+  const wanted = options.threads ?? defaultThreads();
+  let module = null;
+  let threadsFallback = null;
+  if (wanted > 1) {
+    threadsFallback = simd ? threadsUnavailableReason() : 'the threaded build needs SIMD (simd: false was asked)';
+    if (!threadsFallback) {
+      module = await instantiateThreaded(wanted);
+      module.setThreads(wanted);
+    }
+  }
+  module ??= await instantiate(simd);
 
   function withHeap(fn, body) {
     const heap = new HeapScope(module);
@@ -115,6 +183,10 @@ export async function createWasmBackend(options = {}) {
   return {
     name: 'wasm',
     simd: module.simd(),
+    /** The thread count in effect (1 in the one-thread builds). */
+    threads: module.threads(),
+    /** Why more than one thread was asked for and one runs, else null. */
+    threadsFallback,
     module,
 
     async attention(a) {
@@ -159,9 +231,12 @@ export async function createWasmBackend(options = {}) {
 
     /** Heap figures for leak checks and the bench: total heap size and bytes malloc'd now. */
     memory() {
-      return { heapBytes: module.HEAPU8.length, bytesInUse: module.heapBytesInUse() };
+      return { heapBytes: (module.wasmMemory?.buffer ?? module.HEAPU8).byteLength, bytesInUse: module.heapBytesInUse() };
     },
 
-    dispose() {},
+    /** The threaded build's Web Workers end here; the engine must not be used after. */
+    dispose() {
+      module.PThread?.terminateAllThreads?.();
+    },
   };
 }

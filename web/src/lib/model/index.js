@@ -95,7 +95,8 @@ export async function loadModel(module, source, options = {}) {
   if (!ptr) throw new RangeError(`loadModel: could not allocate ${bytes.byteLength} bytes in the WASM heap`);
   let loaded;
   try {
-    module.HEAPU8.set(bytes, ptr);
+    // The threaded build's memory may have grown in a worker thread, leaving HEAPU8 short: use the current buffer.
+    (module.wasmMemory ? new Uint8Array(module.wasmMemory.buffer) : module.HEAPU8).set(bytes, ptr);
     loaded = module.modelLoad(ptr, bytes.byteLength);
   } finally {
     module._free(ptr);

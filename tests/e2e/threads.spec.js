@@ -1,0 +1,131 @@
+// The threaded WASM build (attn_simd_mt, Emscripten pthreads) in headless Chromium. On a cross-origin isolated
+// page (the dev server sends COOP/COEP) createEngine runs it on more than one thread, and it gives the one-thread
+// build's results on every shared case (tests/cases/attention_cases.json) within the tolerance the WASM suite
+// uses (tests/js/engine.test.js). Without COOP/COEP the page is not isolated and the engine runs, and works, on
+// one thread, the widget included.
+import { test, expect } from '@playwright/test';
+import { CASES, attentionInputs, multiHeadInputs } from '../js/case_inputs.js';
+
+// As tests/js/engine.test.js: float32 kernels, loosened by the float32 rounding of the largest possible score.
+// Threaded and one-thread runs do the same arithmetic per query row, so they are in fact far closer.
+const OUTPUT_TOLERANCE = 2e-5;
+const WEIGHT_TOLERANCE = 2e-6;
+const EPS32 = 2 ** -24;
+function scoreBound(c) {
+  const dk = c.dk ?? c.dModel / c.heads;
+  if (c.score === 'additive') return c.da * c.paramScale;
+  const qk = dk * c.scale * c.scale;
+  if (c.score === 'general') return qk * dk * c.paramScale;
+  return c.score === 'scaled_dot' ? qk / Math.sqrt(dk) : qk;
+}
+
+// Typed arrays do not cross page.evaluate; plain arrays do.
+function plain(args) {
+  const out = {};
+  for (const [name, value] of Object.entries(args)) {
+    if (ArrayBuffer.isView(value)) out[name] = Array.from(value);
+    else if (value && typeof value === 'object') out[name] = plain(value);
+    else out[name] = value;
+  }
+  return out;
+}
+
+const withoutIsolation = async (route) => {
+  const response = await route.fetch();
+  const headers = { ...response.headers() };
+  delete headers['cross-origin-opener-policy'];
+  delete headers['cross-origin-embedder-policy'];
+  await route.fulfill({ response, headers });
+};
+
+test.describe('threaded WASM build on a cross-origin isolated page', () => {
+  test.describe.configure({ mode: 'serial' });
+  let page;
+
+  test.beforeAll(async ({ browser }) => {
+    page = await browser.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') console.log(`[page] ${m.text()}`); });
+    page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+    await page.goto('/tests/threads.html');
+    await expect(page.locator('#status')).toHaveText('ready');
+  });
+  test.afterAll(async () => { await page?.close(); });
+
+  test('runs on more than one thread', async () => {
+    const info = await page.evaluate(() => window.engineInfo(2));
+    expect(info.crossOriginIsolated).toBe(true);
+    expect(info.simd).toBe(true);
+    expect(info.threadsFallback).toBeNull();
+    expect(info.threads).toBe(2);
+    expect(info.oneThread).toBe(1);
+  });
+
+  for (const c of CASES.attention) {
+    test(`attention ${c.name}: threaded = one thread`, async () => {
+      const r = await page.evaluate(([a]) => window.compare('attention', a), [plain(attentionInputs(c))]);
+      const rounding = EPS32 * scoreBound(c);
+      expect(r.output.length).toBe(c.heads * c.nq * c.dv);
+      expect(r.weights.length).toBe(c.heads * c.nq * c.nk);
+      expect(r.output.finite).toBe(true);
+      expect(r.output.relative).toBeLessThanOrEqual(OUTPUT_TOLERANCE + rounding);
+      expect(r.leanOutput.relative).toBeLessThanOrEqual(OUTPUT_TOLERANCE + rounding);
+      expect(r.weights.abs).toBeLessThanOrEqual(WEIGHT_TOLERANCE + rounding);
+      expect(r.leanWeights).toBeNull();
+    });
+  }
+
+  for (const c of CASES.multiHead) {
+    test(`multiHeadAttention ${c.name}: threaded = one thread`, async () => {
+      const r = await page.evaluate(([a]) => window.compare('multiHeadAttention', a), [plain(multiHeadInputs(c))]);
+      expect(r.output.length).toBe(c.nq * c.dModel);
+      expect(r.output.relative).toBeLessThanOrEqual(OUTPUT_TOLERANCE);
+      expect(r.leanOutput.relative).toBeLessThanOrEqual(OUTPUT_TOLERANCE);
+      expect(r.weights.abs).toBeLessThanOrEqual(WEIGHT_TOLERANCE);
+    });
+  }
+
+  test('threads is validated: a positive integer up to 16, else a RangeError naming it', async () => {
+    const messages = await page.evaluate(async () => {
+      const { createEngine } = await import('/src/lib/index.js');
+      const out = [];
+      for (const threads of [0, -1, 2.5, '2', 17, NaN]) {
+        try {
+          await createEngine({ backend: 'wasm', threads });
+          out.push('no error');
+        } catch (error) {
+          out.push(`${error.name}: ${error.message}`);
+        }
+      }
+      return out;
+    });
+    for (const m of messages) expect(m).toMatch(/^RangeError: createEngine: threads must be an integer from 1 to 16/);
+  });
+});
+
+test.describe('a page that is not cross-origin isolated', () => {
+  test('gets the one-thread engine, which works', async ({ page }) => {
+    await page.route('**/*', withoutIsolation);
+    await page.goto('/tests/threads.html');
+    await expect(page.locator('#status')).toHaveText('ready');
+    const info = await page.evaluate(() => window.engineInfo(2));
+    expect(info.crossOriginIsolated).toBe(false);
+    expect(info.threads).toBe(1);
+    expect(info.threadsFallback).toMatch(/not cross-origin isolated/);
+    const c = CASES.attention.find((x) => x.mask === 'causal' && x.heads === 1 && x.nq === 100);
+    const r = await page.evaluate(([a]) => window.compare('attention', a), [plain(attentionInputs(c))]);
+    expect(r.output.finite).toBe(true);
+    expect(r.output.abs).toBe(0);  // the same one-thread build on both sides
+  });
+
+  test('the widget computes on one thread', async ({ page }) => {
+    await page.route('**/*', withoutIsolation);
+    await page.goto('/examples/blog-post.html');
+    const r = await page.evaluate(async () => {
+      const result = await document.getElementById('first').ready;
+      return { isolated: globalThis.crossOriginIsolated, n: result.layers[0].nq, threads: result.threads };
+    });
+    expect(r.isolated).toBe(false);
+    expect(r.n).toBeGreaterThan(0);
+    expect(r.threads).toBe(1);
+  });
+});
