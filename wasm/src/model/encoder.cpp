@@ -27,19 +27,39 @@ bool fail(std::string* error, const std::string& message) {
   return false;
 }
 
+// Sum of v[0..d), in double, over 4 interleaved partial sums (independent chains, so the adds overlap).
+double sum4(const float* v, int d) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int j = 0;
+  for (; j + 4 <= d; j += 4) {
+    s0 += v[j];
+    s1 += v[j + 1];
+    s2 += v[j + 2];
+    s3 += v[j + 3];
+  }
+  for (; j < d; ++j) s0 += v[j];
+  return (s0 + s1) + (s2 + s3);
+}
+
 // out [T][D] = LN(x [T][D]) * scale + bias; mean and variance accumulated in double.
+// pass 1: mean; pass 2: variance = mean of squared deviations; pass 3: normalise, scale, shift.
 void layer_norm(float* out, const float* x, const float* scale, const float* bias, float eps, int t, int d) {
   for (int i = 0; i < t; ++i) {
     const float* row = x + static_cast<size_t>(i) * d;
-    double mean = 0;
-    for (int j = 0; j < d; ++j) mean += row[j];
-    mean /= d;
-    double var = 0;
-    for (int j = 0; j < d; ++j) var += (row[j] - mean) * (row[j] - mean);
-    var /= d;
+    const double mean = sum4(row, d) / d;
+    double v0 = 0, v1 = 0, v2 = 0, v3 = 0;
+    int j = 0;
+    for (; j + 4 <= d; j += 4) {
+      v0 += (row[j] - mean) * (row[j] - mean);
+      v1 += (row[j + 1] - mean) * (row[j + 1] - mean);
+      v2 += (row[j + 2] - mean) * (row[j + 2] - mean);
+      v3 += (row[j + 3] - mean) * (row[j + 3] - mean);
+    }
+    for (; j < d; ++j) v0 += (row[j] - mean) * (row[j] - mean);
+    const double var = ((v0 + v1) + (v2 + v3)) / d;
     const double inv = 1.0 / std::sqrt(var + static_cast<double>(eps));
     float* o = out + static_cast<size_t>(i) * d;
-    for (int j = 0; j < d; ++j) o[j] = static_cast<float>((row[j] - mean) * inv * scale[j] + bias[j]);
+    for (j = 0; j < d; ++j) o[j] = static_cast<float>((row[j] - mean) * inv * scale[j] + bias[j]);
   }
 }
 
