@@ -15,7 +15,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 #include "attn/gemm_packed.h"
 
@@ -67,11 +67,15 @@ inline void gemm_packed_4x8(float* tile, int ldc, const float* aq, const float* 
 void gemm_f32_packed__wasmsimd(float* c, const float* a, const float* packed, const float* bias, int m, int k, int n) {
   assert(c && a && packed && m > 0 && k > 0 && n > 0);
   const int quads = (m + 3) / 4;
-  std::vector<float> aq(static_cast<std::size_t>(quads) * k * 4, 0.0f);
-  for (int i = 0; i < m; ++i) {
-    const float* ai = a + std::size_t(i) * k;
+  std::unique_ptr<float[]> aq(new float[static_cast<std::size_t>(quads) * k * 4]);  // every element written below
+  for (int i = 0; i < quads * 4; ++i) {
     float* q = &aq[std::size_t(i / 4) * k * 4 + i % 4];
-    for (int kk = 0; kk < k; ++kk) q[std::size_t(kk) * 4] = ai[kk];
+    if (i < m) {
+      const float* ai = a + std::size_t(i) * k;
+      for (int kk = 0; kk < k; ++kk) q[std::size_t(kk) * 4] = ai[kk];
+    } else {
+      for (int kk = 0; kk < k; ++kk) q[std::size_t(kk) * 4] = 0.0f;
+    }
   }
   alignas(16) float bias8[8];
   alignas(16) float tile[4][8];
