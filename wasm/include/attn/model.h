@@ -63,7 +63,8 @@ class EncoderModel {
   std::vector<EncoderLayer> layers_;
   std::vector<float> token_embedding_;    // [V][D0]
   std::vector<float> inv_timescales_;     // [D0/2]
-  std::vector<float> timing_;             // [maxTokens][D0]: the timing signal, computed once at load
+  std::vector<float> timing_;             // [timing_rows_][D0]: the timing signal, computed once at load
+  int timing_rows_ = 0;                   // maxTokens, unless that table would exceed 16 MiB
   std::vector<float> pool_kernel_, pool_bias_;  // packed [Dl][E], [E]
   int vocab_rows_ = 0, d0_ = 0, d_embedding_ = 0, max_tokens_ = 0;
   float input_scale_ = 1, layer_norm_epsilon_ = 0, l2_epsilon_ = 0;

@@ -63,6 +63,19 @@ void layer_norm(float* out, const float* x, const float* scale, const float* bia
   }
 }
 
+// row [2 half] = concat(sin(p * inv[0..half)), cos(p * inv[0..half))): the timing signal of position p.
+void timing_row(float* row, int p, const float* inv, int half) {
+  for (int i = 0; i < half; ++i) {
+    const float angle = static_cast<float>(p) * inv[i];
+    row[i] = static_cast<float>(std::sin(static_cast<double>(angle)));
+    row[half + i] = static_cast<float>(std::cos(static_cast<double>(angle)));
+  }
+}
+
+// Rows of the timing table kept from load: every position, unless a (hostile) config makes that over 16 MiB;
+// positions past it are computed per run, with the same function.
+constexpr size_t kTimingTableFloats = size_t(1) << 22;
+
 // Reads a [K][N] kernel and packs it for gemm_f32_packed.
 bool read_packed(const SafeTensors& file, const std::string& name, int k, int n, std::vector<float>* out,
                  std::string* error) {
@@ -126,16 +139,11 @@ bool EncoderModel::load(const uint8_t* data, size_t size, std::string* error) {
   weight_dtype_ = dtype == DType::kF16 ? "float16" : dtype == DType::kBF16 ? "bfloat16" : "float32";
   if (!file.read_f32("embeddings.token", s, &token_embedding_, error)) return false;
   if (!file.read_f32("embeddings.timing_inv_timescales", {d0_ / 2}, &inv_timescales_, error)) return false;
-  // timing[p] = concat(sin(p * inv), cos(p * inv)), p = 0 .. maxTokens-1: the same for every run.
-  const int half = d0_ / 2;
-  timing_.resize(static_cast<size_t>(max_tokens_) * d0_);
-  for (int p = 0; p < max_tokens_; ++p) {
-    float* row = &timing_[static_cast<size_t>(p) * d0_];
-    for (int i = 0; i < half; ++i) {
-      const float angle = static_cast<float>(p) * inv_timescales_[i];
-      row[i] = static_cast<float>(std::sin(static_cast<double>(angle)));
-      row[half + i] = static_cast<float>(std::cos(static_cast<double>(angle)));
-    }
+  // The timing signal of positions 0 .. maxTokens-1 is the same for every run: computed once, here.
+  timing_rows_ = static_cast<int>(std::min(static_cast<size_t>(max_tokens_), kTimingTableFloats / d0_));
+  timing_.resize(static_cast<size_t>(timing_rows_) * d0_);
+  for (int p = 0; p < timing_rows_; ++p) {
+    timing_row(&timing_[static_cast<size_t>(p) * d0_], p, inv_timescales_.data(), d0_ / 2);
   }
 
   layers_.assign(layers->uinteger, EncoderLayer());
@@ -229,11 +237,18 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
   r.ids.assign(all_ids.begin(), all_ids.begin() + (r.truncated ? max_tokens_ : r.tokens_before_clip));
   const int t = static_cast<int>(r.ids.size());
 
-  // Input: x0 = scale * Emb[id] + timing[p], p = 0 .. T-1 (timing computed at load).
-  std::vector<float> x(static_cast<size_t>(t) * d0_);
+  // Input: x0 = scale * Emb[id] + timing[p], p = 0 .. T-1 (timing from the table made at load).
+  std::vector<float> x(static_cast<size_t>(t) * d0_), late;
   for (int p = 0; p < t; ++p) {
     const float* e = &token_embedding_[static_cast<size_t>(r.ids[p]) * d0_];
-    const float* timing = &timing_[static_cast<size_t>(p) * d0_];
+    const float* timing;
+    if (p < timing_rows_) {
+      timing = &timing_[static_cast<size_t>(p) * d0_];
+    } else {  // only with a config whose table would be too large
+      late.resize(d0_);
+      timing_row(late.data(), p, inv_timescales_.data(), d0_ / 2);
+      timing = late.data();
+    }
     float* row = &x[static_cast<size_t>(p) * d0_];
     for (int i = 0; i < d0_; ++i) row[i] = input_scale_ * e[i] + timing[i];
   }
@@ -306,7 +321,8 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
     mean[j] = static_cast<float>(sum / t);
   }
   r.embedding.resize(d_embedding_);
-  gemm_f32_packed(r.embedding.data(), mean.data(), pool_kernel_.data(), pool_bias_.data(), 1, dl, d_embedding_, variant);
+  gemm_f32_packed(r.embedding.data(), mean.data(), pool_kernel_.data(), pool_bias_.data(), 1, dl, d_embedding_,
+                  variant);
   double norm2 = 0;
   for (float& value : r.embedding) {
     value = std::tanh(value);
