@@ -20,13 +20,14 @@ namespace attn {
 struct EncoderLayer {
   int d_in = 0, d_attn = 0, d_out = 0, heads = 0, d_ff = 0;  // d_attn = width of each of Q, K, V
   float attention_scale = 0;                                 // q is multiplied by it before q.k
+  // Kernels are stored packed for gemm_f32_packed (attn/gemm_packed.h), once, at load; shapes are unpacked.
   std::vector<float> norm_scale, norm_bias;                  // [d_in]
-  std::vector<float> qkv, qkv_bias;                          // [d_in][3 d_attn], [3 d_attn]: Q | K | V
-  std::vector<float> out, out_bias;                          // [d_attn][d_out], [d_out]
-  std::vector<float> residual, residual_bias;                // [d_in][d_out], [d_out]; empty when d_in == d_out
+  std::vector<float> qkv, qkv_bias;                          // packed [d_in][3 d_attn], [3 d_attn]: Q | K | V
+  std::vector<float> out, out_bias;                          // packed [d_attn][d_out], [d_out]
+  std::vector<float> residual, residual_bias;                // packed [d_in][d_out], [d_out]; empty when d_in == d_out
   std::vector<float> ffn_norm_scale, ffn_norm_bias;          // [d_out]
-  std::vector<float> ffn1, ffn1_bias;                        // [d_out][F], [F]
-  std::vector<float> ffn2, ffn2_bias;                        // [F][d_out], [d_out]
+  std::vector<float> ffn1, ffn1_bias;                        // packed [d_out][F], [F]
+  std::vector<float> ffn2, ffn2_bias;                        // packed [F][d_out], [d_out]
 };
 
 struct EncoderResult {
@@ -62,7 +63,9 @@ class EncoderModel {
   std::vector<EncoderLayer> layers_;
   std::vector<float> token_embedding_;    // [V][D0]
   std::vector<float> inv_timescales_;     // [D0/2]
-  std::vector<float> pool_kernel_, pool_bias_;  // [Dl][E], [E]
+  std::vector<float> timing_;             // [timing_rows_][D0]: the timing signal, computed once at load
+  int timing_rows_ = 0;                   // maxTokens, unless that table would exceed 16 MiB
+  std::vector<float> pool_kernel_, pool_bias_;  // packed [Dl][E], [E]
   int vocab_rows_ = 0, d0_ = 0, d_embedding_ = 0, max_tokens_ = 0;
   float input_scale_ = 1, layer_norm_epsilon_ = 0, l2_epsilon_ = 0;
   std::string weight_dtype_;

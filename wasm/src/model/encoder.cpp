@@ -6,13 +6,14 @@
 //               y = concat(O).Wo + bo + (Din != Dout ? x.Wr + br : x)
 //               x' = y + relu(LN(y).W1 + b1).W2 + b2
 //   pool: e = tanh(mean_t(x_L).Wt + bt);  embedding = e / sqrt(max(|e|^2, eps))
-// Dense layers run on gemm_f32 and attention on attention_f32 (kDot on pre-scaled queries, as the graph
-// multiplies q by the scale before q.k). multi_head_attention_f32 does not fit: layer 0's QKV is fused,
-// and its output projection widens 256 -> 512.
+// Dense layers run on gemm_f32_packed (weights packed once, at load) and attention on attention_f32 (kDot on
+// pre-scaled queries, as the graph multiplies q by the scale before q.k). multi_head_attention_f32 does not
+// fit: layer 0's QKV is fused, and its output projection widens 256 -> 512.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "attn/gemm_packed.h"
 #include "attn/model.h"
 #include "attn/safetensors.h"
 #include "json.h"
@@ -26,20 +27,63 @@ bool fail(std::string* error, const std::string& message) {
   return false;
 }
 
+// Sum of v[0..d), in double, over 4 interleaved partial sums (independent chains, so the adds overlap).
+double sum4(const float* v, int d) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int j = 0;
+  for (; j + 4 <= d; j += 4) {
+    s0 += v[j];
+    s1 += v[j + 1];
+    s2 += v[j + 2];
+    s3 += v[j + 3];
+  }
+  for (; j < d; ++j) s0 += v[j];
+  return (s0 + s1) + (s2 + s3);
+}
+
 // out [T][D] = LN(x [T][D]) * scale + bias; mean and variance accumulated in double.
+// pass 1: mean; pass 2: variance = mean of squared deviations; pass 3: normalise, scale, shift.
 void layer_norm(float* out, const float* x, const float* scale, const float* bias, float eps, int t, int d) {
   for (int i = 0; i < t; ++i) {
     const float* row = x + static_cast<size_t>(i) * d;
-    double mean = 0;
-    for (int j = 0; j < d; ++j) mean += row[j];
-    mean /= d;
-    double var = 0;
-    for (int j = 0; j < d; ++j) var += (row[j] - mean) * (row[j] - mean);
-    var /= d;
+    const double mean = sum4(row, d) / d;
+    double v0 = 0, v1 = 0, v2 = 0, v3 = 0;
+    int j = 0;
+    for (; j + 4 <= d; j += 4) {
+      v0 += (row[j] - mean) * (row[j] - mean);
+      v1 += (row[j + 1] - mean) * (row[j + 1] - mean);
+      v2 += (row[j + 2] - mean) * (row[j + 2] - mean);
+      v3 += (row[j + 3] - mean) * (row[j + 3] - mean);
+    }
+    for (; j < d; ++j) v0 += (row[j] - mean) * (row[j] - mean);
+    const double var = ((v0 + v1) + (v2 + v3)) / d;
     const double inv = 1.0 / std::sqrt(var + static_cast<double>(eps));
     float* o = out + static_cast<size_t>(i) * d;
-    for (int j = 0; j < d; ++j) o[j] = static_cast<float>((row[j] - mean) * inv * scale[j] + bias[j]);
+    for (j = 0; j < d; ++j) o[j] = static_cast<float>((row[j] - mean) * inv * scale[j] + bias[j]);
   }
+}
+
+// row [2 half] = concat(sin(p * inv[0..half)), cos(p * inv[0..half))): the timing signal of position p.
+void timing_row(float* row, int p, const float* inv, int half) {
+  for (int i = 0; i < half; ++i) {
+    const float angle = static_cast<float>(p) * inv[i];
+    row[i] = static_cast<float>(std::sin(static_cast<double>(angle)));
+    row[half + i] = static_cast<float>(std::cos(static_cast<double>(angle)));
+  }
+}
+
+// Rows of the timing table kept from load: every position, unless a (hostile) config makes that over 16 MiB;
+// positions past it are computed per run, with the same function.
+constexpr size_t kTimingTableFloats = size_t(1) << 22;
+
+// Reads a [K][N] kernel and packs it for gemm_f32_packed.
+bool read_packed(const SafeTensors& file, const std::string& name, int k, int n, std::vector<float>* out,
+                 std::string* error) {
+  std::vector<float> plain;
+  if (!file.read_f32(name, {k, n}, &plain, error)) return false;
+  out->assign(gemm_f32_packed_size(k, n), 0.0f);
+  gemm_f32_pack(out->data(), plain.data(), k, n);
+  return true;
 }
 
 const json::Value* member(const json::Value& config, const char* key, std::string* error) {
@@ -95,6 +139,12 @@ bool EncoderModel::load(const uint8_t* data, size_t size, std::string* error) {
   weight_dtype_ = dtype == DType::kF16 ? "float16" : dtype == DType::kBF16 ? "bfloat16" : "float32";
   if (!file.read_f32("embeddings.token", s, &token_embedding_, error)) return false;
   if (!file.read_f32("embeddings.timing_inv_timescales", {d0_ / 2}, &inv_timescales_, error)) return false;
+  // The timing signal of positions 0 .. maxTokens-1 is the same for every run: computed once, here.
+  timing_rows_ = static_cast<int>(std::min(static_cast<size_t>(max_tokens_), kTimingTableFloats / d0_));
+  timing_.resize(static_cast<size_t>(timing_rows_) * d0_);
+  for (int p = 0; p < timing_rows_; ++p) {
+    timing_row(&timing_[static_cast<size_t>(p) * d0_], p, inv_timescales_.data(), d0_ / 2);
+  }
 
   layers_.assign(layers->uinteger, EncoderLayer());
   int width = d0_;
@@ -119,19 +169,19 @@ bool EncoderModel::load(const uint8_t* data, size_t size, std::string* error) {
     const int din = L.d_in, da = L.d_attn, dout = L.d_out, dff = L.d_ff;
     bool ok = file.read_f32(p + "attention_norm.scale", {din}, &L.norm_scale, error) &&
               file.read_f32(p + "attention_norm.bias", {din}, &L.norm_bias, error) &&
-              file.read_f32(p + "attention.qkv.kernel", {din, 3 * da}, &L.qkv, error) &&
+              read_packed(file, p + "attention.qkv.kernel", din, 3 * da, &L.qkv, error) &&
               file.read_f32(p + "attention.qkv.bias", {3 * da}, &L.qkv_bias, error) &&
-              file.read_f32(p + "attention.output.kernel", {da, dout}, &L.out, error) &&
+              read_packed(file, p + "attention.output.kernel", da, dout, &L.out, error) &&
               file.read_f32(p + "attention.output.bias", {dout}, &L.out_bias, error) &&
               file.read_f32(p + "ffn_norm.scale", {dout}, &L.ffn_norm_scale, error) &&
               file.read_f32(p + "ffn_norm.bias", {dout}, &L.ffn_norm_bias, error) &&
-              file.read_f32(p + "ffn.conv1.kernel", {dout, dff}, &L.ffn1, error) &&
+              read_packed(file, p + "ffn.conv1.kernel", dout, dff, &L.ffn1, error) &&
               file.read_f32(p + "ffn.conv1.bias", {dff}, &L.ffn1_bias, error) &&
-              file.read_f32(p + "ffn.conv2.kernel", {dff, dout}, &L.ffn2, error) &&
+              read_packed(file, p + "ffn.conv2.kernel", dff, dout, &L.ffn2, error) &&
               file.read_f32(p + "ffn.conv2.bias", {dout}, &L.ffn2_bias, error);
     if (!ok) return false;
     if (din != dout) {
-      ok = file.read_f32(p + "residual_projection.kernel", {din, dout}, &L.residual, error) &&
+      ok = read_packed(file, p + "residual_projection.kernel", din, dout, &L.residual, error) &&
            file.read_f32(p + "residual_projection.bias", {dout}, &L.residual_bias, error);
       if (!ok) return false;
     }
@@ -140,7 +190,7 @@ bool EncoderModel::load(const uint8_t* data, size_t size, std::string* error) {
   if (!shape_of("pooler.tanh.kernel", 2, &s)) return false;
   if (s[0] != width) return fail(error, "pooler.tanh.kernel does not take the last layer's width");
   d_embedding_ = static_cast<int>(s[1]);
-  if (!file.read_f32("pooler.tanh.kernel", {width, d_embedding_}, &pool_kernel_, error) ||
+  if (!read_packed(file, "pooler.tanh.kernel", width, d_embedding_, &pool_kernel_, error) ||
       !file.read_f32("pooler.tanh.bias", {d_embedding_}, &pool_bias_, error)) {
     return false;
   }
@@ -187,17 +237,20 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
   r.ids.assign(all_ids.begin(), all_ids.begin() + (r.truncated ? max_tokens_ : r.tokens_before_clip));
   const int t = static_cast<int>(r.ids.size());
 
-  // Input: x0 = scale * Emb[id] + concat(sin(p * inv), cos(p * inv)), p = 0 .. T-1.
-  const int half = d0_ / 2;
-  std::vector<float> x(static_cast<size_t>(t) * d0_);
+  // Input: x0 = scale * Emb[id] + timing[p], p = 0 .. T-1 (timing from the table made at load).
+  std::vector<float> x(static_cast<size_t>(t) * d0_), late;
   for (int p = 0; p < t; ++p) {
     const float* e = &token_embedding_[static_cast<size_t>(r.ids[p]) * d0_];
-    float* row = &x[static_cast<size_t>(p) * d0_];
-    for (int i = 0; i < half; ++i) {
-      const float angle = static_cast<float>(p) * inv_timescales_[i];
-      row[i] = input_scale_ * e[i] + static_cast<float>(std::sin(static_cast<double>(angle)));
-      row[half + i] = input_scale_ * e[half + i] + static_cast<float>(std::cos(static_cast<double>(angle)));
+    const float* timing;
+    if (p < timing_rows_) {
+      timing = &timing_[static_cast<size_t>(p) * d0_];
+    } else {  // only with a config whose table would be too large
+      late.resize(d0_);
+      timing_row(late.data(), p, inv_timescales_.data(), d0_ / 2);
+      timing = late.data();
     }
+    float* row = &x[static_cast<size_t>(p) * d0_];
+    for (int i = 0; i < d0_; ++i) row[i] = input_scale_ * e[i] + timing[i];
   }
   r.input = x;
 
@@ -208,7 +261,7 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
     h.resize(static_cast<size_t>(t) * din);
     layer_norm(h.data(), x.data(), L.norm_scale.data(), L.norm_bias.data(), layer_norm_epsilon_, t, din);
     qkv.resize(static_cast<size_t>(t) * 3 * da);
-    gemm_f32(qkv.data(), h.data(), L.qkv.data(), L.qkv_bias.data(), t, din, 3 * da, variant);
+    gemm_f32_packed(qkv.data(), h.data(), L.qkv.data(), L.qkv_bias.data(), t, din, 3 * da, variant);
     const size_t per_head = static_cast<size_t>(t) * dh;
     q.resize(H * per_head);
     k.resize(H * per_head);
@@ -238,10 +291,10 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
         std::memcpy(&concat[static_cast<size_t>(p) * da + head * dh], &o[head * per_head + static_cast<size_t>(p) * dh],
                     sizeof(float) * dh);
     y.resize(static_cast<size_t>(t) * dout);
-    gemm_f32(y.data(), concat.data(), L.out.data(), L.out_bias.data(), t, da, dout, variant);
+    gemm_f32_packed(y.data(), concat.data(), L.out.data(), L.out_bias.data(), t, da, dout, variant);
     if (din != dout) {
       std::vector<float> res(static_cast<size_t>(t) * dout);
-      gemm_f32(res.data(), x.data(), L.residual.data(), L.residual_bias.data(), t, din, dout, variant);
+      gemm_f32_packed(res.data(), x.data(), L.residual.data(), L.residual_bias.data(), t, din, dout, variant);
       for (size_t i = 0; i < y.size(); ++i) y[i] += res[i];
     } else {
       for (size_t i = 0; i < y.size(); ++i) y[i] += x[i];
@@ -250,10 +303,10 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
     h.resize(static_cast<size_t>(t) * dout);
     layer_norm(h.data(), y.data(), L.ffn_norm_scale.data(), L.ffn_norm_bias.data(), layer_norm_epsilon_, t, dout);
     f.resize(static_cast<size_t>(t) * L.d_ff);
-    gemm_f32(f.data(), h.data(), L.ffn1.data(), L.ffn1_bias.data(), t, dout, L.d_ff, variant);
+    gemm_f32_packed(f.data(), h.data(), L.ffn1.data(), L.ffn1_bias.data(), t, dout, L.d_ff, variant);
     for (float& value : f) value = value > 0 ? value : 0;
     x.resize(static_cast<size_t>(t) * dout);
-    gemm_f32(x.data(), f.data(), L.ffn2.data(), L.ffn2_bias.data(), t, L.d_ff, dout, variant);
+    gemm_f32_packed(x.data(), f.data(), L.ffn2.data(), L.ffn2_bias.data(), t, L.d_ff, dout, variant);
     for (size_t i = 0; i < x.size(); ++i) x[i] += y[i];
     r.attention.push_back(std::move(weights));
     r.hidden.push_back(x);
@@ -268,7 +321,8 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
     mean[j] = static_cast<float>(sum / t);
   }
   r.embedding.resize(d_embedding_);
-  gemm_f32(r.embedding.data(), mean.data(), pool_kernel_.data(), pool_bias_.data(), 1, dl, d_embedding_, variant);
+  gemm_f32_packed(r.embedding.data(), mean.data(), pool_kernel_.data(), pool_bias_.data(), 1, dl, d_embedding_,
+                  variant);
   double norm2 = 0;
   for (float& value : r.embedding) {
     value = std::tanh(value);
