@@ -127,8 +127,8 @@ describe('loadModel', () => {
     const byIds = await model.runIds(Array.from(ids));
     expect(Array.from(byIds.embedding)).toEqual(Array.from(byText.embedding));
     await expect(model.runIds([1, 8002])).rejects.toThrow(/ids\[1\] = 8002/);
-    // rows 8000 and 8001 have embeddings but no piece: '' (not bytes read past the piece table)
-    expect((await model.runIds([5, 8000, 8001])).pieces).toEqual(['extra_token_id_3', '', '']);
+    // rows 8000 and 8001 have embeddings but no piece: named by id (not bytes read past the piece table)
+    expect((await model.runIds([5, 8000, 8001])).pieces).toEqual(['extra_token_id_3', '<id 8000>', '<id 8001>']);
     await expect(model.runIds([])).rejects.toThrow(RangeError);
   });
 

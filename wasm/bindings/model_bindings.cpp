@@ -43,14 +43,11 @@ val copy_array(const char* type, const T* data, size_t n) {
   return val::global(type).new_(typed_memory_view(n, data));
 }
 
-// The piece of each id; '' for the embedding rows that have no piece (ids 8000 and 8001 of USE lite: runIds
-// accepts every row, the tokenizer has fewer pieces), as the WebGPU path does.
+// The piece of each id; "<id N>" for the embedding rows the vocabulary has no piece for (Tokenizer::piece),
+// as the WebGPU path does.
 val pieces_of(const attn::EncoderModel& model, const std::vector<int32_t>& ids) {
   val pieces = val::array();
-  const int known = model.tokenizer().size();
-  for (size_t i = 0; i < ids.size(); ++i) {
-    pieces.set(i, ids[i] < known ? model.tokenizer().piece(ids[i]) : std::string());
-  }
+  for (size_t i = 0; i < ids.size(); ++i) pieces.set(i, model.tokenizer().piece(ids[i]));
   return pieces;
 }
 
