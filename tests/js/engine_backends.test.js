@@ -120,3 +120,38 @@ describe('backend selection', () => {
     engine.dispose();
   });
 });
+
+describe('results into the caller\'s buffers (out, weightsOut)', () => {
+  for (const backend of ['wasm', 'webgpu']) {
+    it(`${backend}: attention and multiHeadAttention write into out/weightsOut, equal to fresh results, reusable`, async () => {
+      const engine = await createEngine({ backend, gpu: GPU });
+      const args = { ...attentionInputs(CASE), returnWeights: true };
+      const fresh = await engine.attention(args);
+      const out = new Float32Array(CASE.heads * CASE.nq * CASE.dv).fill(NaN);
+      const weightsOut = new Float32Array(CASE.heads * CASE.nq * CASE.nk).fill(NaN);
+      for (let round = 0; round < 2; round++) {
+        const into = await engine.attention({ ...args, out, weightsOut });
+        expect(into.output).toBe(out);
+        expect(into.weights).toBe(weightsOut);
+        expect(Array.from(out)).toEqual(Array.from(fresh.output));
+        expect(Array.from(weightsOut)).toEqual(Array.from(fresh.weights));
+      }
+      // out alone, without weights (the flash-style path, so equal within rounding): weights stay null
+      const onlyOut = await engine.attention({ ...args, returnWeights: false, out: new Float32Array(out.length) });
+      expect(relativeError(onlyOut.output, fresh.output)).toBeLessThanOrEqual(1e-5);
+      expect(onlyOut.weights).toBeNull();
+
+      const M = 8;
+      const f = (n, s) => new Float32Array(n).map((_, i) => Math.sin(i * s) / 4);
+      const mha = { x: f(3 * M, 0.3), nq: 3, dModel: M, heads: 2, Wq: f(M * M, 0.7), Wk: f(M * M, 1.1), Wv: f(M * M, 1.3), Wo: f(M * M, 1.7), returnWeights: true };
+      const freshMha = await engine.multiHeadAttention(mha);
+      const mhaOut = new Float32Array(3 * M);
+      const mhaWeights = new Float32Array(2 * 3 * 3);
+      const intoMha = await engine.multiHeadAttention({ ...mha, out: mhaOut, weightsOut: mhaWeights });
+      expect(intoMha.output).toBe(mhaOut);
+      expect(Array.from(mhaOut)).toEqual(Array.from(freshMha.output));
+      expect(Array.from(mhaWeights)).toEqual(Array.from(freshMha.weights));
+      engine.dispose();
+    });
+  }
+});

@@ -125,4 +125,40 @@ describe('hostile API calls', () => {
     await expect(engine.attention({ ...good(), mask })).rejects.toThrow(/^attention: mask/);
     await stillGood();
   });
+
+  // The caller's result buffers: wrong type, wrong length, detached, weightsOut without weights, overlapping.
+  const OUTPUTS = [
+    ['attention', 'out: an array', () => ({ ...good(), out: [0, 0] }), TypeError, /^attention: out must be a Float32Array, got an Array/],
+    ['attention', 'out: a Float64Array', () => ({ ...good(), out: new Float64Array(18) }), TypeError, /^attention: out must be a Float32Array/],
+    ['attention', 'out: too short', () => ({ ...good(), out: new Float32Array(17) }), RangeError, /^attention: out has 17 values but heads\*nq\*dv = 18/],
+    ['attention', 'out: detached', () => ({ ...good(), out: detached(18) }), TypeError, /^attention: out is empty or its buffer was detached/],
+    ['attention', 'weightsOut without returnWeights', () => ({ ...good(), weightsOut: new Float32Array(30) }), TypeError,
+      /^attention: weightsOut is given but returnWeights is not true/],
+    ['attention', 'weightsOut: too long', () => ({ ...good(), returnWeights: true, weightsOut: new Float32Array(31) }), RangeError,
+      /^attention: weightsOut has 31 values but heads\*nq\*nk = 30/],
+    ['attention', 'out and weightsOut overlap', () => {
+      const buffer = new ArrayBuffer(4 * 40);
+      return { ...good(), returnWeights: true, out: new Float32Array(buffer, 0, 18), weightsOut: new Float32Array(buffer, 40, 30) };
+    }, RangeError, /^attention: out and weightsOut overlap/],
+    ['multiHeadAttention', 'out: too long', () => ({ ...goodMha(), out: new Float32Array(25) }), RangeError,
+      /^multiHeadAttention: out has 25 values but nq\*dModel = 24/],
+    ['multiHeadAttention', 'weightsOut: detached', () => ({ ...goodMha(), returnWeights: true, weightsOut: detached(24) }), TypeError,
+      /^multiHeadAttention: weightsOut is empty or its buffer was detached/],
+  ];
+  for (const [fn, label, make, ErrorClass, pattern] of OUTPUTS) {
+    it(`${fn}: ${label}`, async () => {
+      await expect(engine[fn](make())).rejects.toThrow(ErrorClass);
+      await expect(engine[fn](make())).rejects.toThrow(pattern);
+      await stillGood();
+    });
+  }
+  it('attention: out may be one of the inputs (results are written after the inputs are read)', async () => {
+    const args = good();
+    const expectedOut = (await engine.attention(good())).output;
+    const q = args.query.subarray(0, 18);
+    const result = await engine.attention({ ...args, out: q });
+    expect(result.output).toBe(q);
+    expect(Array.from(q)).toEqual(Array.from(expectedOut));
+    await stillGood();
+  });
 });

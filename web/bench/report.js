@@ -39,11 +39,13 @@ export function summary(results) {
     const ort = fastest(s, ['ort.graph', 'ort.mha']);
     const ort2 = fastest(s, ['ort2.graph', 'ort2.mha']);
     const threaded = s.rows['ours.threads']?.ms ? s.rows['ours.threads'] : null;
+    const into = s.rows['ours.into']?.ms ? s.rows['ours.into'] : null;
     const tfjs = s.rows.tfjs?.ms ? s.rows.tfjs : null;
     const ratio = (peer) => (ours?.ms && peer?.ms ? peer.ms / ours.ms : null);
     return {
       n: s.n, heads: s.heads, d: s.d, returnWeights: s.returnWeights,
       ours: ours?.ms ? { ms: ours.ms, gflops: ours.gflops, pctPeak: ours.pctPeak } : null,
+      into: into ? { ms: into.ms, gflops: into.gflops, pctPeak: into.pctPeak } : null,
       reference: s.rows['ours.reference']?.ms ? { ms: s.rows['ours.reference'].ms, gflops: s.rows['ours.reference'].gflops } : null,
       ort: ort ? { path: ort.id, ms: ort.ms, gflops: ort.gflops } : null,
       tfjs: tfjs ? { ms: tfjs.ms, gflops: tfjs.gflops } : null,
@@ -106,14 +108,15 @@ export function formatReport(results) {
     rows, ['l', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
 
   out.push('');
-  out.push('summary: ours = the SIMD kernel through engine.attention; ort = its fastest path per shape; ratio = peer ms / ours ms');
-  out.push(table(['weights', 'H', 'N', 'ours ms', 'GFLOP/s', '%peak', 'ort ms (path)', 'vs ort', 'tfjs ms', 'vs tfjs', 'WebGPU ms'],
+  out.push('summary: ours = the SIMD kernel through engine.attention (fresh result arrays, as the peers return); ' +
+    'ort = its fastest path per shape; ratio = peer ms / ours ms; out-buf = ours writing into result buffers reused across calls');
+  out.push(table(['weights', 'H', 'N', 'ours ms', 'GFLOP/s', '%peak', 'ort ms (path)', 'vs ort', 'tfjs ms', 'vs tfjs', 'out-buf ms', '%peak', 'WebGPU ms'],
     summary(results).map((s) => [
       s.returnWeights ? 'yes' : 'no', s.heads, s.n, fms(s.ours?.ms), fmt(s.ours?.gflops, 1),
       s.ours ? `${fmt(s.ours.pctPeak, 0)}%` : '-', s.ort ? `${fms(s.ort.ms)} (${s.ort.path.slice(4)})` : '-',
       s.ratioToOrt ? `${fmt(s.ratioToOrt, 2)}x` : '-', fms(s.tfjs?.ms), s.ratioToTfjs ? `${fmt(s.ratioToTfjs, 2)}x` : '-',
-      fms(s.webgpu?.ms),
-    ]), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
+      fms(s.into?.ms), s.into ? `${fmt(s.into.pctPeak, 0)}%` : '-', fms(s.webgpu?.ms),
+    ]), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
 
   const sum = summary(results);
   if (sum.some((s) => s.threads || s.ort2)) {
@@ -172,6 +175,7 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function chartSvg(results) {
   const series = [
     { key: 'ours', label: 'ours SIMD', color: '#1f77b4' },
+    { key: 'into', label: 'ours SIMD, out buffers', color: '#6baed6' },
     { key: 'threads', label: 'ours SIMD threaded', color: '#9467bd' },
     { key: 'webgpu', label: 'ours WebGPU', color: '#17becf' },
     { key: 'reference', label: 'ours reference', color: '#aec7e8' },

@@ -30,6 +30,13 @@ export interface AttentionOptions extends ScoreParams {
   score?: Score;
   mask?: Mask;
   returnWeights?: boolean;
+  /**
+   * Write the output into this buffer (its length: attention heads*nq*dv, multiHeadAttention nq*dModel) instead
+   * of a new array; result.output is this buffer. Reusing buffers spares a fresh allocation per call.
+   */
+  out?: Float32Array;
+  /** With returnWeights: write the weights [H][Tq][Tk] into this buffer; result.weights is this buffer. */
+  weightsOut?: Float32Array;
   /** 'optimized' (default) or 'reference' (the double-accumulating scalar reference; for checks and benchmarks). */
   kernel?: 'optimized' | 'reference';
 }
@@ -54,6 +61,13 @@ export interface MultiHeadOptions {
   scoreParams?: ScoreParams;
   mask?: Mask;
   returnWeights?: boolean;
+  /**
+   * Write the output into this buffer (its length: attention heads*nq*dv, multiHeadAttention nq*dModel) instead
+   * of a new array; result.output is this buffer. Reusing buffers spares a fresh allocation per call.
+   */
+  out?: Float32Array;
+  /** With returnWeights: write the weights [H][Tq][Tk] into this buffer; result.weights is this buffer. */
+  weightsOut?: Float32Array;
   kernel?: 'optimized' | 'reference';
 }
 

@@ -94,17 +94,25 @@ export async function createEngine(options = {}) {
     return reason;
   }
 
+  // The options out and weightsOut: results land in the caller's buffers. The WASM backend copies straight into
+  // them; a backend that returned arrays of its own (WebGPU's readback) is copied here.
+  function intoCallerBuffers(result, { out, weightsOut }) {
+    if (out && result.output !== out) out.set(result.output);
+    if (weightsOut && result.weights !== weightsOut) weightsOut.set(result.weights);
+    return { output: out ?? result.output, weights: weightsOut ?? result.weights };
+  }
+
   // Runs one call on the active backend, falling back as above. Arguments were validated before, so the
   // WASM run sees the same good input.
   async function run(method, normalized) {
     const backend = active;
     try {
-      const result = await backend[method](normalized);
+      const result = intoCallerBuffers(await backend[method](normalized), normalized);
       return { ...result, backend: backend.name, ...(fallback ? { fallback } : {}) };
     } catch (error) {
       if (backend === wasm || requested !== 'auto') throw error;
       const reason = fallBack(backend, error);
-      const result = await wasm[method](normalized);
+      const result = intoCallerBuffers(await wasm[method](normalized), normalized);
       return { ...result, backend: 'wasm', fallback: reason };
     }
   }

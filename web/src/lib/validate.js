@@ -13,11 +13,11 @@ const MAX_DIM = 2 ** 24;
 
 const ATTENTION_KEYS = new Set([
   'query', 'key', 'value', 'heads', 'nq', 'nk', 'dk', 'dv', 'score', 'W', 'Wq', 'Wk', 'v', 'mask',
-  'returnWeights', 'kernel',
+  'returnWeights', 'kernel', 'out', 'weightsOut',
 ]);
 const MHA_KEYS = new Set([
   'x', 'context', 'nq', 'nk', 'dModel', 'heads', 'Wq', 'Wk', 'Wv', 'Wo', 'bq', 'bk', 'bv', 'bo', 'score',
-  'scoreParams', 'mask', 'returnWeights', 'kernel',
+  'scoreParams', 'mask', 'returnWeights', 'kernel', 'out', 'weightsOut',
 ]);
 const SCORE_PARAM_KEYS = new Set(['W', 'Wq', 'Wk', 'v']);
 export const KERNELS = Object.freeze(['optimized', 'reference']);
@@ -103,6 +103,39 @@ function allFinite(a) {
 
 function checkOptionalFloats(value, name, expected, formula, fn) {
   return value === undefined || value === null ? null : checkFloats(value, name, expected, formula, fn);
+}
+
+/**
+ * The caller's result buffers (options out and weightsOut): a Float32Array of exactly the result's length, or
+ * null when not given. Their contents are overwritten, so only the length is checked (no finite check).
+ */
+function checkOutputs(options, outCount, outFormula, weightCount, returnWeights, fn) {
+  const given = (name) => options[name] !== undefined && options[name] !== null;
+  const check = (name, expected, formula) => {
+    const value = options[name];
+    if (!(value instanceof Float32Array)) {
+      throw new TypeError(`${fn}: ${name} must be a Float32Array, got ${describe(value)}`);
+    }
+    if (value.length !== expected) {
+      if (value.length === 0 && value.buffer.byteLength === 0) {
+        throw new TypeError(`${fn}: ${name} is empty or its buffer was detached (transferred); ` +
+          `expected ${formula} = ${expected} values`);
+      }
+      throw new RangeError(`${fn}: ${name} has ${value.length} values but ${formula} = ${expected}`);
+    }
+    return value;
+  };
+  const out = given('out') ? check('out', outCount, outFormula) : null;
+  let weightsOut = null;
+  if (given('weightsOut')) {
+    if (!returnWeights) throw new TypeError(`${fn}: weightsOut is given but returnWeights is not true`);
+    weightsOut = check('weightsOut', weightCount, 'heads*nq*nk');
+    if (out && weightsOut.buffer === out.buffer && weightsOut.byteOffset < out.byteOffset + out.byteLength &&
+        out.byteOffset < weightsOut.byteOffset + weightsOut.byteLength) {
+      throw new RangeError(`${fn}: out and weightsOut overlap`);
+    }
+  }
+  return { out, weightsOut };
 }
 
 function checkScore(score, fn) {
@@ -206,7 +239,8 @@ export function normalizeAttention(options) {
   const value = checkFloats(options.value, 'value', heads * nk * dv, 'heads*nk*dv', fn);
   const params = checkScoreParams(score, options, dk, '', fn);
   const mask = checkMask(options.mask, nq, nk, fn);
-  return { query, key, value, heads, nq, nk, dk, dv, score, ...params, mask, returnWeights, kernel };
+  const outputs = checkOutputs(options, heads * nq * dv, 'heads*nq*dv', heads * nq * nk, returnWeights, fn);
+  return { query, key, value, heads, nq, nk, dk, dv, score, ...params, mask, returnWeights, kernel, ...outputs };
 }
 
 /** Validates multiHeadAttention() options; returns the normalized object of docs/CONTRACTS.md. */
@@ -249,9 +283,10 @@ export function normalizeMultiHead(options) {
   checkOptions(rawParams, SCORE_PARAM_KEYS, `${fn}: scoreParams`);
   const scoreParams = checkScoreParams(score, rawParams, dHead, 'scoreParams.', fn);
   const mask = checkMask(options.mask, nq, nk, fn);
+  const outputs = checkOutputs(options, nq * dModel, 'nq*dModel', heads * nq * nk, returnWeights, fn);
   return {
     x, context, self, nq, nk, dModel, heads, dHead, Wq, Wk, Wv, Wo, bq, bk, bv, bo, score, scoreParams, mask,
-    returnWeights, kernel,
+    returnWeights, kernel, ...outputs,
   };
 }
 
