@@ -238,14 +238,15 @@ export async function runBench(options = {}) {
   if (engine) competitors.push({ id: 'ours.optimized', label: kernelOption ? 'ours SIMD' : 'ours', make: ourCall(engine, 'optimized'), reference: !kernelOption });
   // The same kernel writing into result buffers allocated once per shape (options out, weightsOut): a fresh
   // result array costs its first-touch page faults on every call, which this row leaves out.
-  if (engine && kernelOption) {
-    competitors.push({ id: 'ours.into', label: 'ours SIMD, out buffers', make: (shape) => {
-      const call = ourCall(engine, 'optimized')(shape);
-      const args = call.args;
-      args.out = new Float32Array(shape.heads * shape.n * D);
-      if (shape.returnWeights) args.weightsOut = new Float32Array(shape.heads * shape.n * shape.n);
-      return call;
-    } });
+  const intoCall = (eng) => (shape) => {
+    const call = ourCall(eng, 'optimized')(shape);
+    call.args.out = new Float32Array(shape.heads * shape.n * D);
+    if (shape.returnWeights) call.args.weightsOut = new Float32Array(shape.heads * shape.n * shape.n);
+    return call;
+  };
+  if (engine && kernelOption) competitors.push({ id: 'ours.into', label: 'ours SIMD, out buffers', make: intoCall(engine) });
+  if (mtEngine && kernelOption) {
+    competitors.push({ id: 'ours.threads.into', label: `ours SIMD ${mtEngine.threads} threads, out buffers`, make: intoCall(mtEngine) });
   }
   if (mtEngine) competitors.push({ id: 'ours.threads', label: `ours SIMD ${mtEngine.threads} threads`, make: ourCall(mtEngine, 'optimized') });
   const softwareGpu = /swiftshader/i.test(JSON.stringify(results.webgpu.adapter ?? {}));

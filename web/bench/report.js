@@ -40,6 +40,7 @@ export function summary(results) {
     const ort2 = fastest(s, ['ort2.graph', 'ort2.mha']);
     const threaded = s.rows['ours.threads']?.ms ? s.rows['ours.threads'] : null;
     const into = s.rows['ours.into']?.ms ? s.rows['ours.into'] : null;
+    const threadsInto = s.rows['ours.threads.into']?.ms ? s.rows['ours.threads.into'] : null;
     const tfjs = s.rows.tfjs?.ms ? s.rows.tfjs : null;
     const ratio = (peer) => (ours?.ms && peer?.ms ? peer.ms / ours.ms : null);
     return {
@@ -55,6 +56,8 @@ export function summary(results) {
       threads: threaded ? { label: threaded.label, ms: threaded.ms, gflops: threaded.gflops } : null,
       ort2: ort2 ? { path: ort2.id, ms: ort2.ms, gflops: ort2.gflops } : null,
       threadsSpeedup: threaded && ours?.ms ? ours.ms / threaded.ms : null,
+      threadsInto: threadsInto ? { ms: threadsInto.ms, gflops: threadsInto.gflops } : null,
+      threadsSpeedupInto: threadsInto && into ? into.ms / threadsInto.ms : null,
       threadsRatioToOrt2: threaded && ort2 ? ort2.ms / threaded.ms : null,
     };
   });
@@ -122,13 +125,16 @@ export function formatReport(results) {
   if (sum.some((s) => s.threads || s.ort2)) {
     out.push('');
     out.push('threads: ours on N threads (the threaded build) against ours on one thread and onnxruntime-web on 2 threads ' +
-      '(its fastest path); speed-up = one-thread ms / threaded ms; vs ort 2t = ort 2-thread ms / ours threaded ms');
-    out.push(table(['weights', 'H', 'N', 'ours 1t ms', 'ours threaded', 'ms', 'GFLOP/s', 'speed-up', 'ort 2t ms (path)', 'vs ort 2t'],
+      '(its fastest path); speed-up = one-thread ms / threaded ms; vs ort 2t = ort 2-thread ms / ours threaded ms; ' +
+      'out-buf: the same two with result buffers reused across calls');
+    out.push(table(['weights', 'H', 'N', 'ours 1t ms', 'ours threaded', 'ms', 'GFLOP/s', 'speed-up', 'ort 2t ms (path)', 'vs ort 2t',
+      'out-buf 1t ms', 'threaded ms', 'speed-up'],
       sum.map((s) => [
         s.returnWeights ? 'yes' : 'no', s.heads, s.n, fms(s.ours?.ms), s.threads?.label.replace(/^ours SIMD /, '') ?? '-',
         fms(s.threads?.ms), fmt(s.threads?.gflops, 1), s.threadsSpeedup ? `${fmt(s.threadsSpeedup, 2)}x` : '-',
         s.ort2 ? `${fms(s.ort2.ms)} (${s.ort2.path.slice(5)})` : '-', s.threadsRatioToOrt2 ? `${fmt(s.threadsRatioToOrt2, 2)}x` : '-',
-      ]), ['l', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r']));
+        fms(s.into?.ms), fms(s.threadsInto?.ms), s.threadsSpeedupInto ? `${fmt(s.threadsSpeedupInto, 2)}x` : '-',
+      ]), ['l', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
   }
 
   out.push('');
