@@ -56,10 +56,8 @@ export function checkSize(value, name, fn) {
   return value;
 }
 
-/**
- * A Float32Array of exactly `expected` finite values. `formula` names the product, e.g. 'heads*nq*dk'.
- */
-export function checkFloats(value, name, expected, formula, fn) {
+/** A Float32Array of exactly `expected` values (any values), not detached. */
+function checkFloatArray(value, name, expected, formula, fn) {
   if (!(value instanceof Float32Array)) {
     throw new TypeError(`${fn}: ${name} must be a Float32Array, got ${describe(value)}`);
   }
@@ -70,6 +68,14 @@ export function checkFloats(value, name, expected, formula, fn) {
     }
     throw new RangeError(`${fn}: ${name} has ${value.length} values but ${formula} = ${expected}`);
   }
+  return value;
+}
+
+/**
+ * A Float32Array of exactly `expected` finite values. `formula` names the product, e.g. 'heads*nq*dk'.
+ */
+export function checkFloats(value, name, expected, formula, fn) {
+  checkFloatArray(value, name, expected, formula, fn);
   if (!allFinite(value)) {
     for (let i = 0; i < value.length; i++) {
       const x = value[i];
@@ -111,20 +117,7 @@ function checkOptionalFloats(value, name, expected, formula, fn) {
  */
 function checkOutputs(options, outCount, outFormula, weightCount, returnWeights, fn) {
   const given = (name) => options[name] !== undefined && options[name] !== null;
-  const check = (name, expected, formula) => {
-    const value = options[name];
-    if (!(value instanceof Float32Array)) {
-      throw new TypeError(`${fn}: ${name} must be a Float32Array, got ${describe(value)}`);
-    }
-    if (value.length !== expected) {
-      if (value.length === 0 && value.buffer.byteLength === 0) {
-        throw new TypeError(`${fn}: ${name} is empty or its buffer was detached (transferred); ` +
-          `expected ${formula} = ${expected} values`);
-      }
-      throw new RangeError(`${fn}: ${name} has ${value.length} values but ${formula} = ${expected}`);
-    }
-    return value;
-  };
+  const check = (name, expected, formula) => checkFloatArray(options[name], name, expected, formula, fn);
   const out = given('out') ? check('out', outCount, outFormula) : null;
   let weightsOut = null;
   if (given('weightsOut')) {
