@@ -3,12 +3,37 @@
 
 let worker = null;
 let nextId = 1;
+let modelSent = false;
+
+// The compact model file, as worker.js finds it (this module is bundled into assets/, beside the worker).
+const MODEL_URL = import.meta.env?.DEV
+  ? new URL('/models/use-lite.f16.safetensors', globalThis.location?.origin)
+  : new URL('../models/use-lite.f16.safetensors', import.meta.url);
+
+/**
+ * Fetches the model file here, once per worker, and transfers the bytes to the worker: the fetch starts as soon
+ * as a widget is near the viewport instead of after the worker has booted. A failed fetch is passed on too;
+ * the worker then fetches the file itself on the next request.
+ */
+function sendModel(target) {
+  if (modelSent || typeof fetch !== 'function') return;
+  modelSent = true;
+  target.postMessage({ type: 'model-bytes', expect: true });
+  fetch(MODEL_URL)
+    .then((response) => {
+      if (!response.ok) throw new Error(`could not load ${MODEL_URL.pathname}: HTTP ${response.status}`);
+      return response.arrayBuffer();
+    })
+    .then((bytes) => target.postMessage({ type: 'model-bytes', bytes }, [bytes]),
+      (error) => target.postMessage({ type: 'model-bytes', error: error.message }));
+}
 const pending = new Map();
 
 function failAll(message) {
   for (const { reject } of pending.values()) reject(new Error(message));
   pending.clear();
   worker = null;
+  modelSent = false;
 }
 
 function getWorker() {
@@ -55,7 +80,9 @@ export function warmUp({ backend, model }) {
   const id = nextId++;
   pending.set(id, { resolve() {}, reject() {} });
   try {
-    getWorker().postMessage({ id, type: 'warm', backend, model });
+    const target = getWorker();
+    if (model) sendModel(target);
+    target.postMessage({ id, type: 'warm', backend, model });
   } catch {
     pending.delete(id);
   }

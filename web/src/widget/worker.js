@@ -1,5 +1,6 @@
 // The Web Worker that owns the engine for every <attention-view> on the page. The main thread only draws.
-// Messages in: { id, type: 'compute', request } | { id, type: 'warm', backend, model }.
+// Messages in: { id, type: 'compute', request } | { id, type: 'warm', backend, model } |
+// { type: 'model-bytes', expect: true } then { type: 'model-bytes', bytes } or { ..., error } (not answered).
 // Messages out: { id, ok: true, result } | { id, ok: false, error: { name, message } }.
 import { createEngine, positionalEncoding } from '../lib/index.js';
 import { computeRequest, transferables } from './compute.js';
@@ -28,8 +29,13 @@ const MODEL_URL = import.meta.env?.DEV
   ? new URL('/models/use-lite.f16.safetensors', self.location.origin)
   : new URL('../models/use-lite.f16.safetensors', import.meta.url);
 let modelBytes = null;
+/** Settles modelBytes when the page fetches the file itself ('model-bytes' messages), else null. */
+let fromPage = null;
 
-/** Starts fetching the model file (once), in parallel with the engine's start-up. */
+/**
+ * The model file's bytes (once): from the page, which starts the fetch as soon as attention-view.js runs and
+ * transfers the ArrayBuffer here (the worker would start ~300 ms later, after booting), else fetched here.
+ */
 function prefetchModel() {
   if (!modelBytes) {
     modelBytes = fetch(MODEL_URL).then((response) => {
@@ -39,6 +45,20 @@ function prefetchModel() {
     modelBytes.catch(() => { modelBytes = null; });
   }
   return modelBytes;
+}
+
+/** 'model-bytes' from the page: { expect: true } before the fetch, then { bytes } or { error }. */
+function receiveModelBytes(message) {
+  if (message.expect) {
+    if (modelBytes) return; // already fetching here: the page's bytes will be ignored
+    modelBytes = new Promise((resolve, reject) => { fromPage = { resolve, reject }; });
+    modelBytes.catch(() => { modelBytes = null; });
+    return;
+  }
+  if (!fromPage) return;
+  if (message.bytes) fromPage.resolve(message.bytes);
+  else fromPage.reject(new Error(message.error ?? 'the page could not load the model file'));
+  fromPage = null;
 }
 
 function modelFor(engine) {
@@ -82,6 +102,11 @@ async function handle(message) {
 let queue = Promise.resolve();
 self.onmessage = (event) => {
   const message = event.data;
+  // Not queued: a queued compute may be waiting for these bytes.
+  if (message?.type === 'model-bytes') {
+    receiveModelBytes(message);
+    return;
+  }
   queue = queue.then(async () => {
     try {
       const result = await handle(message);
