@@ -1,14 +1,11 @@
 // The main-thread side of the shared worker: one Worker per page, created on the first request, serving
 // every <attention-view>. If the worker dies, the next request starts a new one.
 
+import { fetchModelFile } from './model-file.js';
+
 let worker = null;
 let nextId = 1;
 let modelSent = false;
-
-// The compact model file, as worker.js finds it (this module is bundled into assets/, beside the worker).
-const MODEL_URL = import.meta.env?.DEV
-  ? new URL('/models/use-lite.f16.safetensors', globalThis.location?.origin)
-  : new URL('../models/use-lite.f16.safetensors', import.meta.url);
 
 /**
  * Fetches the model file here, once per worker, and transfers the bytes to the worker: the fetch starts as soon
@@ -19,14 +16,10 @@ function sendModel(target) {
   if (modelSent || typeof fetch !== 'function') return;
   modelSent = true;
   target.postMessage({ type: 'model-bytes', expect: true });
-  fetch(MODEL_URL)
-    .then((response) => {
-      if (!response.ok) throw new Error(`could not load ${MODEL_URL.pathname}: HTTP ${response.status}`);
-      return response.arrayBuffer();
-    })
-    .then((bytes) => target.postMessage({ type: 'model-bytes', bytes }, [bytes]),
-      (error) => target.postMessage({ type: 'model-bytes', error: error.message }));
+  fetchModelFile().then((bytes) => target.postMessage({ type: 'model-bytes', bytes }, [bytes]),
+    (error) => target.postMessage({ type: 'model-bytes', error: error.message }));
 }
+
 const pending = new Map();
 
 function failAll(message) {

@@ -4,6 +4,7 @@
 // Messages out: { id, ok: true, result } | { id, ok: false, error: { name, message } }.
 import { createEngine, positionalEncoding } from '../lib/index.js';
 import { computeRequest, transferables } from './compute.js';
+import { fetchModelFile } from './model-file.js';
 
 /** One engine per requested backend, created on first use; a failed creation is retried next time. */
 const engines = new Map();
@@ -20,14 +21,6 @@ function engineFor(backend) {
   return engines.get(key);
 }
 
-/**
- * The compact model file, on the page's own origin. In the built widget it sits at models/ beside
- * attention-view.js (the worker is in assets/), so a site may host the widget in any folder; the dev
- * server serves web/public/models at /models.
- */
-const MODEL_URL = import.meta.env?.DEV
-  ? new URL('/models/use-lite.f16.safetensors', self.location.origin)
-  : new URL('../models/use-lite.f16.safetensors', import.meta.url);
 let modelBytes = null;
 /** Settles modelBytes when the page fetches the file itself ('model-bytes' messages), else null. */
 let fromPage = null;
@@ -38,10 +31,7 @@ let fromPage = null;
  */
 function prefetchModel() {
   if (!modelBytes) {
-    modelBytes = fetch(MODEL_URL).then((response) => {
-      if (!response.ok) throw new Error(`could not load ${MODEL_URL.pathname}: HTTP ${response.status}`);
-      return response.arrayBuffer();
-    });
+    modelBytes = fetchModelFile();
     modelBytes.catch(() => { modelBytes = null; });
   }
   return modelBytes;
