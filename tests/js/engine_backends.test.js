@@ -28,6 +28,11 @@ function trackedGpu() {
       return adapter;
     },
     getPreferredCanvasFormat: () => gpu.getPreferredCanvasFormat?.(),
+    /** Destroys every device handed out (a lost device) and lets the loss be reported. */
+    async loseDevices() {
+      for (const device of devices) device.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    },
   };
 }
 
@@ -56,8 +61,7 @@ describe('backend selection', () => {
     const args = attentionInputs(CASE);
     const before = await engine.attention(args);
     expect(before.backend).toBe('webgpu');
-    for (const device of gpu.devices) device.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await gpu.loseDevices();
     const after = await engine.attention(args);
     expect(after.backend).toBe('wasm');
     expect(after.fallback.from).toBe('webgpu');
@@ -72,8 +76,7 @@ describe('backend selection', () => {
   it("'webgpu' after a lost device rejects with a clear error and validation still names arguments", async () => {
     const gpu = trackedGpu();
     const engine = await createEngine({ backend: 'webgpu', gpu });
-    for (const device of gpu.devices) device.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await gpu.loseDevices();
     await expect(engine.attention(attentionInputs(CASE))).rejects.toThrow(/lost|destroyed/i);
     await expect(engine.attention({ ...attentionInputs(CASE), dk: 3 })).rejects.toThrow(/query has/);
     engine.dispose();
@@ -86,8 +89,7 @@ describe('backend selection', () => {
     const text = "The animal didn't cross the street because it was too tired";
     const before = await model.run(text);
     expect(before.backend).toBe('webgpu');
-    for (const device of gpu.devices) device.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await gpu.loseDevices();
     const after = await model.run(text);
     expect(after.backend).toBe('wasm');
     expect(after.fallback.from).toBe('webgpu');
@@ -112,8 +114,7 @@ describe('backend selection', () => {
     const gpu = trackedGpu();
     const engine = await createEngine({ backend: 'webgpu', gpu });
     const model = await engine.loadModel();
-    for (const device of gpu.devices) device.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await gpu.loseDevices();
     await expect(model.run('It was tired.')).rejects.toThrow(/lost|destroyed/i);
     await expect(model.run('It was tired.', { kernal: 'reference' })).rejects.toThrow(/unknown option 'kernal'/);
     model.dispose();

@@ -107,8 +107,11 @@ function allFinite(a) {
   return s0 + s1 + s2 + s3 === 0;
 }
 
+/** An optional argument counts as given unless it is undefined or null. */
+const isGiven = (value) => value !== undefined && value !== null;
+
 function checkOptionalFloats(value, name, expected, formula, fn) {
-  return value === undefined || value === null ? null : checkFloats(value, name, expected, formula, fn);
+  return isGiven(value) ? checkFloats(value, name, expected, formula, fn) : null;
 }
 
 /**
@@ -116,7 +119,7 @@ function checkOptionalFloats(value, name, expected, formula, fn) {
  * null when not given. Their contents are overwritten, so only the length is checked (no finite check).
  */
 function checkOutputs(options, outCount, outFormula, weightCount, returnWeights, fn) {
-  const given = (name) => options[name] !== undefined && options[name] !== null;
+  const given = (name) => isGiven(options[name]);
   const check = (name, expected, formula) => checkFloatArray(options[name], name, expected, formula, fn);
   const out = given('out') ? check('out', outCount, outFormula) : null;
   let weightsOut = null;
@@ -161,7 +164,7 @@ function checkBoolean(value, name, fn) {
  * container ('' for attention, 'scoreParams.' for multiHeadAttention).
  */
 function checkScoreParams(score, params, dk, prefix, fn) {
-  const given = (name) => params[name] !== undefined && params[name] !== null;
+  const given = (name) => isGiven(params[name]);
   const needs = { dot: [], scaled_dot: [], general: ['W'], additive: ['Wq', 'Wk', 'v'] }[score];
   for (const name of SCORE_PARAM_KEYS) {
     if (given(name) && !needs.includes(name)) {
