@@ -21,6 +21,9 @@ inline size_t gemm_f32_packed_size(int k, int n) {
 
 // packed [ceil(N/8)][K][8] <- b [K][N]; the columns past N in the last panel are 0.
 void gemm_f32_pack(float* packed, const float* b, int k, int n);
+// Row kk of b (row [N]) into its place in packed (gemm_f32_packed_size(k, n) floats), padding included: a
+// kernel can be packed row by row as it is read.
+void gemm_f32_pack_row(float* packed, const float* row, int kk, int k, int n);
 // b [K][N] <- packed [ceil(N/8)][K][8] (the inverse of gemm_f32_pack).
 void gemm_f32_unpack(float* b, const float* packed, int k, int n);
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "attn/attention.h"
+#include "attn/safetensors.h"
 #include "attn/tokenizer.h"
 
 namespace attn {
@@ -61,7 +62,10 @@ class EncoderModel {
  private:
   Tokenizer tokenizer_;
   std::vector<EncoderLayer> layers_;
-  std::vector<float> token_embedding_;    // [V][D0]
+  // [V][D0] as stored in the file (F32, F16 or BF16): a row is converted when a token uses it, so the table
+  // stays half the size (and is written once) with a 16-bit file.
+  std::vector<uint8_t> token_embedding_;
+  DType token_embedding_dtype_ = DType::kF32;
   std::vector<float> inv_timescales_;     // [D0/2]
   std::vector<float> timing_;             // [timing_rows_][D0]: the timing signal, computed once at load
   int timing_rows_ = 0;                   // maxTokens, unless that table would exceed 16 MiB

@@ -50,6 +50,10 @@ class SafeTensors {
   bool read_f32(const std::string& name, const std::vector<int64_t>& shape, std::vector<float>* out,
                 std::string* error) const;
 
+  // The tensor `name` after the same checks as read_f32 (F32, F16 or BF16 and exactly `shape`), for reading
+  // it in parts with to_f32; null with a message otherwise.
+  const TensorInfo* find_float(const std::string& name, const std::vector<int64_t>& shape, std::string* error) const;
+
  private:
   const uint8_t* data_ = nullptr;  // start of the data section
   size_t data_size_ = 0;
@@ -59,5 +63,8 @@ class SafeTensors {
 
 // IEEE half -> float (exact).
 float half_to_float(uint16_t h);
+
+// out[0, n) <- the n little-endian F32, F16 or BF16 values at src, as float32 (exact). Other dtypes: false.
+bool to_f32(DType dtype, const uint8_t* src, size_t n, float* out);
 
 }  // namespace attn

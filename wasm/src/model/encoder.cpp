@@ -76,13 +76,19 @@ void timing_row(float* row, int p, const float* inv, int half) {
 // positions past it are computed per run, with the same function.
 constexpr size_t kTimingTableFloats = size_t(1) << 22;
 
-// Reads a [K][N] kernel and packs it for gemm_f32_packed.
+// Reads a [K][N] kernel and packs it for gemm_f32_packed one row of the file at a time: no float32 copy of
+// the whole kernel.
 bool read_packed(const SafeTensors& file, const std::string& name, int k, int n, std::vector<float>* out,
                  std::string* error) {
-  std::vector<float> plain;
-  if (!file.read_f32(name, {k, n}, &plain, error)) return false;
-  out->assign(gemm_f32_packed_size(k, n), 0.0f);
-  gemm_f32_pack(out->data(), plain.data(), k, n);
+  const TensorInfo* t = file.find_float(name, {k, n}, error);
+  if (!t) return false;
+  out->resize(gemm_f32_packed_size(k, n));
+  std::vector<float> row(n);
+  const size_t row_bytes = dtype_size(t->dtype) * n;
+  for (int kk = 0; kk < k; ++kk) {
+    to_f32(t->dtype, file.bytes(*t) + row_bytes * kk, n, row.data());
+    gemm_f32_pack_row(out->data(), row.data(), kk, k, n);
+  }
   return true;
 }
 
@@ -135,9 +141,11 @@ bool EncoderModel::load(const uint8_t* data, size_t size, std::string* error) {
   vocab_rows_ = static_cast<int>(s[0]);
   d0_ = static_cast<int>(s[1]);
   if (d0_ % 2) return fail(error, "the embedding width " + std::to_string(d0_) + " is odd");
-  const auto& dtype = file.find("embeddings.token")->dtype;
-  weight_dtype_ = dtype == DType::kF16 ? "float16" : dtype == DType::kBF16 ? "bfloat16" : "float32";
-  if (!file.read_f32("embeddings.token", s, &token_embedding_, error)) return false;
+  const TensorInfo* embedding = file.find_float("embeddings.token", s, error);
+  if (!embedding) return false;
+  token_embedding_dtype_ = embedding->dtype;
+  weight_dtype_ = embedding->dtype == DType::kF16 ? "float16" : embedding->dtype == DType::kBF16 ? "bfloat16" : "float32";
+  token_embedding_.assign(file.bytes(*embedding), file.bytes(*embedding) + (embedding->end - embedding->begin));
   if (!file.read_f32("embeddings.timing_inv_timescales", {d0_ / 2}, &inv_timescales_, error)) return false;
   // The timing signal of positions 0 .. maxTokens-1 is the same for every run: computed once, here.
   timing_rows_ = static_cast<int>(std::min(static_cast<size_t>(max_tokens_), kTimingTableFloats / d0_));
@@ -238,9 +246,11 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
   const int t = static_cast<int>(r.ids.size());
 
   // Input: x0 = scale * Emb[id] + timing[p], p = 0 .. T-1 (timing from the table made at load).
-  std::vector<float> x(static_cast<size_t>(t) * d0_), late;
+  std::vector<float> x(static_cast<size_t>(t) * d0_), late, embedded(d0_);
   for (int p = 0; p < t; ++p) {
-    const float* e = &token_embedding_[static_cast<size_t>(r.ids[p]) * d0_];
+    const size_t row_bytes = dtype_size(token_embedding_dtype_) * d0_;
+    to_f32(token_embedding_dtype_, token_embedding_.data() + row_bytes * r.ids[p], d0_, embedded.data());
+    const float* e = embedded.data();
     const float* timing;
     if (p < timing_rows_) {
       timing = &timing_[static_cast<size_t>(p) * d0_];

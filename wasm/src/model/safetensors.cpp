@@ -191,37 +191,50 @@ const TensorInfo* SafeTensors::find(const std::string& name) const {
   return nullptr;
 }
 
-bool SafeTensors::read_f32(const std::string& name, const std::vector<int64_t>& shape, std::vector<float>* out,
-                           std::string* error) const {
-  const TensorInfo* t = find(name);
-  if (!t) return fail(error, "the file has no tensor '" + name + "'");
-  if (t->shape != shape) {
-    return fail(error, "tensor '" + name + "' has shape " + shape_text(t->shape) + " but " + shape_text(shape) +
-                           " was expected");
-  }
-  const size_t n = t->count();
-  const uint8_t* src = bytes(*t);
-  out->resize(n);
-  switch (t->dtype) {
+bool to_f32(DType dtype, const uint8_t* src, size_t n, float* out) {
+  switch (dtype) {
     case DType::kF32:
-      if (n) std::memcpy(out->data(), src, 4 * n);  // data() may be null when n == 0 (memcpy's UB, fuzz)
-      break;
+      if (n) std::memcpy(out, src, 4 * n);  // out may be null when n == 0 (memcpy's UB, fuzz)
+      return true;
     case DType::kF16:
-      for (size_t i = 0; i < n; ++i) {
-        (*out)[i] = half_to_float(static_cast<uint16_t>(src[2 * i] | (src[2 * i + 1] << 8)));
-      }
-      break;
+      for (size_t i = 0; i < n; ++i) out[i] = half_to_float(static_cast<uint16_t>(src[2 * i] | (src[2 * i + 1] << 8)));
+      return true;
     case DType::kBF16:
       for (size_t i = 0; i < n; ++i) {
         uint32_t bits = static_cast<uint32_t>(src[2 * i] | (src[2 * i + 1] << 8)) << 16;
-        std::memcpy(&(*out)[i], &bits, 4);
+        std::memcpy(&out[i], &bits, 4);
       }
-      break;
+      return true;
     default:
-      out->clear();
-      return fail(error, "tensor '" + name + "' is " + dtype_name(t->dtype) + ", not F32, F16 or BF16");
+      return false;
   }
-  return true;
+}
+
+const TensorInfo* SafeTensors::find_float(const std::string& name, const std::vector<int64_t>& shape,
+                                          std::string* error) const {
+  const TensorInfo* t = find(name);
+  if (!t) {
+    fail(error, "the file has no tensor '" + name + "'");
+    return nullptr;
+  }
+  if (t->shape != shape) {
+    fail(error, "tensor '" + name + "' has shape " + shape_text(t->shape) + " but " + shape_text(shape) +
+                    " was expected");
+    return nullptr;
+  }
+  if (t->dtype != DType::kF32 && t->dtype != DType::kF16 && t->dtype != DType::kBF16) {
+    fail(error, "tensor '" + name + "' is " + dtype_name(t->dtype) + ", not F32, F16 or BF16");
+    return nullptr;
+  }
+  return t;
+}
+
+bool SafeTensors::read_f32(const std::string& name, const std::vector<int64_t>& shape, std::vector<float>* out,
+                           std::string* error) const {
+  const TensorInfo* t = find_float(name, shape, error);
+  if (!t) return false;
+  out->resize(t->count());
+  return to_f32(t->dtype, bytes(*t), out->size(), out->data());
 }
 
 }  // namespace attn
