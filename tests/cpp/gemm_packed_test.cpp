@@ -5,10 +5,12 @@
 // to above 512, with and without bias; and pack/unpack as inverses with zero padding.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <vector>
 
 #include "attn/gemm_packed.h"
+#include "attn/threads.h"
 #include "case_inputs.h"
 
 namespace attn::test {
@@ -90,6 +92,28 @@ TEST(GemmPacked, WritesOnlyTheOutput) {
     for (size_t i = size_t(m) * n; i < c.size(); ++i) ASSERT_EQ(c[i], -7.0f) << name << " at " << i;
   }
 }
+
+#if defined(ATTN_THREADS) && ATTN_THREADS
+// On 3 threads the dispatch splits rows of A and C into blocks (products of at least 4.2M multiply-adds), and each
+// block is the one-thread kernel on its rows: the result equals the one-thread call exactly. Rows around the
+// block sizes and a product just under the bound (one thread) are included.
+TEST(GemmPacked, ThreadsSplitRowsWithTheSameResult) {
+  uint32_t seed = 77;
+  for (auto [m, k, n] : {std::array<int, 3>{128, 512, 1536}, {130, 256, 768}, {33, 512, 512}, {17, 512, 481},
+                         {128, 256, 127}}) {
+    Mulberry32 rng(seed++);
+    const auto a = rng.values(size_t(m) * k, 1.0), b = rng.values(size_t(k) * n, 1.0), bias = rng.values(n, 1.0);
+    std::vector<float> packed(gemm_f32_packed_size(k, n));
+    gemm_f32_pack(packed.data(), b.data(), k, n);
+    std::vector<float> one(size_t(m) * n, NAN), three(size_t(m) * n, NAN);
+    gemm_f32_packed(one.data(), a.data(), packed.data(), bias.data(), m, k, n, Variant::kOptimized);
+    ASSERT_EQ(set_thread_count(3), 3);
+    gemm_f32_packed(three.data(), a.data(), packed.data(), bias.data(), m, k, n, Variant::kOptimized);
+    set_thread_count(1);
+    for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(three[i], one[i]) << "m=" << m << " k=" << k << " n=" << n << " at " << i;
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace attn::test

@@ -11,10 +11,9 @@
 namespace attn {
 namespace {
 
-// Below this many multiply-adds (H Tq Tk (D + Dv)) a call runs on one thread: waking the pool and repacking K
-// and V per block cost more (measured in Chromium on 2 cores: H = 1, Tq = Tk = 128, D = Dv = 64, 2.1M, ran
-// 0.25 ms on one thread and 0.28 ms on two).
-constexpr double kParallelMinMacs = 1 << 22;
+// Below kParallelMinMacs multiply-adds (H Tq Tk (D + Dv)) a call runs on one thread: waking the pool and
+// repacking K and V per block cost more (measured in Chromium on 2 cores: H = 1, Tq = Tk = 128, D = Dv = 64,
+// 2.1M, ran 0.25 ms on one thread and 0.28 ms on two).
 // Query blocks start at multiples of this many rows (the kernels' query micro-tiles) and hold at least
 // kMinBlockRows rows (each block repacks K and V).
 constexpr int kRowAlign = 8;

@@ -12,6 +12,10 @@
 
 namespace attn {
 
+// Below about 4.2M multiply-adds a kernel call stays on one thread: waking the pool costs more than it gives
+// (attention.cpp has the measurement).
+constexpr double kParallelMinMacs = 1 << 22;
+
 // The type-erased loop behind parallel_for (parallel.cpp).
 void parallel_for_impl(int tasks, void (*body)(void* context, int task), void* context);
 
