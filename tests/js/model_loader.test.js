@@ -43,6 +43,59 @@ describe('loadModel', () => {
     compact.dispose();
   });
 
+  /** The file as a stream of `size`-byte chunks. */
+  const chunked = (size) => new ReadableStream({
+    start(controller) {
+      for (let at = 0; at < bytes.length; at += size) controller.enqueue(bytes.slice(at, at + size));
+      controller.close();
+    },
+  });
+
+  it('streams a Response or a ReadableStream into the heap, whatever its Content-Length says', async () => {
+    const reference = await model.run(CLASSIC);
+    const before = module.heapBytesInUse();
+    // Right, missing, too small (the block grows) and too large (the block is larger than the file).
+    const lengths = [String(bytes.length), null, '1000', String(3 * bytes.length)];
+    const sources = [
+      chunked(65_536), chunked(1_000_003),
+      ...lengths.map((length) => new Response(chunked(65_536), { headers: length ? { 'Content-Length': length } : {} })),
+    ];
+    for (const source of sources) {
+      const m = await loadModel(module, source);
+      expect(Array.from((await m.run(CLASSIC)).embedding)).toEqual(Array.from(reference.embedding));
+      m.dispose();
+    }
+    expect(module.heapBytesInUse()).toBe(before);
+  });
+
+  it('refuses a broken, used or failed stream or response with a message, and frees what it read', async () => {
+    const before = module.heapBytesInUse();
+    const reset = new ReadableStream({
+      start(controller) {
+        controller.enqueue(bytes.slice(0, 100_000));
+        controller.error(new Error('connection reset'));
+      },
+    });
+    await expect(loadModel(module, reset)).rejects.toThrow(/^loadModel: reading the stream failed: connection reset/);
+    const text = new ReadableStream({ start(controller) { controller.enqueue('not bytes'); controller.close(); } });
+    await expect(loadModel(module, text)).rejects.toThrow(/chunk that is not a Uint8Array \(\[object String\]\)/);
+    const locked = chunked(65_536);
+    locked.getReader();
+    await expect(loadModel(module, locked)).rejects.toThrow(/already being read \(its stream is locked\)/);
+    const used = new Response(bytes.slice(0, 10));
+    await used.arrayBuffer();
+    await expect(loadModel(module, used)).rejects.toThrow(/body of the response was already read/);
+    await expect(loadModel(module, new Response('missing', { status: 404 }))).rejects.toThrow(/could not load the response: HTTP 404/);
+    const firstChunkOnly = () => {
+      let seen = 0;
+      return new TransformStream({ transform(chunk, controller) { if (seen++ === 0) controller.enqueue(chunk); } });
+    };
+    await expect(loadModel(module, new Response(chunked(4096).pipeThrough(firstChunkOnly()))))
+      .rejects.toThrow(/^loadModel: .*(past the end|truncated|exceeds)/);  // a truncated file
+    expect(module.heapBytesInUse()).toBe(before);
+    expect((await model.run('still works')).n).toBeGreaterThan(0);
+  });
+
   it('rejects a source that is not a URL or bytes, and says what it takes', async () => {
     await expect(loadModel(module, 42)).rejects.toThrow(TypeError);
     await expect(loadModel(module, { url: 'x' })).rejects.toThrow(/source must be a URL/);

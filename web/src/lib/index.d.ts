@@ -124,8 +124,12 @@ export interface Engine {
   readonly adapterInfo: unknown;
   attention(options: AttentionOptions): Promise<AttentionResult>;
   multiHeadAttention(options: MultiHeadOptions): Promise<AttentionResult>;
-  /** a URL, the bytes of a safetensors file, or nothing for the default compact model from the page's origin */
-  loadModel(source?: string | URL | ArrayBuffer | Uint8Array): Promise<Model>;
+  /**
+   * a URL, a fetch Response, a ReadableStream of Uint8Array chunks, the bytes of a safetensors file, or nothing
+   * for the default compact model from the page's origin; URLs, responses and streams are read into the WASM
+   * heap chunk by chunk as they download (a Response's Content-Length sizes the block)
+   */
+  loadModel(source?: string | URL | Response | ReadableStream<Uint8Array> | ArrayBuffer | Uint8Array): Promise<Model>;
   memory(): { heapBytes: number; bytesInUse: number };
   dispose(): void;
 }

@@ -53,11 +53,11 @@ export function defaultThreads() {
 }
 
 async function instantiate(simd) {
-  // Two literal imports so that bundlers see (and emit) both builds.
-  const [glue, wasmUrl] = simd
-    ? [await import('../wasm/attn_simd.mjs'), new URL('../wasm/attn_simd.wasm', import.meta.url)]
-    : [await import('../wasm/attn_scalar.mjs'), new URL('../wasm/attn_scalar.wasm', import.meta.url)];
-  const wasmBinary = await readBytes(wasmUrl);
+  // Two literal imports so that bundlers see (and emit) both builds; the glue and the wasm load side by side.
+  const [gluePending, wasmUrl] = simd
+    ? [import('../wasm/attn_simd.mjs'), new URL('../wasm/attn_simd.wasm', import.meta.url)]
+    : [import('../wasm/attn_scalar.mjs'), new URL('../wasm/attn_scalar.wasm', import.meta.url)];
+  const [glue, wasmBinary] = await Promise.all([gluePending, readBytes(wasmUrl)]);
   return glue.default({ wasmBinary });
 }
 

@@ -19,15 +19,86 @@ function defaultModelUrl() {
   return new URL('../../../public/models/use-lite.f16.safetensors', import.meta.url);
 }
 
-async function readUrl(url) {
+/** The WASM heap as bytes, read afresh: the memory may have grown (in the threaded build, in another thread). */
+function heapBytes(module) {
+  return module.wasmMemory ? new Uint8Array(module.wasmMemory.buffer) : module.HEAPU8;
+}
+
+function allocate(module, size) {
+  const ptr = module._malloc(Math.max(1, size));
+  if (!ptr) throw new RangeError(`loadModel: could not allocate ${size} bytes in the WASM heap`);
+  return ptr;
+}
+
+/** Copies bytes the caller holds into the heap: { ptr, size, bytes }. */
+function bytesIntoHeap(module, bytes) {
+  const ptr = allocate(module, bytes.byteLength);
+  heapBytes(module).set(bytes, ptr);
+  return { ptr, size: bytes.byteLength, bytes };
+}
+
+/**
+ * Reads a stream of byte chunks straight into the heap as they arrive (no whole-file copy in JS): one block of
+ * `expected` bytes (the Content-Length) when it is known and right, else a block that doubles as needed.
+ */
+async function streamIntoHeap(module, stream, expected, what) {
+  if (stream.locked) throw new TypeError(`loadModel: ${what} is already being read (its stream is locked)`);
+  let capacity = Number.isSafeInteger(expected) && expected > 0 ? expected : 1 << 20;
+  let ptr = allocate(module, capacity);
+  let size = 0;
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      let next;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        throw new Error(`loadModel: reading ${what} failed: ${error?.message ?? error}`, { cause: error });
+      }
+      if (next.done) break;
+      const chunk = next.value;
+      if (!(chunk instanceof Uint8Array)) {
+        throw new TypeError(`loadModel: ${what} gave a chunk that is not a Uint8Array (${Object.prototype.toString.call(chunk)})`);
+      }
+      if (size + chunk.byteLength > capacity) {
+        const grown = Math.max(2 * capacity, size + chunk.byteLength);
+        const moved = allocate(module, grown);
+        heapBytes(module).copyWithin(moved, ptr, ptr + size);
+        module._free(ptr);
+        ptr = moved;
+        capacity = grown;
+      }
+      heapBytes(module).set(chunk, ptr + size);
+      size += chunk.byteLength;
+    }
+  } catch (error) {
+    module._free(ptr);
+    reader.cancel().catch(() => {});
+    throw error;
+  }
+  return { ptr, size, bytes: null };
+}
+
+async function responseIntoHeap(module, response, what) {
+  if (!response.ok) throw new Error(`loadModel: could not load ${what}: HTTP ${response.status}`);
+  if (response.bodyUsed) throw new TypeError(`loadModel: the body of ${what} was already read`);
+  if (!response.body) throw new Error(`loadModel: ${what} has no body`);
+  // With Content-Encoding the header counts the compressed bytes: then the block grows as it must.
+  const expected = Number(response.headers.get('Content-Length') ?? NaN);
+  return streamIntoHeap(module, response.body, expected, what);
+}
+
+async function urlIntoHeap(module, url) {
   if (url.protocol === 'file:') {
     const fsName = 'node:fs/promises';
     const fs = await import(/* @vite-ignore */ fsName);
+    let bytes;
     try {
-      return new Uint8Array(await fs.readFile(url));
+      bytes = new Uint8Array(await fs.readFile(url));
     } catch (error) {
       throw new Error(`loadModel: could not read ${url.href}: ${error.message} (run scripts/build.sh)`, { cause: error });
     }
+    return bytesIntoHeap(module, bytes);
   }
   let response;
   try {
@@ -35,13 +106,13 @@ async function readUrl(url) {
   } catch (error) {  // offline, refused, blocked by CSP or CORS: fetch's own message names neither
     throw new Error(`loadModel: could not fetch ${url.href}: ${error.message}`, { cause: error });
   }
-  if (!response.ok) throw new Error(`loadModel: could not load ${url.href}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  return responseIntoHeap(module, response, url.href);
 }
 
-async function readSource(source) {
-  if (source === undefined || source === null) return readUrl(defaultModelUrl());
-  if (source instanceof URL) return readUrl(source);
+/** The model file in the heap, { ptr, size, bytes }, from any source loadModel takes; bytes: the caller's, if given. */
+async function sourceIntoHeap(module, source) {
+  if (source === undefined || source === null) return urlIntoHeap(module, defaultModelUrl());
+  if (source instanceof URL) return urlIntoHeap(module, source);
   if (typeof source === 'string') {
     const base = typeof location !== 'undefined' && location.href ? location.href : undefined;
     let url;
@@ -50,18 +121,26 @@ async function readSource(source) {
     } catch {
       throw new TypeError(`loadModel: source '${source}' is not a URL (in Node pass a file: URL or the bytes)`);
     }
-    return readUrl(url);
+    return urlIntoHeap(module, url);
+  }
+  if (typeof Response === 'function' && source instanceof Response) {
+    return responseIntoHeap(module, source, source.url || 'the response');
+  }
+  if (typeof ReadableStream === 'function' && source instanceof ReadableStream) {
+    return streamIntoHeap(module, source, NaN, 'the stream');
   }
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+    let bytes;
     try {
-      return source instanceof ArrayBuffer ? new Uint8Array(source)
+      bytes = source instanceof ArrayBuffer ? new Uint8Array(source)
         : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
     } catch (error) {  // a detached (transferred) buffer: V8's message does not say which argument
       throw new TypeError(`loadModel: source's buffer was detached (transferred); ${error.message}`, { cause: error });
     }
+    return bytesIntoHeap(module, bytes);
   }
-  throw new TypeError('loadModel: source must be a URL (string or URL), an ArrayBuffer, a Uint8Array or ' +
-    `undefined for ${DEFAULT_MODEL_PATH}; got ${Object.prototype.toString.call(source)}`);
+  throw new TypeError('loadModel: source must be a URL (string or URL), a Response, a ReadableStream of bytes, an ' +
+    `ArrayBuffer, a Uint8Array or undefined for ${DEFAULT_MODEL_PATH}; got ${Object.prototype.toString.call(source)}`);
 }
 
 function checkText(text, fn) {
@@ -82,24 +161,25 @@ function unwrap(result, fn) {
 
 /**
  * @param {object} module the Emscripten module of the engine (backend.module)
- * @param {string|URL|ArrayBuffer|Uint8Array} [source] the model file; default: the compact file on the page's
- *   own origin, DEFAULT_MODEL_PATH
+ * @param {string|URL|Response|ReadableStream|ArrayBuffer|Uint8Array} [source] the model file; default: the
+ *   compact file on the page's own origin, DEFAULT_MODEL_PATH. A URL, a Response or a stream is read into the
+ *   WASM heap chunk by chunk as it downloads.
  * @returns {Promise<import('./index.d.ts').Model>}
  */
 export async function loadModel(module, source, options = {}) {
   if (!module || typeof module.modelLoad !== 'function') {
     throw new TypeError('loadModel: module must be the engine\'s WASM module (it has no modelLoad binding)');
   }
-  const bytes = await readSource(source ?? options.defaultSource);
-  const ptr = module._malloc(Math.max(1, bytes.byteLength));
-  if (!ptr) throw new RangeError(`loadModel: could not allocate ${bytes.byteLength} bytes in the WASM heap`);
+  const wantsGpu = options.backend?.name === 'webgpu' && (options.gpuActive?.() ?? true);
+  const file = await sourceIntoHeap(module, source ?? options.defaultSource);
   let loaded;
+  let bytes = file.bytes;
   try {
-    // The threaded build's memory may have grown in a worker thread, leaving HEAPU8 short: use the current buffer.
-    (module.wasmMemory ? new Uint8Array(module.wasmMemory.buffer) : module.HEAPU8).set(bytes, ptr);
-    loaded = module.modelLoad(ptr, bytes.byteLength);
+    loaded = module.modelLoad(file.ptr, file.size);
+    // The WebGPU encoder reads the file in JS: a copy out of the heap when it came from a stream.
+    if (wantsGpu && !bytes) bytes = heapBytes(module).slice(file.ptr, file.ptr + file.size);
   } finally {
-    module._free(ptr);
+    module._free(file.ptr);
   }
   const handle = unwrap(loaded, 'loadModel').handle;
   const raw = unwrap(module.modelInfo(handle), 'loadModel');
@@ -107,7 +187,7 @@ export async function loadModel(module, source, options = {}) {
   // Tokenizing stays in WASM; the weights are uploaded once, here. A GPU failure rejects the call, or
   // under 'auto' leaves the model on WASM.
   let gpu = null;
-  if (options.backend?.name === 'webgpu' && (options.gpuActive?.() ?? true)) {
+  if (wantsGpu && (options.gpuActive?.() ?? true)) {  // the device may have been lost while the file loaded
     try {
       const { createGpuEncoder } = await import('./gpu_encoder.js');
       gpu = createGpuEncoder(options.backend, bytes);
