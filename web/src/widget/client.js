@@ -1,23 +1,44 @@
 // The main-thread side of the shared worker: one Worker per page, created on the first request, serving
 // every <attention-view>. If the worker dies, the next request starts a new one.
 
-import { fetchModelFile } from './model-file.js';
+import { MODEL_URL } from './model-file.js';
 
 let worker = null;
 let nextId = 1;
 let modelSent = false;
 
 /**
- * Fetches the model file here, once per worker, and transfers the bytes to the worker: the fetch starts as soon
- * as a widget is near the viewport instead of after the worker has booted. A failed fetch is passed on too;
- * the worker then fetches the file itself on the next request.
+ * Downloads the model file here, once per worker, and transfers each chunk to the worker as it arrives: the
+ * download starts as soon as a widget is near the viewport instead of after the worker has booted, and the
+ * main thread only passes chunks on (no whole-file copy here). A failed download is passed on too; the worker
+ * then downloads the file itself on the next request.
  */
 function sendModel(target) {
   if (modelSent || typeof fetch !== 'function') return;
   modelSent = true;
-  target.postMessage({ type: 'model-bytes', expect: true });
-  fetchModelFile().then((bytes) => target.postMessage({ type: 'model-bytes', bytes }, [bytes]),
-    (error) => target.postMessage({ type: 'model-bytes', error: error.message }));
+  target.postMessage({ type: 'model-file', expect: true });
+  streamModelFile(target).catch((error) => target.postMessage({ type: 'model-file', error: error.message }));
+}
+
+async function streamModelFile(target) {
+  const response = await fetch(MODEL_URL);
+  if (!response.ok) throw new Error(`could not load ${MODEL_URL.pathname}: HTTP ${response.status}`);
+  target.postMessage({ type: 'model-file', length: response.headers.get('Content-Length') });
+  const reader = response.body.getReader();
+  for (;;) {
+    let next;
+    try {
+      next = await reader.read();
+    } catch (error) {
+      target.postMessage({ type: 'model-chunk', error: error.message });
+      return;
+    }
+    if (next.done) {
+      target.postMessage({ type: 'model-chunk', done: true });
+      return;
+    }
+    target.postMessage({ type: 'model-chunk', chunk: next.value }, [next.value.buffer]);
+  }
 }
 
 const pending = new Map();

@@ -1,6 +1,7 @@
 // The Web Worker that owns the engine for every <attention-view> on the page. The main thread only draws.
-// Messages in: { id, type: 'compute', request } | { id, type: 'warm', backend, model } |
-// { type: 'model-bytes', expect: true } then { type: 'model-bytes', bytes } or { ..., error } (not answered).
+// Messages in: { id, type: 'compute', request } | { id, type: 'warm', backend, model } | the model file from
+// the page (not answered): { type: 'model-file', expect: true }, then { type: 'model-file', length } or
+// { ..., error }, then { type: 'model-chunk', chunk } ... and { type: 'model-chunk', done: true } or { ..., error }.
 // Messages out: { id, ok: true, result } | { id, ok: false, error: { name, message } }.
 import { createEngine, positionalEncoding } from '../lib/index.js';
 import { computeRequest, transferables } from './compute.js';
@@ -14,49 +15,74 @@ const models = new Map();
 function engineFor(backend) {
   const key = ['auto', 'wasm', 'webgpu'].includes(backend) ? backend : 'wasm';
   if (!engines.has(key)) {
-    const pending = createEngine({ backend: key });
+    // One thread: the widget's calls are small (at most the model's 128 tokens), where the threaded build's
+    // start (a pool of Web Workers) and hand-offs cost more than they give.
+    const pending = createEngine({ backend: key, threads: 1 });
     pending.catch(() => engines.delete(key));
     engines.set(key, pending);
   }
   return engines.get(key);
 }
 
-let modelBytes = null;
-/** Settles modelBytes when the page fetches the file itself ('model-bytes' messages), else null. */
-let fromPage = null;
+/** The model file's download (a Response being read into memory) until a model load takes it. */
+let modelFile = null;
 
-/**
- * The model file's bytes (once): from the page, which starts the fetch as soon as attention-view.js runs and
- * transfers the ArrayBuffer here (the worker would start ~300 ms later, after booting), else fetched here.
- */
-function prefetchModel() {
-  if (!modelBytes) {
-    modelBytes = fetchModelFile();
-    modelBytes.catch(() => { modelBytes = null; });
-  }
-  return modelBytes;
+function download() {
+  const pending = fetchModelFile();
+  pending.catch(() => { if (modelFile === pending) modelFile = null; });
+  return pending;
 }
 
-/** 'model-bytes' from the page: { expect: true } before the fetch, then { bytes } or { error }. */
-function receiveModelBytes(message) {
-  if (message.expect) {
-    if (modelBytes) return; // already fetching here: the page's bytes will be ignored
-    modelBytes = new Promise((resolve, reject) => { fromPage = { resolve, reject }; });
-    modelBytes.catch(() => { modelBytes = null; });
-    return;
+/** A model will be wanted soon: start the download unless one is under way or a model is loaded or loading. */
+function prefetchModel() {
+  if (!modelFile && models.size === 0) modelFile = download();
+}
+
+/**
+ * The model file as the page downloads it (client.js starts the download as soon as a widget is near the
+ * viewport, ~200 ms before this worker runs, and transfers each chunk as it arrives): a Response whose body is
+ * fed by 'model-chunk' messages, so the model streams into the heap while the rest of the file arrives.
+ */
+let fromPage = null;  // { resolve, reject } until the page has the response headers, then { controller }
+
+function receiveModelFile(message) {
+  if (message.type === 'model-file' && message.expect) {
+    if (modelFile || models.size > 0) return;  // already downloading here or loaded: the page's file is ignored
+    const pending = new Promise((resolve, reject) => { fromPage = { resolve, reject }; });
+    pending.catch(() => { if (modelFile === pending) modelFile = null; });
+    modelFile = pending;
+  } else if (message.type === 'model-file' && fromPage?.resolve) {
+    const { resolve, reject } = fromPage;
+    if (message.error) {
+      fromPage = null;
+      reject(new Error(message.error));
+      return;
+    }
+    fromPage = {};
+    const body = new ReadableStream({ start(controller) { fromPage.controller = controller; } });
+    resolve(new Response(body, { headers: message.length ? { 'Content-Length': message.length } : {} }));
+  } else if (message.type === 'model-chunk' && fromPage?.controller) {
+    const { controller } = fromPage;
+    if (message.chunk) {
+      controller.enqueue(message.chunk);
+      return;
+    }
+    fromPage = null;
+    if (message.error) controller.error(new Error(`the page's download of the model file failed: ${message.error}`));
+    else controller.close();
   }
-  if (!fromPage) return;
-  if (message.bytes) fromPage.resolve(message.bytes);
-  else fromPage.reject(new Error(message.error ?? 'the page could not load the model file'));
-  fromPage = null;
+}
+
+/** The download for a model load: the prefetched one, else a new one (a body is read once). */
+function takeModelFile() {
+  const file = modelFile ?? download();
+  modelFile = null;
+  return file;
 }
 
 function modelFor(engine) {
   if (!models.has(engine)) {
-    const pending = prefetchModel().then((bytes) => {
-      modelBytes = null; // the model copies the file into the engine; let the bytes go
-      return engine.loadModel(bytes);
-    });
+    const pending = takeModelFile().then((file) => engine.loadModel(file));
     pending.catch(() => {
       // Keep the failure for a while so that every keystroke does not re-fetch a missing file.
       setTimeout(() => models.delete(engine), 30_000);
@@ -69,7 +95,7 @@ function modelFor(engine) {
 async function handle(message) {
   if (message.type === 'compute') {
     const t0 = performance.now();
-    if (message.request.mode === 'model' || message.request.mode === 'whatif') prefetchModel().catch(() => {});
+    if (message.request.mode === 'model' || message.request.mode === 'whatif') prefetchModel();
     const engine = await engineFor(message.request.backend);
     const engineMs = performance.now() - t0;
     const result = await computeRequest(
@@ -80,7 +106,7 @@ async function handle(message) {
     return result;
   }
   if (message.type === 'warm') {  // a widget is near the viewport: start the engine and the model now
-    if (message.model) prefetchModel().catch(() => {});
+    if (message.model) prefetchModel();
     const engine = await engineFor(message.backend);
     if (message.model) modelFor(engine).catch(() => {});
     return {};
@@ -92,9 +118,9 @@ async function handle(message) {
 let queue = Promise.resolve();
 self.onmessage = (event) => {
   const message = event.data;
-  // Not queued: a queued compute may be waiting for these bytes.
-  if (message?.type === 'model-bytes') {
-    receiveModelBytes(message);
+  // Not queued: a queued compute may be waiting for the model file.
+  if (message?.type === 'model-file' || message?.type === 'model-chunk') {
+    receiveModelFile(message);
     return;
   }
   queue = queue.then(async () => {
