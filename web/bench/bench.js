@@ -7,7 +7,7 @@
 //   pass 3: scaled-dot attention for N in {128, 512, 2048}, H in {1, 12}, weights off and on: per shape,
 //           every competitor runs once and is checked against our reference (max abs error), then all of
 //           them run interleaved for several rounds (order rotated each round); median and spread;
-//   pass 4: the model (model.run vs TF.js on the original graph), when engine.loadModel exists;
+//   pass 4: the model (model.run vs TF.js on the original graph, and on the threaded engine), when engine.loadModel exists;
 //   and WebGPU rows beside the WASM ones when createEngine({ backend: 'webgpu' }) works.
 // Anything missing is skipped with a note; nothing here asserts a time. Returns a plain JSON object that
 // scripts/bench/run.mjs prints (report.js) and writes to bench/results.json.
@@ -361,7 +361,7 @@ export async function runBench(options = {}) {
   }
 
   // pass 4: the model
-  if (doModel) await benchModel({ lib, engine, gpuEngine, tf, rounds, minSampleMs, results, log, note });
+  if (doModel) await benchModel({ lib, engine, mtEngine, gpuEngine, tf, rounds, minSampleMs, results, log, note });
 
   // The machine is shared: measure the peak again at the end and keep the highest figure (a peak is a max).
   log('measuring the peak again');
@@ -393,7 +393,7 @@ function textOfTokens(model, target) {
   return best;
 }
 
-async function benchModel({ lib, engine, gpuEngine, tf, rounds, minSampleMs, results, log, note }) {
+async function benchModel({ lib, engine, mtEngine, gpuEngine, tf, rounds, minSampleMs, results, log, note }) {
   const targets = [16, 128];
   let model = null;
   if (engine && typeof engine.loadModel === 'function') {
@@ -406,6 +406,16 @@ async function benchModel({ lib, engine, gpuEngine, tf, rounds, minSampleMs, res
     }
   } else {
     note('engine.loadModel does not exist yet: model rows use synthetic ids for TF.js only');
+  }
+  // The same model on the threaded engine (its dense layers and attention split over the threads; TF.js
+  // stays on one thread, so this row's ratio is not like for like).
+  let mtModel = null;
+  if (mtEngine && model) {
+    try {
+      mtModel = await withTimeout(mtEngine.loadModel(), 120000, 'threaded engine.loadModel()');
+    } catch (e) {
+      note(`threaded engine.loadModel() failed: ${e.message}`);
+    }
   }
   let gpuModel = null;
   if (gpuEngine && model) {
@@ -440,6 +450,9 @@ async function benchModel({ lib, engine, gpuEngine, tf, rounds, minSampleMs, res
     const tokens = ids.length;
     const entries = [];
     if (model && text) entries.push({ id: 'ours.model', label: 'ours model.run (WASM)', run: () => model.run(text) });
+    if (mtModel && text) {
+      entries.push({ id: 'ours.model.threads', label: `ours model.run (WASM, ${mtEngine.threads} threads)`, run: () => mtModel.run(text) });
+    }
     if (gpuModel && text) entries.push({ id: 'ours.model.webgpu', label: 'ours model.run (WebGPU)', run: () => gpuModel.run(text) });
     if (graph) entries.push({ id: 'tfjs.model', label: 'TF.js graph (tfjs-wasm)', run: () => runUseGraph(tf, graph, ids) });
     const live = [];
@@ -456,7 +469,7 @@ async function benchModel({ lib, engine, gpuEngine, tf, rounds, minSampleMs, res
         note(`model ${tokens} tokens, ${e.label}: failed: ${err.message}`);
       }
     }
-    for (const id of ['ours.model', 'ours.model.webgpu']) {
+    for (const id of ['ours.model', 'ours.model.threads', 'ours.model.webgpu']) {
       const a = embeddings[id];
       const b = embeddings['tfjs.model'];
       if (a && b && a.length === b.length) {
