@@ -12,7 +12,7 @@
 //   - first heatmap: ms from navigation start to the first widget's 'attention-computed' event (the
 //     compact float16 model loaded, tokenized, run and drawn)
 // Prints a table; writes bench/widget.json and appends the table to bench/table.txt.
-// Options: --runs N (5), --no-build. Figures only: nothing here asserts a time.
+// Options: --runs N (7), --no-build. Figures only: nothing here asserts a time.
 import { chromium } from '@playwright/test';
 import { createServer } from 'node:http';
 import { execFileSync, spawn } from 'node:child_process';
@@ -31,7 +31,7 @@ const value = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
 };
-const runs = Number(value('--runs', 5));
+const runs = Number(value('--runs', 7));
 const BUDGET_KB = 300;
 const BUDGET_MS = 1500;
 const TYPES = {

@@ -407,24 +407,20 @@ async function benchModel({ lib, engine, mtEngine, gpuEngine, tf, rounds, minSam
   } else {
     note('engine.loadModel does not exist yet: model rows use synthetic ids for TF.js only');
   }
-  // The same model on the threaded engine (its dense layers and attention split over the threads; TF.js
-  // stays on one thread, so this row's ratio is not like for like).
-  let mtModel = null;
-  if (mtEngine && model) {
+  // The same model on another engine, or null with a note.
+  const alsoOn = async (other, name) => {
+    if (!other || !model) return null;
     try {
-      mtModel = await withTimeout(mtEngine.loadModel(), 120000, 'threaded engine.loadModel()');
+      return await withTimeout(other.loadModel(), 120000, `${name} engine.loadModel()`);
     } catch (e) {
-      note(`threaded engine.loadModel() failed: ${e.message}`);
+      note(`${name} engine.loadModel() failed: ${e.message}`);
+      return null;
     }
-  }
-  let gpuModel = null;
-  if (gpuEngine && model) {
-    try {
-      gpuModel = await withTimeout(gpuEngine.loadModel(), 120000, 'WebGPU engine.loadModel()');
-    } catch (e) {
-      note(`WebGPU engine.loadModel() failed: ${e.message}`);
-    }
-  }
+  };
+  // On the threaded engine its dense layers and attention split over the threads; TF.js stays on one thread, so
+  // that row's ratio is not like for like.
+  const mtModel = await alsoOn(mtEngine, 'threaded');
+  const gpuModel = await alsoOn(gpuEngine, 'WebGPU');
   let graph = null;
   if (tf) {
     try {
