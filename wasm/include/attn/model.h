@@ -53,7 +53,11 @@ class EncoderModel {
   int input_dims() const { return d0_; }
   int embedding_dims() const { return d_embedding_; }
   int max_tokens() const { return max_tokens_; }
-  const std::string& weight_dtype() const { return weight_dtype_; }
+  // "float16", "bfloat16" or "float32": the file's weight type (that of its embedding table).
+  std::string weight_dtype() const {
+    if (token_embedding_dtype_ == DType::kF16) return "float16";
+    return token_embedding_dtype_ == DType::kBF16 ? "bfloat16" : "float32";
+  }
 
   // ids [T'] -> result, clipping to max_tokens as the graph does. Returns false with a message for no ids or
   // an id outside [0, V).
@@ -72,7 +76,6 @@ class EncoderModel {
   std::vector<float> pool_kernel_, pool_bias_;  // packed [Dl][E], [E]
   int vocab_rows_ = 0, d0_ = 0, d_embedding_ = 0, max_tokens_ = 0;
   float input_scale_ = 1, layer_norm_epsilon_ = 0, l2_epsilon_ = 0;
-  std::string weight_dtype_;
 };
 
 }  // namespace attn

@@ -144,7 +144,6 @@ bool EncoderModel::load(const uint8_t* data, size_t size, std::string* error) {
   const TensorInfo* embedding = file.find_float("embeddings.token", s, error);
   if (!embedding) return false;
   token_embedding_dtype_ = embedding->dtype;
-  weight_dtype_ = embedding->dtype == DType::kF16 ? "float16" : embedding->dtype == DType::kBF16 ? "bfloat16" : "float32";
   token_embedding_.assign(file.bytes(*embedding), file.bytes(*embedding) + (embedding->end - embedding->begin));
   if (!file.read_f32("embeddings.timing_inv_timescales", {d0_ / 2}, &inv_timescales_, error)) return false;
   // The timing signal of positions 0 .. maxTokens-1 is the same for every run: computed once, here.
@@ -247,8 +246,8 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
 
   // Input: x0 = scale * Emb[id] + timing[p], p = 0 .. T-1 (timing from the table made at load).
   std::vector<float> x(static_cast<size_t>(t) * d0_), late, embedded(d0_);
+  const size_t row_bytes = dtype_size(token_embedding_dtype_) * d0_;
   for (int p = 0; p < t; ++p) {
-    const size_t row_bytes = dtype_size(token_embedding_dtype_) * d0_;
     to_f32(token_embedding_dtype_, token_embedding_.data() + row_bytes * r.ids[p], d0_, embedded.data());
     const float* e = embedded.data();
     const float* timing;
