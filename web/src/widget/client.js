@@ -1,7 +1,7 @@
 // The main-thread side of the shared worker: one Worker per page, created on the first request, serving
 // every <attention-view>. If the worker dies, the next request starts a new one.
 
-import { MODEL_URL } from './model-file.js';
+import { openModelFile } from './model-file.js';
 
 let worker = null;
 let nextId = 1;
@@ -21,8 +21,7 @@ function sendModel(target) {
 }
 
 async function streamModelFile(target) {
-  const response = await fetch(MODEL_URL);
-  if (!response.ok) throw new Error(`could not load ${MODEL_URL.pathname}: HTTP ${response.status}`);
+  const response = await openModelFile();
   target.postMessage({ type: 'model-file', length: response.headers.get('Content-Length') });
   const reader = response.body.getReader();
   for (;;) {
