@@ -117,6 +117,33 @@ TEST_F(ModelEncoder, ClipsAt128Tokens) {
   EXPECT_EQ(first.embedding, r.embedding);
 }
 
+// Only the embedding kept: the layers run the no-weights attention kernel, no weights, hidden or input kept,
+// and the embedding is the full run's (the two kernels agree to rounding).
+TEST_F(ModelEncoder, KeepsOnlyWhatIsAskedFor) {
+  std::vector<int32_t> ids = model_->tokenizer().encode("The animal didn't cross the street because it was too tired");
+  for (Variant variant : {Variant::kOptimized, Variant::kReference}) {
+    EncoderResult all, lean, some;
+    std::string error;
+    ASSERT_TRUE(model_->forward(ids, variant, &all, &error)) << error;
+    EncoderOutputs none;
+    none.input = none.attention = none.hidden = false;
+    ASSERT_TRUE(model_->forward(ids, variant, &lean, &error, none)) << error;
+    EXPECT_TRUE(lean.input.empty());
+    EXPECT_TRUE(lean.attention.empty());
+    EXPECT_TRUE(lean.hidden.empty());
+    EXPECT_EQ(lean.ids, all.ids);
+    ASSERT_EQ(lean.embedding.size(), all.embedding.size());
+    EXPECT_LE(max_abs(lean.embedding, all.embedding), 1e-6f);
+    EncoderOutputs hidden_only = none;
+    hidden_only.hidden = true;
+    ASSERT_TRUE(model_->forward(ids, variant, &some, &error, hidden_only)) << error;
+    ASSERT_EQ(some.hidden.size(), all.hidden.size());
+    // hidden states reach tens in magnitude: 1e-4 is a few float32 ulps there
+    for (size_t l = 0; l < all.hidden.size(); ++l) EXPECT_LE(max_abs(some.hidden[l], all.hidden[l]), 1e-4f);
+    EXPECT_TRUE(some.attention.empty());
+  }
+}
+
 TEST_F(ModelEncoder, RefusesBadIds) {
   EncoderResult r;
   std::string error;

@@ -10,6 +10,12 @@ const F16 = new URL('../../web/public/models/use-lite.f16.safetensors', import.m
 const GOOD = "The animal didn't cross the street because it was too tired";
 const detach = (buffer) => { structuredClone(buffer, { transfer: [buffer] }); return buffer; };
 
+
+function maxAbsDiff(a, b) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
 describe('hostile model input', () => {
   let module, bytes, model, known, server, base;
   beforeAll(async () => {
@@ -92,6 +98,41 @@ describe('hostile model input', () => {
     await expect(model.run(GOOD, 'reference')).rejects.toThrow(/run: options must be an object/);
     await expect(model.run(GOOD, null)).rejects.toThrow(TypeError);
     await expect(model.runIds([5, 6], { kernel: 'fast' })).rejects.toThrow(/runIds: kernel/);
+    await stillGood();
+  });
+
+  it('run/runIds: bad outputs name the option and the known outputs', async () => {
+    const BAD = [
+      ['a string', 'embedding', TypeError, /outputs must be a non-empty array of names .* got 'embedding'/],
+      ['null', null, TypeError, /outputs must be a non-empty array .* got null/],
+      ['empty', [], TypeError, /outputs must be a non-empty array .* got an array of 0/],
+      ['an unknown name', ['embeddings'], RangeError, /outputs: unknown output 'embeddings' \(known: embedding, attention, hidden, inputEmbeddings\)/],
+      ['a number in it', ['embedding', 2], RangeError, /outputs: unknown output number/],
+      ['an inherited name', ['toString'], RangeError, /outputs: unknown output 'toString'/],
+    ];
+    for (const [what, outputs, ErrorClass, pattern] of BAD) {
+      await expect(model.run(GOOD, { outputs }), what).rejects.toThrow(ErrorClass);
+      await expect(model.run(GOOD, { outputs }), what).rejects.toThrow(new RegExp(`run: ${pattern.source}`));
+      await expect(model.runIds([5, 6], { outputs }), what).rejects.toThrow(new RegExp(`runIds: ${pattern.source}`));
+    }
+    await stillGood();
+  });
+
+  it('run/runIds: outputs returns what is asked for and null for the rest', async () => {
+    const all = await model.run(GOOD);
+    const lean = await model.run(GOOD, { outputs: ['embedding'] });
+    expect([lean.attention, lean.hidden, lean.inputEmbeddings]).toEqual([null, null, null]);
+    expect(lean.pieces).toEqual(all.pieces);
+    expect(lean.embedding.length).toBe(all.embedding.length);
+    // without 'attention' the layers run the no-weights kernel: the same embedding to rounding
+    expect(maxAbsDiff(lean.embedding, all.embedding)).toBeLessThanOrEqual(1e-6);
+
+    const some = await model.runIds(Array.from(all.ids), { outputs: ['attention', 'inputEmbeddings', 'attention'] });
+    expect([some.embedding, some.hidden]).toEqual([null, null]);
+    expect(some.attention.map((a) => a.length)).toEqual(all.attention.map((a) => a.length));
+    some.attention.forEach((a, l) => expect(maxAbsDiff(a, all.attention[l])).toBe(0));
+    expect(Array.from(some.inputEmbeddings)).toEqual(Array.from(all.inputEmbeddings));
+    expect((await model.run(GOOD, { outputs: ['hidden'], kernel: 'reference' })).hidden).toHaveLength(2);
     await stillGood();
   });
 

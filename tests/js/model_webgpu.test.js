@@ -115,6 +115,20 @@ describe.skipIf(!adapter)('USE lite: model.run on WebGPU vs WASM', () => {
     }, 60_000);
   }
 
+  it('outputs: only what is asked for is read back, the rest is null, as on WASM', async () => {
+    const all = await models.webgpu.run(CLASSIC);
+    const lean = await models.webgpu.run(CLASSIC, { outputs: ['embedding'] });
+    expect(lean.backend).toBe('webgpu');
+    expect([lean.attention, lean.hidden, lean.inputEmbeddings]).toEqual([null, null, null]);
+    expect(cosine(lean.embedding, all.embedding)).toBeGreaterThanOrEqual(0.999999);
+    const some = await models.webgpu.run(CLASSIC, { outputs: ['hidden'] });
+    expect([some.embedding, some.attention, some.inputEmbeddings]).toEqual([null, null, null]);
+    expect(some.hidden.map((h) => h.length)).toEqual(all.hidden.map((h) => h.length));
+    const wasm = await models.wasm.run(CLASSIC, { outputs: ['hidden'] });
+    expect(Object.keys(some).sort()).toEqual(Object.keys(wasm).sort());
+    expect([wasm.embedding, wasm.attention, wasm.inputEmbeddings]).toEqual([null, null, null]);
+  }, 60_000);
+
   it('a lost device makes run() reject with a clear error', async () => {
     expect(device).not.toBeNull();
     device.destroy();

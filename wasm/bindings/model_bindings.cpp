@@ -105,44 +105,54 @@ val model_tokenize(int handle, const std::string& normalized) {
   return r;
 }
 
-val run_ids(const attn::EncoderModel& m, const std::vector<int32_t>& ids, int variant) {
+// Bits of `outputs` (model/index.js OUTPUT_BITS): which results become JS arrays; the others are null.
+constexpr int kOutputEmbedding = 1, kOutputAttention = 2, kOutputHidden = 4, kOutputInput = 8;
+
+val layer_arrays(const std::vector<std::vector<float>>& layers) {
+  val arrays = val::array();
+  for (size_t l = 0; l < layers.size(); ++l) arrays.set(l, copy_array("Float32Array", layers[l].data(), layers[l].size()));
+  return arrays;
+}
+
+val run_ids(const attn::EncoderModel& m, const std::vector<int32_t>& ids, int variant, int outputs) {
   if (variant != 0 && variant != 1) return error_result("modelRun: unknown variant " + std::to_string(variant));
+  attn::EncoderOutputs keep;
+  keep.input = (outputs & kOutputInput) != 0;
+  keep.attention = (outputs & kOutputAttention) != 0;
+  keep.hidden = (outputs & kOutputHidden) != 0;
   attn::EncoderResult out;
   std::string error;
-  if (!m.forward(ids, static_cast<attn::Variant>(variant), &out, &error)) return error_result(error);
-  val attention = val::array(), hidden = val::array();
-  for (size_t l = 0; l < out.attention.size(); ++l) {
-    attention.set(l, copy_array("Float32Array", out.attention[l].data(), out.attention[l].size()));
-    hidden.set(l, copy_array("Float32Array", out.hidden[l].data(), out.hidden[l].size()));
-  }
+  if (!m.forward(ids, static_cast<attn::Variant>(variant), &out, &error, keep)) return error_result(error);
   val r = val::object();
   r.set("error", std::string());
   r.set("ids", copy_array("Int32Array", out.ids.data(), out.ids.size()));
   r.set("pieces", pieces_of(m, out.ids));
   r.set("truncated", out.truncated);
   r.set("tokensBeforeClip", out.tokens_before_clip);
-  r.set("inputEmbeddings", copy_array("Float32Array", out.input.data(), out.input.size()));
-  r.set("attention", attention);
-  r.set("hidden", hidden);
-  r.set("embedding", copy_array("Float32Array", out.embedding.data(), out.embedding.size()));
+  r.set("inputEmbeddings", keep.input ? copy_array("Float32Array", out.input.data(), out.input.size()) : val::null());
+  r.set("attention", keep.attention ? layer_arrays(out.attention) : val::null());
+  r.set("hidden", keep.hidden ? layer_arrays(out.hidden) : val::null());
+  r.set("embedding", (outputs & kOutputEmbedding) != 0
+                         ? copy_array("Float32Array", out.embedding.data(), out.embedding.size())
+                         : val::null());
   return r;
 }
 
-// The forward pass on NFKC-normalised text; variant 0 reference, 1 optimized.
-val model_run(int handle, const std::string& normalized, int variant) {
+// The forward pass on NFKC-normalised text; variant 0 reference, 1 optimized; outputs: kOutput* bits.
+val model_run(int handle, const std::string& normalized, int variant, int outputs) {
   const attn::EncoderModel* m = lookup(handle);
   if (!m) return error_result("modelRun: no model with handle " + std::to_string(handle));
-  return run_ids(*m, m->tokenizer().encode(normalized), variant);
+  return run_ids(*m, m->tokenizer().encode(normalized), variant, outputs);
 }
 
 // The forward pass on piece ids (an array of numbers or an Int32Array).
-val model_run_ids(int handle, val ids, int variant) {
+val model_run_ids(int handle, val ids, int variant, int outputs) {
   const attn::EncoderModel* m = lookup(handle);
   if (!m) return error_result("modelRunIds: no model with handle " + std::to_string(handle));
   const unsigned n = ids["length"].as<unsigned>();
   std::vector<int32_t> values(n);
   for (unsigned i = 0; i < n; ++i) values[i] = ids[i].as<int32_t>();
-  return run_ids(*m, values, variant);
+  return run_ids(*m, values, variant, outputs);
 }
 
 bool model_free(int handle) { return models().erase(handle) > 0; }

@@ -446,6 +446,11 @@ async function benchModel({ lib, engine, mtEngine, gpuEngine, tf, rounds, minSam
     const tokens = ids.length;
     const entries = [];
     if (model && text) entries.push({ id: 'ours.model', label: 'ours model.run (WASM)', run: () => model.run(text) });
+    // Like for like with the TF.js graph, which returns the embedding alone: no attention, hidden or input arrays.
+    if (model && text) {
+      entries.push({ id: 'ours.model.embedding', label: 'ours model.run, embedding only (WASM)',
+        run: () => model.run(text, { outputs: ['embedding'] }) });
+    }
     if (mtModel && text) {
       entries.push({ id: 'ours.model.threads', label: `ours model.run (WASM, ${mtEngine.threads} threads)`, run: () => mtModel.run(text) });
     }
@@ -465,7 +470,7 @@ async function benchModel({ lib, engine, mtEngine, gpuEngine, tf, rounds, minSam
         note(`model ${tokens} tokens, ${e.label}: failed: ${err.message}`);
       }
     }
-    for (const id of ['ours.model', 'ours.model.threads', 'ours.model.webgpu']) {
+    for (const id of ['ours.model', 'ours.model.embedding', 'ours.model.threads', 'ours.model.webgpu']) {
       const a = embeddings[id];
       const b = embeddings['tfjs.model'];
       if (a && b && a.length === b.length) {

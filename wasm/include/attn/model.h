@@ -31,13 +31,21 @@ struct EncoderLayer {
   std::vector<float> ffn2, ffn2_bias;                        // packed [F][d_out], [d_out]
 };
 
+// Which parts of EncoderResult a forward pass keeps. The embedding is always computed (it is the end of the
+// pass); without attention, the layers run the no-weights attention kernel and keep no [H][T][T] weights.
+struct EncoderOutputs {
+  bool input = true;
+  bool attention = true;
+  bool hidden = true;
+};
+
 struct EncoderResult {
   std::vector<int32_t> ids;                    // [T], after the clip
   int tokens_before_clip = 0;                  // > T when truncated
   bool truncated = false;
-  std::vector<float> input;                    // [T][D0]: scale * token embedding + timing signal
-  std::vector<std::vector<float>> attention;   // per layer [H][T][T]
-  std::vector<std::vector<float>> hidden;      // per layer [T][Dl], the layer's output
+  std::vector<float> input;                    // [T][D0]: scale * token embedding + timing signal (or empty)
+  std::vector<std::vector<float>> attention;   // per layer [H][T][T] (or no layers when not asked for)
+  std::vector<std::vector<float>> hidden;      // per layer [T][Dl], the layer's output (or no layers)
   std::vector<float> embedding;                // [E], L2-normalised
 };
 
@@ -60,8 +68,9 @@ class EncoderModel {
   }
 
   // ids [T'] -> result, clipping to max_tokens as the graph does. Returns false with a message for no ids or
-  // an id outside [0, V).
-  bool forward(const std::vector<int32_t>& ids, Variant variant, EncoderResult* out, std::string* error) const;
+  // an id outside [0, V). `keep` says which of input, attention and hidden to keep (all by default).
+  bool forward(const std::vector<int32_t>& ids, Variant variant, EncoderResult* out, std::string* error,
+               EncoderOutputs keep = {}) const;
 
  private:
   Tokenizer tokenizer_;

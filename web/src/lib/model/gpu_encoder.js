@@ -20,6 +20,7 @@
 // in place (strided views), so there is no split or merge pass.
 import { withRun } from '../webgpu/runtime.js';
 import { encodeMatmul, grid2d, SOFTMAX_WG } from '../webgpu/attention.js';
+import { ALL_OUTPUTS, OUTPUT_BITS } from './outputs.js';
 
 const STORAGE_COPY_DST = 0x80 | 0x08;  // GPUBufferUsage.STORAGE | COPY_DST, spelled out for Node
 const ACT = { none: 0, relu: 1, tanh: 2 };
@@ -91,7 +92,8 @@ function readPieces(tensors) {
 /**
  * Builds the GPU encoder of a model file whose bytes the WASM loader has already accepted.
  * backend: the WebGPU backend (createWebGPUBackend); bytes: Uint8Array of the safetensors file.
- * Returns { run(ids) -> Promise<{ attention, hidden, embedding, inputEmbeddings }>, pieces(ids), dispose() }.
+ * Returns { run(ids, outputs) -> Promise<{ attention, hidden, embedding, inputEmbeddings }>, pieces(ids),
+ * dispose() }; outputs: OUTPUT_BITS of the results to read back (the others are null).
  */
 export function createGpuEncoder(backend, bytes) {
   const rt = backend.runtime;
@@ -171,7 +173,7 @@ export function createGpuEncoder(backend, bytes) {
   const view = (buffer, row, offset = 0, head = 0) => ({ buffer, offset, head, row });
 
   /** Encodes the whole forward pass of T tokens into `run`; schedules the read-backs. */
-  function encode(run, x0, t) {
+  function encode(run, x0, t, outputs) {
     const layerNorm = (name, x, d, scale, bias) => {
       const y = run.scratch(name, t * d);
       run.dispatch('layer_norm', { WG: SOFTMAX_WG }, name, [[t, 'u'], [d, 'u'], [eps, 'f'], [0, 'u']],
@@ -215,8 +217,8 @@ export function createGpuEncoder(backend, bytes) {
       const f = dense(name('ffn.conv1'), h2, dout, dff, L.ffn1, L.ffn1Bias, ACT.relu);
       const next = dense(name('ffn.conv2'), f, dff, dout, L.ffn2, L.ffn2Bias);
       add(name('ffn_add'), next, y, t * dout);
-      run.read(name('attention'), S, H * t * t);
-      run.read(name('hidden'), next, t * dout);
+      if (outputs & OUTPUT_BITS.attention) run.read(name('attention'), S, H * t * t);
+      if (outputs & OUTPUT_BITS.hidden) run.read(name('hidden'), next, t * dout);
       x = next;
     });
     // pooling: mean over positions, tanh layer
@@ -234,24 +236,29 @@ export function createGpuEncoder(backend, bytes) {
      * Runs the encoder on ids (already clipped to maxTokens, each in [0, vocabRows)).
      * Rejects with an Error naming model.run when the device is lost or a GPU error occurs.
      */
-    async run(ids, fn = 'run') {
+    async run(ids, outputs = ALL_OUTPUTS, fn = 'run') {
       if (disposed) throw new Error(`${fn}: the model's WebGPU weights have been disposed`);
       const t = ids.length;
       const x0 = inputEmbeddings(ids);
-      const results = await withRun(rt, `model.${fn}`, (run) => encode(run, x0, t));
-      const attention = [];
-      const hidden = [];
-      layers.forEach((_, l) => {
-        attention.push(results[2 * l]);
-        hidden.push(results[2 * l + 1]);
+      const results = await withRun(rt, `model.${fn}`, (run) => encode(run, x0, t, outputs));
+      // read back in encode()'s order: per layer its attention and hidden (each when asked for), then the embedding
+      const attention = outputs & OUTPUT_BITS.attention ? [] : null;
+      const hidden = outputs & OUTPUT_BITS.hidden ? [] : null;
+      let next = 0;
+      layers.forEach(() => {
+        if (attention) attention.push(results[next++]);
+        if (hidden) hidden.push(results[next++]);
       });
       // L2 normalisation in double, as the C++ does it
-      const embedding = results[2 * layers.length];
+      const embedding = results[next];
       let norm2 = 0;
       for (const value of embedding) norm2 += value * value;
       const inv = 1 / Math.sqrt(Math.max(norm2, l2Epsilon));
       for (let i = 0; i < embedding.length; i++) embedding[i] *= inv;
-      return { attention, hidden, embedding, inputEmbeddings: x0 };
+      return {
+        attention, hidden, embedding: outputs & OUTPUT_BITS.embedding ? embedding : null,
+        inputEmbeddings: outputs & OUTPUT_BITS.inputEmbeddings ? x0 : null,
+      };
     },
     dispose() {
       if (disposed) return;

@@ -27,18 +27,23 @@ export interface ModelResult {
   n: number;
   truncated: boolean;
   tokensBeforeClip: number;
-  /** L2-normalised sentence embedding [embeddingDims]. */
-  embedding: Float32Array;
-  /** Per layer: [heads][n][n], row = query, column = key. */
-  attention: Float32Array[];
-  /** Per layer: [n][dims[layer]]. */
-  hidden: Float32Array[];
-  /** [n][inputDims]: 2 * token embedding + timing signal, what layer 0 receives. */
-  inputEmbeddings: Float32Array;
+  /** L2-normalised sentence embedding [embeddingDims]; null when not in options.outputs. */
+  embedding: Float32Array | null;
+  /** Per layer: [heads][n][n], row = query, column = key; null when not in options.outputs. */
+  attention: Float32Array[] | null;
+  /** Per layer: [n][dims[layer]]; null when not in options.outputs. */
+  hidden: Float32Array[] | null;
+  /** [n][inputDims]: 2 * token embedding + timing signal, what layer 0 receives; null when not in options.outputs. */
+  inputEmbeddings: Float32Array | null;
 }
+
+export type ModelOutput = 'embedding' | 'attention' | 'hidden' | 'inputEmbeddings';
 
 export interface RunOptions {
   kernel?: 'optimized' | 'reference';
+  /** The results to return (default all); the others are null. Without 'attention' the layers run the
+   * no-weights attention kernel. */
+  outputs?: ModelOutput[];
 }
 
 export interface Model {

@@ -5,6 +5,8 @@
 // Text goes through String.prototype.normalize('NFKC') here, as in the model's own tokenizer; the C++
 // tokenizer does the rest (U+2581 prefix and spaces, Viterbi over the piece scores, unknown merging).
 
+import { outputBits } from './outputs.js';
+
 /** Where the compact model file lives on the page's own origin (Vite serves web/public at /). */
 export const DEFAULT_MODEL_PATH = '/models/use-lite.f16.safetensors';
 
@@ -203,10 +205,10 @@ export async function loadModel(module, source, options = {}) {
   // The GPU computes while the engine runs on it. Under 'auto' a GPU fault (options.gpuFallback, from
   // createEngine) reruns the call on WASM, and a device lost moves the engine and this model there for good.
   const onGpu = () => gpu !== null && (options.gpuActive?.() ?? true);
-  const gpuRun = async (ids, pieces, tokensBeforeClip, fn, wasmRun) => {
+  const gpuRun = async (ids, pieces, tokensBeforeClip, outputs, fn, wasmRun) => {
     let r;
     try {
-      r = await gpu.run(ids, fn);
+      r = await gpu.run(ids, outputs, fn);
     } catch (error) {
       if (!options.gpuFallback) throw error;
       return { ...wasmRun(), fallback: options.gpuFallback(error) };
@@ -234,18 +236,21 @@ export async function loadModel(module, source, options = {}) {
   const live = (fn) => {
     if (disposed) throw new Error(`${fn}: the model has been disposed`);
   };
-  const kernelCode = (opts, fn) => {
+  // { kernel code, outputs bits } of run()/runIds() options { kernel, outputs }.
+  const runOptions = (opts, fn) => {
     if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
       throw new TypeError(`${fn}: options must be an object such as { kernel: 'reference' }, got ${opts === null ? 'null' : typeof opts}`);
     }
     for (const name of Object.keys(opts ?? {})) {
-      if (name !== 'kernel') throw new TypeError(`${fn}: unknown option '${name}' (known: kernel)`);
+      if (name !== 'kernel' && name !== 'outputs') {
+        throw new TypeError(`${fn}: unknown option '${name}' (known: kernel, outputs)`);
+      }
     }
     const kernel = opts?.kernel ?? 'optimized';
     if (!Object.hasOwn(KERNEL_CODES, kernel)) {  // not `in`: 'toString' is in every object
       throw new RangeError(`${fn}: kernel must be 'optimized' or 'reference', got '${kernel}'`);
     }
-    return KERNEL_CODES[kernel];
+    return { kernel: KERNEL_CODES[kernel], outputs: outputBits(opts?.outputs, fn) };
   };
   const finish = (r) => {
     const n = r.ids.length;
@@ -268,18 +273,21 @@ export async function loadModel(module, source, options = {}) {
     },
     /**
      * Runs the encoder on the first info.maxTokens pieces of `text`.
+     * opts: { kernel: 'optimized' | 'reference', outputs: names of the results to return, of 'embedding',
+     *   'attention', 'hidden', 'inputEmbeddings' (default all; the others are null; without 'attention' the
+     *   layers run the no-weights attention kernel and no [heads][n][n] arrays are made) }.
      * @returns {Promise<object>} { pieces, ids, n, truncated, tokensBeforeClip, embedding [E],
      *   attention[layer] [heads][n][n], hidden[layer] [n][dims[layer]], inputEmbeddings [n][inputDims] }
      */
     async run(text, opts) {
       live('run');
       const normalized = checkText(text, 'run');
-      const kernel = kernelCode(opts, 'run');
-      const wasmRun = () => finish(unwrap(module.modelRun(handle, normalized, kernel), 'run'));
+      const { kernel, outputs } = runOptions(opts, 'run');
+      const wasmRun = () => finish(unwrap(module.modelRun(handle, normalized, kernel, outputs), 'run'));
       if (onGpu()) {  // WebGPU (gpu_encoder.js): tokenize in WASM, clip, run on the GPU (one float32 path)
         const all = unwrap(module.modelTokenize(handle, normalized), 'run');
         const n = Math.min(all.ids.length, info.maxTokens);
-        return gpuRun(all.ids.slice(0, n), all.pieces.slice(0, n), all.ids.length, 'run', wasmRun);
+        return gpuRun(all.ids.slice(0, n), all.pieces.slice(0, n), all.ids.length, outputs, 'run', wasmRun);
       }
       return wasmRun();
     },
@@ -295,11 +303,11 @@ export async function loadModel(module, source, options = {}) {
           throw new RangeError(`runIds: ids[${i}] = ${ids[i]} is not an integer in [0, ${info.vocabSize})`);
         }
       }
-      const kernel = kernelCode(opts, 'runIds');
-      const wasmRun = () => finish(unwrap(module.modelRunIds(handle, Array.from(ids), kernel), 'runIds'));
+      const { kernel, outputs } = runOptions(opts, 'runIds');
+      const wasmRun = () => finish(unwrap(module.modelRunIds(handle, Array.from(ids), kernel, outputs), 'runIds'));
       if (onGpu()) {  // WebGPU (gpu_encoder.js)
         const clipped = Int32Array.from(ids).slice(0, info.maxTokens);
-        return gpuRun(clipped, gpu.pieces(clipped), ids.length, 'runIds', wasmRun);
+        return gpuRun(clipped, gpu.pieces(clipped), ids.length, outputs, 'runIds', wasmRun);
       }
       return wasmRun();
     },
