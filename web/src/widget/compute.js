@@ -187,7 +187,8 @@ export async function computeRequest(ctx, req) {
 
   if (mode === 'model' && model) {
     const t = performance.now();
-    const run = await model.run(text);
+    // Only what the views read: no hidden states, and the input embeddings only for the step-by-step view.
+    const run = await model.run(text, { outputs: ['attention', 'embedding', ...(req.steps ? ['inputEmbeddings'] : [])] });
     result.timings.modelRunMs = performance.now() - t;
     const pieces = Array.from(run.pieces);
     const n = pieces.length;
@@ -277,7 +278,7 @@ export async function computeRequest(ctx, req) {
       result.steps.layer = layer;
     }
     if (mode === 'whatif' && model) {
-      const run = await model.run(text);
+      const run = await model.run(text, { outputs: ['attention'] });
       const m = Array.from(run.pieces).length;
       result.reference = run.attention.map((weights, l) => ({
         name: `model layer ${l}`, heads: model.info.heads?.[l] ?? weights.length / (m * m), nq: m, nk: m,
