@@ -5,17 +5,12 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createWasmBackend } from '../../web/src/lib/backends/wasm.js';
 import { loadModel } from '../../web/src/lib/model/index.js';
+import { maxAbsError } from './reference.js';
 
 const F16 = new URL('../../web/public/models/use-lite.f16.safetensors', import.meta.url);
 const GOOD = "The animal didn't cross the street because it was too tired";
 const detach = (buffer) => { structuredClone(buffer, { transfer: [buffer] }); return buffer; };
 
-
-function maxAbsDiff(a, b) {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 describe('hostile model input', () => {
   let module, bytes, model, known, server, base;
   beforeAll(async () => {
@@ -125,12 +120,12 @@ describe('hostile model input', () => {
     expect(lean.pieces).toEqual(all.pieces);
     expect(lean.embedding.length).toBe(all.embedding.length);
     // without 'attention' the layers run the no-weights kernel: the same embedding to rounding
-    expect(maxAbsDiff(lean.embedding, all.embedding)).toBeLessThanOrEqual(1e-6);
+    expect(maxAbsError(lean.embedding, all.embedding)).toBeLessThanOrEqual(1e-6);
 
     const some = await model.runIds(Array.from(all.ids), { outputs: ['attention', 'inputEmbeddings', 'attention'] });
     expect([some.embedding, some.hidden]).toEqual([null, null]);
     expect(some.attention.map((a) => a.length)).toEqual(all.attention.map((a) => a.length));
-    some.attention.forEach((a, l) => expect(maxAbsDiff(a, all.attention[l])).toBe(0));
+    some.attention.forEach((a, l) => expect(maxAbsError(a, all.attention[l])).toBe(0));
     expect(Array.from(some.inputEmbeddings)).toEqual(Array.from(all.inputEmbeddings));
     expect((await model.run(GOOD, { outputs: ['hidden'], kernel: 'reference' })).hidden).toHaveLength(2);
     await stillGood();

@@ -36,7 +36,6 @@ class Scratch {
     return data_.get();
   }
   float* data() { return data_.get(); }
-  const float* data() const { return data_.get(); }
   float* begin() { return data_.get(); }
   float* end() { return data_.get() + size_; }
   size_t size() const { return size_; }
@@ -326,10 +325,10 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
         std::memcpy(concat.data() + static_cast<size_t>(p) * da + head * dh,
                     o.data() + head * per_head + static_cast<size_t>(p) * dh, sizeof(float) * dh);
     float* yd = y.take(static_cast<size_t>(t) * dout);
-    gemm_f32_packed(y.data(), concat.data(), L.out.data(), L.out_bias.data(), t, da, dout, variant);
+    gemm_f32_packed(yd, concat.data(), L.out.data(), L.out_bias.data(), t, da, dout, variant);
     if (din != dout) {
-      const float* rd = res.take(static_cast<size_t>(t) * dout);
-      gemm_f32_packed(res.data(), x.data(), L.residual.data(), L.residual_bias.data(), t, din, dout, variant);
+      float* rd = res.take(static_cast<size_t>(t) * dout);
+      gemm_f32_packed(rd, x.data(), L.residual.data(), L.residual_bias.data(), t, din, dout, variant);
       for (size_t i = 0; i < y.size(); ++i) yd[i] += rd[i];
     } else {
       const float* xd = x.data();
