@@ -3,6 +3,8 @@
 // build), copies validated inputs into the heap, calls the Embind bindings, copies results out into fresh
 // typed arrays and frees everything, whatever happens. See docs/CONTRACTS.md.
 
+import { heapF32, heapU8 } from '../heap.js';
+
 const SCORE_CODES = { dot: 0, scaled_dot: 1, general: 2, additive: 3 };
 const MASK_CODES = { none: 0, causal: 1, explicit: 2 };
 const KERNEL_CODES = { reference: 0, optimized: 1 };
@@ -90,16 +92,12 @@ class HeapScope {
     this.pointers = [];
   }
 
-  // In the threaded build memory is shared and may grow in a worker thread, which leaves the glue's HEAP
-  // views short (a SharedArrayBuffer is never detached): read wasmMemory.buffer, the current one, instead.
   u8() {
-    const memory = this.module.wasmMemory;
-    return memory ? new Uint8Array(memory.buffer) : this.module.HEAPU8;
+    return heapU8(this.module);
   }
 
   f32() {
-    const memory = this.module.wasmMemory;
-    return memory ? new Float32Array(memory.buffer) : this.module.HEAPF32;
+    return heapF32(this.module);
   }
 
   alloc(bytes, what) {

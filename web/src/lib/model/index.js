@@ -5,6 +5,7 @@
 // Text goes through String.prototype.normalize('NFKC') here, as in the model's own tokenizer; the C++
 // tokenizer does the rest (U+2581 prefix and spaces, Viterbi over the piece scores, unknown merging).
 
+import { heapU8 } from '../heap.js';
 import { outputBits } from './outputs.js';
 
 /** Where the compact model file lives on the page's own origin (Vite serves web/public at /). */
@@ -21,11 +22,6 @@ function defaultModelUrl() {
   return new URL('../../../public/models/use-lite.f16.safetensors', import.meta.url);
 }
 
-/** The WASM heap as bytes, read afresh: the memory may have grown (in the threaded build, in another thread). */
-function heapBytes(module) {
-  return module.wasmMemory ? new Uint8Array(module.wasmMemory.buffer) : module.HEAPU8;
-}
-
 function allocate(module, size) {
   const ptr = module._malloc(Math.max(1, size));
   if (!ptr) throw new RangeError(`loadModel: could not allocate ${size} bytes in the WASM heap`);
@@ -35,7 +31,7 @@ function allocate(module, size) {
 /** Copies bytes the caller holds into the heap: { ptr, size, bytes }. */
 function bytesIntoHeap(module, bytes) {
   const ptr = allocate(module, bytes.byteLength);
-  heapBytes(module).set(bytes, ptr);
+  heapU8(module).set(bytes, ptr);
   return { ptr, size: bytes.byteLength, bytes };
 }
 
@@ -65,12 +61,12 @@ async function streamIntoHeap(module, stream, expected, what) {
       if (size + chunk.byteLength > capacity) {
         const grown = Math.max(2 * capacity, size + chunk.byteLength);
         const moved = allocate(module, grown);
-        heapBytes(module).copyWithin(moved, ptr, ptr + size);
+        heapU8(module).copyWithin(moved, ptr, ptr + size);
         module._free(ptr);
         ptr = moved;
         capacity = grown;
       }
-      heapBytes(module).set(chunk, ptr + size);
+      heapU8(module).set(chunk, ptr + size);
       size += chunk.byteLength;
     }
   } catch (error) {
@@ -179,7 +175,7 @@ export async function loadModel(module, source, options = {}) {
   try {
     loaded = module.modelLoad(file.ptr, file.size);
     // The WebGPU encoder reads the file in JS: a copy out of the heap when it came from a stream.
-    if (wantsGpu && !bytes) bytes = heapBytes(module).slice(file.ptr, file.ptr + file.size);
+    if (wantsGpu && !bytes) bytes = heapU8(module).slice(file.ptr, file.ptr + file.size);
   } finally {
     module._free(file.ptr);
   }
