@@ -2,6 +2,7 @@
 // (validate.js); backends (WASM, WebGPU) receive normalized arguments. See README.md for the API.
 import { normalizeAttention, normalizeMultiHead, checkPositionalEncoding } from './validate.js';
 import { createWasmBackend, wasmSimdSupported, MAX_THREADS } from './backends/wasm.js';
+import { normalizeAttentionBackward, normalizeMultiHeadBackward } from './validate_backward.js';
 
 export { wasmSimdSupported };
 
@@ -133,6 +134,9 @@ export async function createEngine(options = {}) {
     // async, so that a validation error is a rejected promise like any other failure.
     attention: async (args) => run('attention', normalizeAttention(args)),
     multiHeadAttention: async (args) => run('multiHeadAttention', normalizeMultiHead(args)),
+    // Gradients (docs/TRAINING.md): always on WASM, whichever backend runs the forward calls.
+    attentionBackward: async (args) => wasm.attentionBackward(normalizeAttentionBackward(args)),
+    multiHeadAttentionBackward: async (args) => wasm.multiHeadAttentionBackward(normalizeMultiHeadBackward(args)),
     async loadModel(source) {
       const { loadModel } = await import('./model/index.js');
       const gpu = active === wasm ? null : active;

@@ -4,10 +4,12 @@
 // typed arrays and frees everything, whatever happens. See docs/CONTRACTS.md.
 
 import { heapF32, heapU8 } from '../heap.js';
+import { attentionBackwardOnHeap, multiHeadAttentionBackwardOnHeap } from './wasm_backward.js';
 
 const SCORE_CODES = { dot: 0, scaled_dot: 1, general: 2, additive: 3 };
 const MASK_CODES = { none: 0, causal: 1, explicit: 2 };
 const KERNEL_CODES = { reference: 0, optimized: 1 };
+const CODES = { score: SCORE_CODES, mask: MASK_CODES, kernel: KERNEL_CODES };
 
 // A module whose one function returns i8x16.popcnt(i8x16.splat(0)): valid only where WASM SIMD is.
 const SIMD_PROBE = new Uint8Array([
@@ -231,6 +233,14 @@ export async function createWasmBackend(options = {}) {
           weights: a.returnWeights ? heap.read(args.weights, weightCount, a.weightsOut) : null,
         };
       });
+    },
+
+    // The backward calls (wasm_backward.js): gradients of attention and of the multi-head layer.
+    async attentionBackward(a) {
+      return withHeap('attentionBackward', (heap) => attentionBackwardOnHeap(module, heap, a, CODES));
+    },
+    async multiHeadAttentionBackward(a) {
+      return withHeap('multiHeadAttentionBackward', (heap) => multiHeadAttentionBackwardOnHeap(module, heap, a, CODES));
     },
 
     /** Heap figures for leak checks and the bench: total heap size and bytes malloc'd now. */
