@@ -84,6 +84,13 @@ void attention_backward_f32__wasmsimd(float* dquery, float* dkey, float* dvalue,
                                       const float* row_sum, const float* q, const float* k, const float* v,
                                       const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
                                       int dk, int dv);
+// The same, each head's key blocks split into `parts` tasks on the engine's threads (the dispatch's choice
+// when H < threads).
+void attention_backward_f32__wasmsimd_parts(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore,
+                                            const float* dout, const float* out, const float* row_max,
+                                            const float* row_sum, const float* q, const float* k, const float* v,
+                                            const ScoreParams& score, const MaskParams& mask, int heads, int nq,
+                                            int nk, int dk, int dv, int parts);
 #endif
 
 // ---- dense (gemm with bias) -------------------------------------------------------------------------------
