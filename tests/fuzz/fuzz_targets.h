@@ -211,8 +211,10 @@ inline const Tokenizer* real_tokenizer() {
 // the unknown; no two unknowns in a row (they merge); and when the text is valid UTF-8 of the Basic
 // Multilingual Plane and no unknown came out, the pieces spell the normalised text exactly.
 inline std::string check_tokenizer_with(const Tokenizer& tokenizer, const std::string& text, const char* name) {
-  const std::vector<int32_t> ids = tokenizer.encode(text);
+  std::vector<int32_t> ids;
+  std::string error;
   const std::string where = std::string(name) + " vocabulary: ";
+  if (!tokenizer.encode(text, &ids, &error)) return where + "encode failed on a small text: " + error;
   if (text.empty() != ids.empty()) return where + (text.empty() ? "ids for empty text" : "no ids for text");
   bool unknown = false, previous_unknown = false;
   std::string spelled;
@@ -279,7 +281,9 @@ inline std::string check_model(const uint8_t* data, size_t size) {
   }
   // The tokenizer of a loaded model must hold up too.
   const std::string text = "the ant \xC3\xA9 a";
-  for (int32_t id : model.tokenizer().encode(text))
+  std::vector<int32_t> text_ids;
+  if (!model.tokenizer().encode(text, &text_ids, &error)) return "the model's tokenizer failed: " + error;
+  for (int32_t id : text_ids)
     if (id < 0 || id >= model.tokenizer().size()) return "the model's tokenizer gave id " + std::to_string(id);
   return "";
 }
