@@ -28,8 +28,9 @@ inline bool checked_product(uint64_t* out, std::initializer_list<uint64_t> dims,
   return n <= limit;
 }
 
-// a + b, saturating at UINT64_MAX (for byte totals that are then compared with a limit).
+// a + b and a * b, saturating at UINT64_MAX (for byte totals that are then compared with a limit).
 inline uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+inline uint64_t mul_sat(uint64_t a, uint64_t b) { return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b; }
 
 // T [N] from malloc; contents start undefined unless assign() is used. Movable, not copyable.
 template <typename T>

@@ -75,8 +75,8 @@ bool multi_head_attention_f32(float* out, float* weights, const float* x, const 
 
 uint64_t multi_head_attention_f32_workspace_bytes(const ScoreParams& score, int nq, int nk, int d_model, int heads,
                                                   Variant variant) {
-  const uint64_t m = uint64_t(d_model), floats = (uint64_t(std::max(nq, nk)) + 2 * uint64_t(nq) + 2 * uint64_t(nk)) * m;
-  return add_sat(4 * floats, attention_f32_workspace_bytes(score, heads, nq, nk, d_model / heads, d_model / heads,
+  const uint64_t rows = uint64_t(std::max(nq, nk)) + 2 * uint64_t(nq) + 2 * uint64_t(nk);
+  return add_sat(mul_sat(4 * rows, uint64_t(d_model)), attention_f32_workspace_bytes(score, heads, nq, nk, d_model / heads, d_model / heads,
                                                            variant));
 }
 

@@ -145,8 +145,9 @@ bool attention_f32__scalar(float* out, float* weights, const float* q, const flo
 uint64_t kernels::attention_f32__scalar_workspace_bytes(const ScoreParams& score, int nq, int nk, int dk, int dv) {
   const bool additive = score.score == Score::kAdditive;
   const uint64_t qcols = additive ? uint64_t(score.da) : uint64_t(dk);
-  const uint64_t floats = uint64_t(nq) * qcols + (additive ? uint64_t(nk) * score.da : 0) + kTileKeys + uint64_t(dv);
-  return 4 * floats + recompute_row_bytes(nk, dv);
+  uint64_t floats = add_sat(mul_sat(uint64_t(nq), qcols), additive ? mul_sat(uint64_t(nk), uint64_t(score.da)) : 0);
+  floats = add_sat(floats, kTileKeys + uint64_t(dv));
+  return add_sat(mul_sat(4, floats), recompute_row_bytes(nk, dv));
 }
 
 }  // namespace attn

@@ -245,8 +245,10 @@ struct Scratch {
 uint64_t packed_and_scratch_floats(const ScoreParams& score, int nq, int nk, int dk, int dv) {
   const bool additive = score.score == Score::kAdditive;
   const uint64_t cols = additive ? uint64_t(score.da) : uint64_t(dk);
-  const uint64_t nq4 = uint64_t(round_up(nq, kMr)), nk8 = uint64_t(nk) + kNr, dv8 = uint64_t(dv) + kNr;
-  return nq4 * cols + nk8 * cols + (dv % kNr ? uint64_t(nk) * dv8 : 0) + kBlockQueries * (dv8 + 3) + kMr * kTileKeys;
+  const uint64_t nq4 = uint64_t(nq) + kMr, nk8 = uint64_t(nk) + kNr, dv8 = uint64_t(dv) + kNr;
+  uint64_t floats = add_sat(mul_sat(nq4, cols), mul_sat(nk8, cols));
+  floats = add_sat(floats, dv % kNr ? mul_sat(uint64_t(nk), dv8) : 0);
+  return add_sat(floats, kBlockQueries * (dv8 + 3) + kMr * kTileKeys);
 }
 
 class Head {
@@ -505,7 +507,8 @@ bool attention_f32__wasmsimd(float* out, float* weights, const float* q, const f
 }
 
 uint64_t kernels::attention_f32__wasmsimd_workspace_bytes(const ScoreParams& score, int nq, int nk, int dk, int dv) {
-  return 4 * packed_and_scratch_floats(score, nq, nk, dk, dv) + kBlockQueries + recompute_row_bytes(nk, dv);
+  return add_sat(mul_sat(4, packed_and_scratch_floats(score, nq, nk, dk, dv)),
+                 kBlockQueries + recompute_row_bytes(nk, dv));
 }
 
 }  // namespace attn
