@@ -27,7 +27,7 @@ class Tokenizer {
   static constexpr int kReserved = 6;  // <unk>-like piece 0, <s>, </s>, 3 extra ids: never matched
   static constexpr int kUnknownId = 0;
   // Limits a (possibly hostile) vocabulary must keep, so that the trie walk from each position stops within
-  // kMaxPieceBytes code points and the trie stays small: the longest piece of USE lite's 8,000 is 16 bytes;
+  // kMaxPieceBytes code points and the trie stays small: the longest piece of USE lite's 8,000 is 17 bytes;
   // SentencePiece's trainer caps pieces at 16 code points (max_piece_length), i.e. at most 64 bytes.
   static constexpr size_t kMaxPieceBytes = 64;
   static constexpr size_t kMaxPieces = size_t(1) << 20;
