@@ -19,7 +19,7 @@
 //                optimized, with and without weights), multi_head_attention_f32 and gemm_f32; the variants
 //                must agree and every output must be finite
 //   vocab        arbitrary bytes -> a vocabulary (pieces split at NUL, scores from bytes) -> Tokenizer::init;
-//                on success encode() of texts made of its own pieces, repeated to 4,096 bytes, with the
+//                on success encode() of texts made of its own pieces, repeated to 1,024 bytes, with the
 //                tokenizer properties above (the piece limits keep the walk linear: -timeout catches it)
 //   shapes       bytes decoded into sizes up to INT_MAX -> the 64-bit size arithmetic (checked_product,
 //                attention_f32_workspace_bytes, multi_head_attention_f32_workspace_bytes, forward_bytes):
@@ -468,6 +468,7 @@ inline std::string check_vocab(const uint8_t* data, size_t size) {
   std::string error;
   if (!tokenizer.init(pieces, scores, &error)) {
     if (error.empty()) return "init failed without a message";
+    if (pieces.size() <= size_t(Tokenizer::kReserved)) return "";  // no piece beside the reserved ones
     for (const std::string& p : pieces)
       if (p.size() > Tokenizer::kMaxPieceBytes) return "";
     return "init refused a vocabulary within the limits: " + error;
@@ -476,8 +477,8 @@ inline std::string check_vocab(const uint8_t* data, size_t size) {
   std::string text;
   for (size_t i = 6; i < pieces.size(); ++i) text += pieces[i] + (i % 3 ? "" : " ");
   std::string repeated;
-  for (int r = 0; r < repeat && repeated.size() < 4096; ++r) repeated += text;
-  return check_tokenizer_with(tokenizer, repeated.substr(0, 4096), "fuzzed");
+  for (int r = 0; r < repeat && repeated.size() < 1024; ++r) repeated += text;
+  return check_tokenizer_with(tokenizer, repeated.substr(0, 1024), "fuzzed");
 }
 
 // ---- shapes ----------------------------------------------------------------------------------------------

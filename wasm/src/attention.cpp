@@ -45,7 +45,7 @@ uint64_t optimized_workspace_bytes(const ScoreParams& score, int nq, int nk, int
 // The thread split attention_f32 makes (1 = one kernel call on the calling thread).
 int split_threads(int heads, int nq, int nk, int dk, int dv) {
   const int threads = thread_count();
-  const double macs = double(heads) * nq * nk * (dk + dv);
+  const double macs = double(heads) * nq * nk * (double(dk) + dv);  // dk + dv may pass INT_MAX (fuzz: shapes)
   return threads <= 1 || macs < kParallelMinMacs ? 1 : threads;
 }
 
