@@ -168,6 +168,7 @@ export async function createEngine(options = {}) {
     }
     return createModel(encoders.get(wasm), {
       call: (fn, work) => call(fn, (backend) => work(encoders.get(backend)), (backend) => encoders.has(backend)),
+      alive: live,
       dispose: () => {
         for (const encoder of encoders.values()) encoder.dispose();
       },
