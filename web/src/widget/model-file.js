@@ -6,9 +6,9 @@ const MODEL_URL = import.meta.env?.DEV
   ? new URL('/models/use-lite.f16.safetensors', globalThis.location.origin)
   : new URL('../models/use-lite.f16.safetensors', import.meta.url);
 
-/** The model file's response, its body unread; a failed response is an Error naming the path and the HTTP status. */
-export async function openModelFile() {
-  const response = await fetch(MODEL_URL);
+/** The model file's response, its body unread (signal: an AbortSignal that stops the download); a failed response is an Error naming the path and the HTTP status. */
+export async function openModelFile(signal) {
+  const response = await fetch(MODEL_URL, { signal });
   if (!response.ok) throw new Error(`could not load ${MODEL_URL.pathname}: HTTP ${response.status}`);
   return response;
 }

@@ -2,8 +2,8 @@
 // the real model is not loaded, and by the what-if, causal and encoder-decoder modes, which ask "what if
 // the weights were these?". Everything is deterministic: the same text gives the same numbers.
 
-/** Size of the seeded model: D model dims, H heads, dHead = D / H, L layers. */
-export const SEEDED = Object.freeze({ dModel: 64, heads: 4, layers: 2, da: 16 });
+/** Size of the seeded model: D model dims, H heads, dHead = D / H, L layers, at most maxTokens tokens. */
+export const SEEDED = Object.freeze({ dModel: 64, heads: 4, layers: 2, da: 16, maxTokens: 128 });
 
 /** FNV-1a hash of a string to a uint32 seed. */
 export function hashString(text) {

@@ -68,7 +68,8 @@ function receiveModelFile(message) {
       return;
     }
     fromPage = null;
-    if (message.error) controller.error(new Error(`the page's download of the model file failed: ${message.error}`));
+    if (message.aborted) controller.error(new DOMException(message.error, 'AbortError'));
+    else if (message.error) controller.error(new Error(`the page's download of the model file failed: ${message.error}`));
     else controller.close();
   }
 }
@@ -83,9 +84,11 @@ function takeModelFile() {
 function modelFor(engine) {
   if (!models.has(engine)) {
     const pending = takeModelFile().then((file) => engine.loadModel(file));
-    pending.catch(() => {
-      // Keep the failure for a while so that every keystroke does not re-fetch a missing file.
-      setTimeout(() => models.delete(engine), 30_000);
+    pending.catch((error) => {
+      // Keep the failure for a while so that every keystroke does not re-fetch a missing file; a download the
+      // reader cancelled is forgotten at once (the next request is the reader asking again).
+      const cancelled = error?.name === 'AbortError' || error?.cause?.name === 'AbortError';
+      setTimeout(() => { if (models.get(engine) === pending) models.delete(engine); }, cancelled ? 0 : 30_000);
     });
     models.set(engine, pending);
   }

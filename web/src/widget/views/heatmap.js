@@ -31,26 +31,46 @@ function panel(shown, title, ctx, size) {
   return h('figure', { class: 'panel' }, h('figcaption', {}, title), m.root, caption);
 }
 
-export function renderHeatmap(ctx) {
+/** What-if mode: the model's own weights for the same layer and head, drawn beside (part of `shown`). */
+function select(result, state, shown) {
+  if (result.mode !== 'whatif' || !result.reference) return {};
+  const ref = { ...result, layers: result.reference };
+  return { reference: selectShown(ref, { ...state, layer: Math.min(shown.layer, ref.layers.length - 1) }) };
+}
+
+function render(ctx) {
   const { result, shown } = ctx;
   const root = h('div', { class: 'heatmap-view' });
   const narrow = ctx.width < 520;
-  const pair = result.mode === 'whatif' && result.reference;
+  const pair = Boolean(shown.reference);
   const size = pair && !narrow ? Math.min(340, ctx.width / 2 - 40) : Math.min(520, ctx.width - 60);
   const title = result.mode === 'whatif'
     ? `What-if (${result.score}${result.pe ? ', with PE' : ', no PE'}) · ${shownTitle(shown)}`
     : shownTitle(shown, result.layers[shown.layer].name);
   const row = h('div', { class: 'panels' }, panel(shown, title, ctx, Math.max(160, size)));
   if (pair) {
-    const ref = { ...result, layers: result.reference };
-    const refShown = selectShown(ref, { ...ctx.state, layer: Math.min(shown.layer, ref.layers.length - 1) });
-    ctx.extra.reference = refShown;
+    const refShown = shown.reference;
     row.append(panel(refShown, `The model's own weights · ${shownTitle(refShown)}`, ctx, Math.max(160, size)));
   }
   root.append(row);
   if (result.mode === 'whatif' && result.peImage) root.append(renderEncoding(ctx, result.peImage));
   return root;
 }
+
+/**
+ * The most height the view can take at this width (px), reserved before the first drawing so that the page
+ * does not move: the matrix is at most `size` square (cells of at most 28 px), plus labels, legend and text.
+ */
+function reserve(width, state) {
+  const size = Math.max(160, Math.min(520, width - 60));
+  const n = Math.max(1, [...(state.text ?? '')].length + 2);
+  const grid = Math.min(size, 28 * n);
+  return Math.ceil(grid + 84 + 38 + 22 + 44 + 12 + (state.mode === 'whatif' ? 420 : 0));
+}
+
+export default {
+  id: 'heatmap', label: 'Heatmap', needs: [], controls: ['layer', 'head', 'aggregate', 'merge'], select, render, reserve,
+};
 
 /** The sinusoidal positional encoding PE [n][d] as a picture (positions down, dimensions across). */
 export function renderEncoding(ctx, pe) {

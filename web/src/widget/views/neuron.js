@@ -3,7 +3,7 @@
 import { h, s, fmt, divColor, seqColor } from '../dom.js';
 import { displayPiece } from '../derive.js';
 
-export function renderNeuronView(ctx) {
+function render(ctx) {
   const { result, palette } = ctx;
   const st = result.steps;
   if (!st) return h('p', { class: 'caption' }, 'Computing…');
@@ -40,7 +40,7 @@ export function renderNeuronView(ctx) {
   const text = (x, y, str, anchor = 'start', weight) => s('text', { x, y, 'text-anchor': anchor, 'dominant-baseline': 'central', fill: palette.fg, 'font-weight': weight }, str);
   const strip = (x, y, values, max) => {
     const g = s('g');
-    for (let c = 0; c < values.length; c++) g.append(s('rect', { x: x + c * cw, y: y - rowH / 2 + 2, width: cw, height: rowH - 4, fill: divColor(values[c] / (max || 1), palette.theme) }));
+    for (let c = 0; c < values.length; c++) g.append(s('rect', { x: x + c * cw, y: y - rowH / 2 + 2, width: cw, height: rowH - 4, fill: divColor(values[c] / (max || 1), palette) }));
     return g;
   };
   const dotScore = st.score === 'dot' || st.score === 'scaled_dot';
@@ -58,7 +58,7 @@ export function renderNeuronView(ctx) {
     svg.append(strip(cols[1], y, prods.subarray(j * dh, (j + 1) * dh), pmax));
     svg.append(text(cols[2] + 60, y, fmt(st.scores[i * nk + j]), 'end'));
     svg.append(text(cols[3] + 60, y, fmt(st.masked[i * nk + j]), 'end'));
-    svg.append(s('rect', { x: cols[4], y: y - 6, width: Math.max(0.5, w * 80), height: 12, fill: seqColor(0.75, palette.theme) }));
+    svg.append(s('rect', { x: cols[4], y: y - 6, width: Math.max(0.5, w * 80), height: 12, fill: seqColor(0.75, palette) }));
     svg.append(text(cols[4] + 86, y, fmt(w)));
   }
   const select = h('select', { 'aria-label': 'Query token', class: 'query-select' });
@@ -72,3 +72,5 @@ export function renderNeuronView(ctx) {
     h('div', { class: 'scroll' }, svg),
     h('p', { class: 'caption' }, note));
 }
+
+export default { id: 'neuron', label: 'Neuron', needs: ['steps'], controls: ['layer', 'head'], render };

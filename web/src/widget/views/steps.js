@@ -4,7 +4,7 @@ import { h, fmt } from '../dom.js';
 import { drawMatrix } from './matrix.js';
 import { displayPiece } from '../derive.js';
 
-export function renderSteps(ctx) {
+function render(ctx) {
   const { result, palette } = ctx;
   const st = result.steps;
   if (!st) return h('p', { class: 'caption' }, 'Computing…');
@@ -49,3 +49,5 @@ export function renderSteps(ctx) {
     h('p', { class: 'note' }, `Layer ${st.layer ?? 0}, head ${st.head}, d = ${d}, d_k = d_v = ${dh}, score ${st.score}, mask ${st.mask}.`),
     list);
 }
+
+export default { id: 'steps', label: 'Step by step', needs: ['steps'], controls: ['layer', 'head'], render };
