@@ -4,6 +4,11 @@ import { normalizeAttention, normalizeMultiHead, checkPositionalEncoding } from 
 import { createWasmBackend, wasmSimdSupported, MAX_THREADS } from './backends/wasm.js';
 
 export { wasmSimdSupported };
+// The op spec: names, codes, parameters, labels and formulas of score functions, masks, kernels, model outputs.
+export {
+  SCORES, SCORE_NAMES, DEFAULT_SCORE, SCORE_PARAM_NAMES, scoreScale, MASKS, MASK_NAMES, maskAllows, KERNELS,
+  KERNEL_NAMES, DEFAULT_KERNEL, MODEL_OUTPUTS, ALL_MODEL_OUTPUTS,
+} from './spec.js';
 
 const BACKENDS = ['auto', 'wasm', 'webgpu'];
 const ENGINE_OPTIONS = new Set(['backend', 'simd', 'gpu', 'threads']);
@@ -96,10 +101,13 @@ export async function createEngine(options = {}) {
 
   // The options out and weightsOut: results land in the caller's buffers. The WASM backend copies straight into
   // them; a backend that returned arrays of its own (WebGPU's readback) is copied here.
-  function intoCallerBuffers(result, { out, weightsOut }) {
+  function intoCallerBuffers(result, { out, weightsOut, callerOut, callerWeightsOut }) {
     if (out && result.output !== out) out.set(result.output);
     if (weightsOut && result.weights !== weightsOut) weightsOut.set(result.weights);
-    return { output: out ?? result.output, weights: weightsOut ?? result.weights };
+    return {
+      output: callerOut ?? result.output, weights: callerWeightsOut ?? result.weights,
+      ...(result.scores ? { scores: result.scores } : {}),
+    };
   }
 
   // Runs one call on the active backend, falling back as above. Arguments were validated before, so the

@@ -7,11 +7,11 @@
 
 import { heapU8 } from '../heap.js';
 import { outputBits } from './outputs.js';
+import { KERNELS, KERNEL_NAMES, DEFAULT_KERNEL } from '../spec.js';
 
 /** Where the compact model file lives on the page's own origin (Vite serves web/public at /). */
 export const DEFAULT_MODEL_PATH = '/models/use-lite.f16.safetensors';
 
-const KERNEL_CODES = { reference: 0, optimized: 1 };
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function defaultModelUrl() {
@@ -242,11 +242,11 @@ export async function loadModel(module, source, options = {}) {
         throw new TypeError(`${fn}: unknown option '${name}' (known: kernel, outputs)`);
       }
     }
-    const kernel = opts?.kernel ?? 'optimized';
-    if (!Object.hasOwn(KERNEL_CODES, kernel)) {  // not `in`: 'toString' is in every object
-      throw new RangeError(`${fn}: kernel must be 'optimized' or 'reference', got '${kernel}'`);
+    const kernel = opts?.kernel ?? DEFAULT_KERNEL;
+    if (!Object.hasOwn(KERNELS, kernel)) {  // not `in`: 'toString' is in every object
+      throw new RangeError(`${fn}: kernel must be one of ${KERNEL_NAMES.map((k) => `'${k}'`).join(', ')}, got '${kernel}'`);
     }
-    return { kernel: KERNEL_CODES[kernel], outputs: outputBits(opts?.outputs, fn) };
+    return { kernel: KERNELS[kernel].code, outputs: outputBits(opts?.outputs, fn) };
   };
   const finish = (r) => {
     const n = r.ids.length;
