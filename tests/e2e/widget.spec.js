@@ -128,10 +128,11 @@ test('step by step: Q, K, V -> weights and Z equal engine.attention on the same 
   const figures = page.locator('attention-view .steps-view figure.step');
   await expect(figures.first()).toBeVisible();
   const names = await figures.evaluateAll((fs) => fs.map((f) => f.dataset.step));
-  for (const name of ['Q', 'K', 'V', 'S', 'S′', 'M', 'W', 'Z']) expect(names).toContain(name);
+  for (const name of ['Q', 'K', 'V', 'S', 'M', 'W', 'Z']) expect(names).toContain(name);
   const d = await checkStepsAgainstEngine(page);
   expect(d.weights).toBeLessThanOrEqual(1e-6);
   expect(d.output).toBeLessThanOrEqual(1e-5);
+  expect(d.scores).toBe(0);
   // Each step shows its formula.
   await expect(page.locator('attention-view figure.step[data-step="Z"] .formula')).toContainText('Σ');
 });
@@ -146,12 +147,14 @@ test('neuron view: q·k, the scaled score and the softmax weight of every key ar
     const st = el.result.steps;
     const i = 7;
     const texts = [...el.shadowRoot.querySelectorAll('.neuron-view svg text')].map((t) => t.textContent);
-    // q·k_j is the sum of q ⊙ k_j; the shown weight is the engine's.
+    // The engine's score is q·k_j / √d_k, the sum of the q ⊙ k_j strip scaled; the shown score and weight are the engine's.
     let good = true;
     for (let j = 0; j < st.nk; j++) {
       let dot = 0;
       for (let c = 0; c < st.dh; c++) dot += st.Q[i * st.dh + c] * st.K[j * st.dh + c];
-      good &&= Math.abs(dot - st.scores[i * st.nk + j]) < 1e-3 * Math.max(1, Math.abs(dot));
+      const scaled = dot / Math.sqrt(st.dh);
+      good &&= Math.abs(scaled - st.scores[i * st.nk + j]) < 1e-3 * Math.max(1, Math.abs(scaled));
+      good &&= texts.includes(st.masked[i * st.nk + j].toFixed(3));
       good &&= texts.includes(st.weights[i * st.nk + j].toFixed(3));
     }
     return good;

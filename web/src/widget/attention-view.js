@@ -14,14 +14,14 @@ import { styleSheet } from './styles.js';
 import { resolveTheme, readPalette } from './theme.js';
 import { VIEWS as VIEW_ENTRIES, viewFor } from './views/index.js';
 import { MODES as MODE_ENTRIES, modeFor } from './modes.js';
-import { SCORES } from './compute.js';
+import { SCORE_NAMES, DEFAULT_SCORE } from '../lib/spec.js';
 import { shownTitle } from './views/heatmap.js';
 import { loadPoster } from './poster.js';
 import { toSvgString, toPngBlob, toJsonString, download } from './export.js';
 
 export const VIEWS = VIEW_ENTRIES.map((v) => v.id);
 export const MODES = MODE_ENTRIES.map((m) => m.id);
-export { SCORES };
+export const SCORES = SCORE_NAMES;
 export const DEFAULT_TEXT = "The animal didn't cross the street because it was too tired";
 export const DEFAULT_SOURCE = 'Das Tier überquerte die Straße nicht, weil es zu müde war';
 /** The widget's own limit on `text` and `source` (characters). */
@@ -214,7 +214,7 @@ class AttentionView extends Base {
       ],
       view: viewFor(a('view')).id,
       mode: modeFor(a('mode')).id,
-      score: SCORES.includes(a('score')) ? a('score') : 'scaled_dot',
+      score: SCORE_NAMES.includes(a('score')) ? a('score') : DEFAULT_SCORE,
       backend: ['auto', 'wasm', 'webgpu'].includes(a('backend')) ? a('backend') : 'wasm',
       pe: a('pe', 'on') !== 'off',
       layer: Number.parseInt(a('layer', '0'), 10) || 0,
@@ -231,7 +231,7 @@ class AttentionView extends Base {
     const mode = modeFor(st.mode);
     const needs = viewFor(st.view).needs;
     return {
-      mode: mode.id, text: st.text, score: mode.usesScore ? st.score : 'scaled_dot', backend: st.backend, pe: st.pe,
+      mode: mode.id, text: st.text, score: mode.usesScore ? st.score : DEFAULT_SCORE, backend: st.backend, pe: st.pe,
       source: mode.usesSource ? st.source : null,
       steps: needs.includes('steps') ? { layer: st.layer, head: st.head } : null,
     };

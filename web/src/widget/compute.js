@@ -5,8 +5,7 @@ import {
   SEEDED, simpleTokenize, seededEmbeddings, seededMatrix, seededScoreParams,
 } from './seeded.js';
 import { modeFor } from './modes.js';
-
-export const SCORES = ['dot', 'scaled_dot', 'general', 'additive'];
+import { SCORE_NAMES, DEFAULT_SCORE, scoreScale } from '../lib/spec.js';
 
 /** y [n][m] = x [n][k] · w [k][m], columns c0..c0+m of a wider w with `stride` columns. */
 export function matmul(x, n, k, w, stride, c0 = 0, m = stride) {
@@ -40,35 +39,6 @@ function add(a, b) {
   const y = new Float32Array(a.length);
   for (let i = 0; i < a.length; i++) y[i] = a[i] + b[i];
   return y;
-}
-
-/** The raw score s(q, k) of one score function, in double, for the step-by-step display. */
-function rawScore(score, q, k, dk, params, da) {
-  if (score === 'general') {
-    let s = 0;
-    for (let a = 0; a < dk; a++) {
-      let wk = 0;
-      for (let b = 0; b < dk; b++) wk += params.W[a * dk + b] * k[b];
-      s += q[a] * wk;
-    }
-    return s;
-  }
-  if (score === 'additive') {
-    let s = 0;
-    for (let a = 0; a < da; a++) {
-      let h = 0;
-      for (let b = 0; b < dk; b++) h += params.Wq[a * dk + b] * q[b] + params.Wk[a * dk + b] * k[b];
-      s += params.v[a] * Math.tanh(h);
-    }
-    return s;
-  }
-  let s = 0;
-  for (let c = 0; c < dk; c++) s += q[c] * k[c];
-  return s;
-}
-
-function allowed(mask, i, j, nq, nk) {
-  return mask !== 'causal' || j <= i + (nk - nq);
 }
 
 /** The weights of one seeded layer: the matrices every head slices its columns from. */
@@ -108,9 +78,9 @@ async function seededStack(engine, { x, context, nq, nk, d, heads, layers, score
 }
 
 /**
- * Step by step for one head: X -> Q, K, V -> scores -> scale -> mask -> softmax -> Z. The weights and Z
- * come from engine.attention on this head's Q, K, V; the scores before softmax are recomputed here for
- * display only.
+ * Step by step for one head: X -> Q, K, V -> scores -> mask -> softmax -> Z. Q, K, V are this head's columns of
+ * the projections; the scores (before and after the mask), the weights and Z all come from engine.attention
+ * (returnScores), so the widget never computes a score itself.
  */
 async function steps(engine, { X, C, PE, nq, nk, d, heads, head, w, score, mask, label }) {
   const dh = d / heads;
@@ -118,25 +88,12 @@ async function steps(engine, { X, C, PE, nq, nk, d, heads, head, w, score, mask,
   const K = matmul(C ?? X, nk, d, w.Wk, d, head * dh, dh);
   const V = matmul(C ?? X, nk, d, w.Wv, d, head * dh, dh);
   const sp = w.scoreParams ?? {};
-  const att = await engine.attention({
-    query: Q, key: K, value: V, heads: 1, nq, nk, dk: dh, dv: dh, score, ...sp, mask, returnWeights: true,
-  });
-  const scores = new Float32Array(nq * nk);
-  const scaled = new Float32Array(nq * nk);
-  const masked = new Float32Array(nq * nk);
-  const da = sp.v ? sp.v.length : 0;
-  const scale = score === 'scaled_dot' ? 1 / Math.sqrt(dh) : 1;
-  for (let i = 0; i < nq; i++) {
-    for (let j = 0; j < nk; j++) {
-      const s = rawScore(score, Q.subarray(i * dh, (i + 1) * dh), K.subarray(j * dh, (j + 1) * dh), dh, sp, da);
-      scores[i * nk + j] = s;
-      scaled[i * nk + j] = s * scale;
-      masked[i * nk + j] = allowed(mask, i, j, nq, nk) ? s * scale : -Infinity;
-    }
-  }
+  const args = { query: Q, key: K, value: V, heads: 1, nq, nk, dk: dh, dv: dh, score, ...sp };
+  const att = await engine.attention({ ...args, mask, returnWeights: true, returnScores: true });
+  const unmasked = mask === 'none' ? att.scores : (await engine.attention({ ...args, mask: 'none', returnScores: true })).scores;
   return {
-    head, nq, nk, d, dh, score, mask, scale, label, X, C: C ?? null, PE: PE ?? null, Q, K, V,
-    scores, scaled, masked, weights: att.weights, Z: att.output,
+    head, nq, nk, d, dh, score, mask, scale: scoreScale(score, dh), label, X, C: C ?? null, PE: PE ?? null, Q, K, V,
+    scores: unmasked, masked: att.scores, weights: att.weights, Z: att.output,
   };
 }
 
@@ -172,9 +129,9 @@ function layerEntry(name, heads, queryPieces, keyPieces, weights) {
 /** The pretrained model on the text; without it, the seeded stand-in. */
 async function computeModel(ctx, req, result) {
   const model = await tryModel(ctx, result);
-  if (!model) return computeSeeded(ctx, { ...req, score: 'scaled_dot' }, result, null);
+  if (!model) return computeSeeded(ctx, { ...req, score: DEFAULT_SCORE }, result, null);
   result.weightsFrom = 'model';
-  result.score = 'scaled_dot';
+  result.score = DEFAULT_SCORE;
   const t = performance.now();
   // Only what the views read: no hidden states, and the input embeddings only for the step-by-step view.
   const run = await model.run(req.text, { outputs: ['attention', 'embedding', ...(req.steps ? ['inputEmbeddings'] : [])] });
@@ -201,7 +158,7 @@ async function computeModel(ctx, req, result) {
   }
   const w = { ...layerWeights(`model.steps.L${layer}`, d), scoreParams: {} };
   result.steps = await steps(ctx.engine, {
-    X, nq: n, nk: n, d, heads: Hl, head: clampInt(req.steps.head, 0, Hl - 1), w, score: 'scaled_dot', mask: 'none', label,
+    X, nq: n, nk: n, d, heads: Hl, head: clampInt(req.steps.head, 0, Hl - 1), w, score: DEFAULT_SCORE, mask: 'none', label,
   });
   result.steps.layer = layer;
 }
@@ -236,7 +193,7 @@ async function seededSelf(ctx, req, result, model, { layers, score, mask, prefix
 
 /** Seeded, untrained weights (also the stand-in when the model cannot load): scaled dot product. */
 async function computeSeeded(ctx, req, result, model = null) {
-  await seededSelf(ctx, req, result, model, { layers: SEEDED.layers, score: 'scaled_dot', mask: 'none', prefix: 'seeded' });
+  await seededSelf(ctx, req, result, model, { layers: SEEDED.layers, score: DEFAULT_SCORE, mask: 'none', prefix: 'seeded' });
 }
 
 /** Decoder self-attention: seeded layers with a causal mask and the chosen score function. */
@@ -305,7 +262,7 @@ export async function computeRequest(ctx, request) {
   const mode = modeFor(request.mode).id;
   const req = {
     ...request, mode, text: String(request.text ?? ''), pe: request.pe !== false,
-    score: SCORES.includes(request.score) ? request.score : 'scaled_dot',
+    score: SCORE_NAMES.includes(request.score) ? request.score : DEFAULT_SCORE,
   };
   const { engine } = ctx;
   const result = {
