@@ -17,11 +17,13 @@ import { MODES as MODE_ENTRIES, modeFor } from './modes.js';
 import { SCORE_NAMES, DEFAULT_SCORE } from '../lib/spec.js';
 import { shownTitle } from './views/heatmap.js';
 import { loadPoster } from './poster.js';
+import { clipMessage, megabytes } from './status.js';
 import { toSvgString, toPngBlob, toJsonString, download } from './export.js';
 
 export const VIEWS = VIEW_ENTRIES.map((v) => v.id);
 export const MODES = MODE_ENTRIES.map((m) => m.id);
 export const SCORES = SCORE_NAMES;
+export { clipMessage };
 export const DEFAULT_TEXT = "The animal didn't cross the street because it was too tired";
 export const DEFAULT_SOURCE = 'Das Tier überquerte die Straße nicht, weil es zu müde war';
 /** The widget's own limit on `text` and `source` (characters). */
@@ -31,15 +33,6 @@ export const LOADING = ['lazy', 'eager', 'interaction'];
 export /** How close to the viewport (px) a lazy widget starts loading the engine and the model. */
 const NEAR_PX = 300;
 
-/** Why the text was clipped, one sentence per cause. */
-export function clipMessage(clip) {
-  const what = clip.input === 'source' ? 'The source sentence' : 'The text';
-  const owner = { widget: "the widget's", model: "the model's", encdec: "the encoder-decoder's", seeded: "the seeded layers'" }[clip.owner];
-  return clip.unit === 'characters'
-    ? `${what} was cut to its first ${clip.max.toLocaleString('en')} characters, ${owner} limit.`
-    : `${what} was clipped to ${clip.max} tokens, ${owner} limit.`;
-}
-
 function nearViewport(element) {
   const rect = element.getBoundingClientRect();
   if (rect.width === 0 && rect.height === 0) return false;  // not laid out (hidden): the observer decides
@@ -47,9 +40,6 @@ function nearViewport(element) {
   return rect.bottom >= -NEAR_PX && rect.top <= height + NEAR_PX;
 }
 
-function megabytes(bytes) {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
-}
 
 // The page's own dark-mode switch (class or data-theme on <html>) and prefers-color-scheme: one observer
 // for every widget on the page.
