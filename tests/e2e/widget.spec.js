@@ -312,3 +312,69 @@ test('attention-computed fires after each computation with the result; attribute
   expect(after.t).toBe(before);
   expect(after.fg).toBe('#e6e9ec');
 });
+
+/** In the page: counts animation frames from now until globalThis.__frames.stop(), which returns the count. */
+function countFrames() {
+  let frames = 0;
+  let on = true;
+  const tick = () => { frames += 1; if (on) requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+  globalThis.__frames = { stop: () => { on = false; return frames; } };
+}
+
+test('200 rapid layer/head/view/attribute changes draw at most once per animation frame, ending on the last state', async ({ page }) => {
+  await page.evaluate(() => document.querySelector('attention-view').ready);
+  await page.evaluate(countFrames);
+  const r = await page.evaluate(async () => {
+    const el = document.querySelector('attention-view');
+    const frames = globalThis.__frames;
+    const before = el.renderCount;
+    let yields = 0;
+    for (let i = 0; i < 200; i++) {
+      el.setAttribute('layer', String(i % 2));
+      el.setAttribute('head', String(i % 4));
+      el.setAttribute('view', i % 3 === 2 ? 'head' : 'heatmap');
+      el.setAttribute('aggregate', i % 5 === 4 ? 'mean' : 'head');
+      if (i % 20 === 19) {
+        yields += 1;
+        await new Promise(requestAnimationFrame);
+      }
+    }
+    await el.ready;
+    const s = el.result.shown;
+    return { renders: el.renderCount - before, frames: frames.stop(), yields, shown: [s.view, s.layer, s.head, s.aggregate] };
+  });
+  console.log(`200 changes x 4 attributes: ${r.renders} renders over ${r.frames} frames`);
+  expect(r.renders).toBeGreaterThan(0);
+  expect(r.renders).toBeLessThanOrEqual(r.frames);
+  expect(r.renders).toBeLessThanOrEqual(r.yields + 1);
+  // i = 199: layer 1, head 3, 199 % 3 = 1 -> heatmap, 199 % 5 = 4 -> mean
+  expect(r.shown).toEqual(['heatmap', 1, 3, 'mean']);
+});
+
+test('200 rapid text changes mixed with head changes never draw a stale result, and draw once per frame at most', async ({ page }) => {
+  await setAttrs(page, { mode: 'seeded' });
+  await page.evaluate(countFrames);
+  const r = await page.evaluate(async () => {
+    const el = document.querySelector('attention-view');
+    const frames = globalThis.__frames;
+    const before = el.renderCount;
+    const drawn = [];
+    const listener = (e) => drawn.push(e.detail.result.text);
+    el.addEventListener('attention-rendered', listener);
+    for (let i = 0; i < 200; i++) {
+      el.setAttribute('text', `Sentence number ${i} of the burst`);
+      el.setAttribute('head', String(i % 4));
+      if (i % 20 === 19) await new Promise(requestAnimationFrame);
+    }
+    await el.ready;
+    el.removeEventListener('attention-rendered', listener);
+    return { drawn, renders: el.renderCount - before, frames: frames.stop(), text: el.result.text, head: el.result.shown.head };
+  });
+  console.log(`200 text + head changes: ${r.renders} renders over ${r.frames} frames`);
+  expect(r.text).toBe('Sentence number 199 of the burst');
+  expect(r.head).toBe(3);
+  expect(r.drawn.length).toBeGreaterThan(0);
+  expect(r.drawn.every((t) => t === r.text)).toBe(true);
+  expect(r.renders).toBeLessThanOrEqual(r.frames);
+});

@@ -50,14 +50,20 @@ export const styles = `
 select, button { font: inherit; font-size: 12px; color: var(--av-fg); background: var(--av-bg); border: 1px solid var(--av-line);
   border-radius: 5px; padding: 3px 6px; min-height: 26px; }
 button { cursor: pointer; }
+/* Fixed widths: the toolbar does not move when the first result fills the layer and head menus. */
+select[data-control="layer"] { width: 9em; }
+select[data-control="head"] { width: 4em; }
 button[aria-pressed="true"] { border-color: var(--av-accent); box-shadow: inset 0 0 0 1px var(--av-accent); }
 :focus-visible { outline: 2px solid var(--av-accent); outline-offset: 2px; }
 svg:focus-visible, text:focus-visible { outline: 2px solid var(--av-accent); }
 .tabs { display: inline-flex; flex-wrap: wrap; gap: 2px; }
 .exports { margin-left: auto; display: inline-flex; gap: 4px; }
-.status { font-size: 12px; color: var(--av-muted); min-height: 1.2em; margin: 2px 0 6px; }
-.status .badge { display: inline-block; padding: 0 6px; border-radius: 9px; border: 1px solid var(--av-line); margin-right: 6px; }
-.status .badge.seeded { border-color: #E69F00; }
+/* One line of status is kept free before the first result, and the badge's ring takes no layout space, so the
+   status line does not move the view when the first result arrives. */
+.status { font-size: 12px; line-height: 18px; color: var(--av-muted); min-height: 18px; margin: 2px 0 6px; }
+.status .badge { display: inline-block; padding: 0 6px; border-radius: 9px; box-shadow: inset 0 0 0 1px var(--av-line); margin-right: 6px; }
+.status .badge.seeded { box-shadow: inset 0 0 0 1px #E69F00; }
+.status button { min-height: 0; padding: 0 6px; line-height: 16px; }
 .error { background: var(--av-error-bg); color: var(--av-error-fg); padding: 6px 8px; border-radius: 5px; margin: 4px 0; white-space: pre-wrap; }
 .view { position: relative; overflow-x: auto; min-height: 60px; }
 .view[aria-busy="true"] { opacity: .6; }
@@ -87,9 +93,9 @@ figcaption { font-weight: 600; font-size: 13px; margin-bottom: 4px; }
 canvas.cells { position: absolute; image-rendering: pixelated; pointer-events: none; }
 .thumb.current { border-color: var(--av-accent); box-shadow: inset 0 0 0 1px var(--av-accent); }
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
-.progress { display: flex; flex-wrap: wrap; gap: 4px 8px; align-items: center; }
-.progress progress { width: 12em; accent-color: var(--av-accent); }
-.badge.precomputed { border-color: var(--av-accent); }
+.progress { display: flex; flex-wrap: wrap; gap: 0 8px; align-items: center; }
+.progress progress { width: 12em; height: 10px; accent-color: var(--av-accent); }
+.status .badge.precomputed { box-shadow: inset 0 0 0 1px var(--av-accent); }
 .probe { position: absolute; visibility: hidden; }
 `;
 
