@@ -109,7 +109,8 @@ class AttentionView extends Base {
       if (this._result && Math.abs(w - (this._drawnWidth ?? 0)) > 40) this._scheduleRender();
     });
     this._resize.observe(this);
-    this._reserve();
+    // After the script that added the element has set its attributes (the view and text decide the size).
+    queueMicrotask(() => this._reserve());
     this._unprogress ??= onModelProgress((p) => this._onProgress(p));
     if (!this._posterTried) this._showPoster();
     this._start();
@@ -387,7 +388,9 @@ class AttentionView extends Base {
 
   /** Keeps the most height the view can take free before anything is drawn, so that the page does not jump. */
   _reserve() {
-    if (this._reserved) return;
+    if (this._reserved || this._renders > 0 || !this.isConnected) return;
+    // An inline poster is drawn at the first frame, at the size of the live result for the same text.
+    if (this._poster || this.querySelector(':scope > script[type="application/json"]')) return;
     const st = this._state;
     const width = Math.max(240, this._viewBox.clientWidth || this.clientWidth || 600);
     const px = viewFor(st.view).reserve?.(width, st);

@@ -51,8 +51,8 @@ select, button { font: inherit; font-size: 12px; color: var(--av-fg); background
   border-radius: 5px; padding: 3px 6px; min-height: 26px; }
 button { cursor: pointer; }
 /* Fixed widths: the toolbar does not move when the first result fills the layer and head menus. */
-select[data-control="layer"] { width: 9em; }
-select[data-control="head"] { width: 4em; }
+select[data-control="layer"] { width: 6.5em; }
+select[data-control="head"] { width: 3.5em; }
 button[aria-pressed="true"] { border-color: var(--av-accent); box-shadow: inset 0 0 0 1px var(--av-accent); }
 :focus-visible { outline: 2px solid var(--av-accent); outline-offset: 2px; }
 svg:focus-visible, text:focus-visible { outline: 2px solid var(--av-accent); }
