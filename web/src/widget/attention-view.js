@@ -5,6 +5,7 @@
 //     layer="1" head="3"></attention-view>
 // All text is inserted as text (textContent); nothing heavy loads until the element nears the viewport.
 import { requestCompute, warmUp } from './client.js';
+import { modelUrl } from './assets.js';
 import { selectShown, displayPiece } from './derive.js';
 import { h, fmt, THEMES } from './dom.js';
 import { styles } from './styles.js';
@@ -24,7 +25,7 @@ export const SCORES = ['dot', 'scaled_dot', 'general', 'additive'];
 export const DEFAULT_TEXT = "The animal didn't cross the street because it was too tired";
 const MAX_CHARS = 10_000;
 /** Attributes that change what the worker computes; the others only re-render. */
-const COMPUTE_ATTRS = new Set(['text', 'mode', 'score', 'backend', 'source', 'pe']);
+const COMPUTE_ATTRS = new Set(['text', 'mode', 'score', 'backend', 'source', 'pe', 'model-src']);
 
 export /** How close to the viewport (px) a widget starts loading the engine and the model. */
 const NEAR_PX = 300;
@@ -36,9 +37,11 @@ function nearViewport(element) {
   return rect.bottom >= -NEAR_PX && rect.top <= height + NEAR_PX;
 }
 
-class AttentionView extends HTMLElement {
+// Importing this module where there is no DOM (Node, a server-side render) must not throw: the class extends
+// HTMLElement only where it exists, and the element is defined only where customElements is.
+class AttentionView extends (globalThis.HTMLElement ?? class {}) {
   static observedAttributes = ['text', 'view', 'layer', 'head', 'mode', 'score', 'backend', 'theme', 'source', 'pe',
-    'aggregate', 'merge', 'query', 'controls'];
+    'aggregate', 'merge', 'query', 'controls', 'model-src'];
 
   constructor() {
     super();
@@ -90,7 +93,7 @@ class AttentionView extends HTMLElement {
     // observer's first callback waits for a rendered frame.
     if (nearViewport(this)) {
       const st = this._state;
-      warmUp({ backend: st.backend, model: st.mode === 'model' || st.mode === 'whatif' });
+      warmUp({ backend: st.backend, model: st.mode === 'model' || st.mode === 'whatif' ? modelUrl(this).href : null });
     }
   }
 
@@ -166,6 +169,7 @@ class AttentionView extends HTMLElement {
       mode: st.mode, text: st.text, score: st.score, backend: st.backend, pe: st.pe,
       source: st.mode === 'encdec' ? st.source : null,
       steps: st.view === 'steps' || st.view === 'neuron' ? { layer: st.layer, head: st.head } : null,
+      modelUrl: st.mode === 'model' || st.mode === 'whatif' ? modelUrl(this).href : null,
     };
     const key = JSON.stringify(request);
     if (key === this._lastKey && (this._result || this._error)) {
@@ -373,6 +377,6 @@ class AttentionView extends HTMLElement {
 }
 
 /** Human-readable labels of a result's pieces (for integrators). */
-export { displayPiece };
+export { displayPiece, AttentionView };
 
-if (!customElements.get('attention-view')) customElements.define('attention-view', AttentionView);
+if (globalThis.customElements && !customElements.get('attention-view')) customElements.define('attention-view', AttentionView);
