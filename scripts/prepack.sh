@@ -5,12 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 newer() { [ -n "$(find "$@" -newer "$1" -print -quit 2>/dev/null)" ]; }  # is any of $2.. newer than $1?
-wasm=web/src/lib/wasm/attn_simd.wasm
-if [ ! -f "$wasm" ] || [ ! -f web/src/lib/wasm/attn_scalar.wasm ] || newer "$wasm" wasm CMakeLists.txt; then
-  echo "prepack: building the WASM modules"
-  source scripts/env.sh
-  bash scripts/build-wasm.sh
-fi
+for wasm in web/src/lib/wasm/attn_{simd,scalar,simd_mt}.wasm; do
+  if [ ! -f "$wasm" ] || newer "$wasm" wasm CMakeLists.txt; then
+    echo "prepack: building the WASM modules ($wasm is missing or older than wasm/)"
+    source scripts/env.sh
+    bash scripts/build-wasm.sh
+    break
+  fi
+done
 node scripts/convert-model.mjs
 widget=dist/widget/attention-view.js
 if [ ! -f "$widget" ] || newer "$widget" web/src/widget web/src/lib web/public/models/use-lite.i8.safetensors vite.config.js; then
