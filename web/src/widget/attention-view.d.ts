@@ -124,6 +124,8 @@ export interface AttentionResult {
   text: string;
   source: string | null;
   weightsFrom: 'model' | 'seeded';
+  /** The model file the weights come from (`model-src`, the page's setting or the widget's own copy), else null. */
+  modelUrl: string | null;
   backend: 'wasm' | 'webgpu';
   simd: boolean;
   layers: LayerWeights[];

@@ -8,6 +8,7 @@
 // All text is inserted as text (textContent). Nothing heavy loads before `loading` allows it (lazy: near the
 // viewport; eager; interaction: a click or focus). The element renders at most once per animation frame.
 import { requestCompute, warmUp, onModelProgress, modelProgress, cancelModelDownload } from './client.js';
+import { modelUrl } from './assets.js';
 import { selectShown, displayPiece } from './derive.js';
 import { h, fmt } from './dom.js';
 import { styleSheet } from './styles.js';
@@ -62,7 +63,7 @@ const Base = globalThis.HTMLElement ?? class {};
 
 class AttentionView extends Base {
   static observedAttributes = ['text', 'view', 'layer', 'head', 'mode', 'score', 'backend', 'theme', 'source', 'pe',
-    'aggregate', 'merge', 'query', 'controls', 'loading', 'poster'];
+    'aggregate', 'merge', 'query', 'controls', 'loading', 'poster', 'model-src'];
 
   constructor() {
     super();
@@ -170,7 +171,7 @@ class AttentionView extends Base {
   /** The engine, and the model when the mode uses it (downloaded here, with progress). */
   _warm() {
     const st = this._state;
-    warmUp({ backend: st.backend, model: modeFor(st.mode).usesModel });
+    warmUp({ backend: st.backend, model: modeFor(st.mode).usesModel ? modelUrl(this).href : null });
   }
 
   attributeChangedCallback(name, oldValue, newValue) {
@@ -225,6 +226,7 @@ class AttentionView extends Base {
       mode: mode.id, text: st.text, score: mode.usesScore ? st.score : DEFAULT_SCORE, backend: st.backend, pe: st.pe,
       source: mode.usesSource ? st.source : null,
       steps: needs.includes('steps') ? { layer: st.layer, head: st.head } : null,
+      modelUrl: mode.usesModel ? modelUrl(this).href : null,
     };
   }
 

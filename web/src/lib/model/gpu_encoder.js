@@ -54,7 +54,11 @@ function halfToFloat(h) {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-/** A float32 copy of a tensor of `shape` (F32, F16 or BF16), or an Error naming the tensor and shapes. */
+/**
+ * A float32 copy of a tensor of `shape` (F32, F16, BF16, or I8 with `<name>.scales` F32 [rows][blocks]: value =
+ * int8 * the scale of its block of cols / blocks values, as the C++ reader's FloatRows), or an Error naming
+ * the tensor and shapes.
+ */
 function readF32(tensors, name, shape) {
   const t = tensors.get(name);
   if (!t) throw new Error(`loadModel (webgpu): the file has no tensor '${name}'`);
@@ -62,8 +66,9 @@ function readF32(tensors, name, shape) {
     throw new Error(`loadModel (webgpu): tensor '${name}' has shape [${t.shape}] but [${shape}] is needed`);
   }
   const count = shape.reduce((a, b) => a * b, 1);
+  if (t.dtype === 'I8') return readInt8(tensors, name, t, count);
   const size = { F32: 4, F16: 2, BF16: 2 }[t.dtype];
-  if (!size) throw new Error(`loadModel (webgpu): tensor '${name}' is ${t.dtype}; F32, F16 or BF16 is needed`);
+  if (!size) throw new Error(`loadModel (webgpu): tensor '${name}' is ${t.dtype}; F32, F16, BF16 or I8 + scales is needed`);
   if (t.bytes.byteLength !== count * size) {
     throw new Error(`loadModel (webgpu): tensor '${name}' has ${t.bytes.byteLength} bytes but ${count} values need ${count * size}`);
   }
@@ -72,6 +77,26 @@ function readF32(tensors, name, shape) {
   if (t.dtype === 'F32') for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
   else if (t.dtype === 'F16') for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
   else for (let i = 0; i < count; i++) out[i] = new Float32Array(new Uint32Array([view.getUint16(2 * i, true) << 16]).buffer)[0];
+  return out;
+}
+
+function readInt8(tensors, name, t, count) {
+  const cols = t.shape.length ? t.shape[t.shape.length - 1] : 1;
+  const rows = cols ? count / cols : 0;
+  const s = tensors.get(`${name}.scales`);
+  const blocks = s?.shape.length === 2 ? s.shape[1] : 0;
+  if (!s || s.dtype !== 'F32' || blocks === 0 || s.shape[0] !== rows || cols % blocks || s.bytes.byteLength !== 4 * rows * blocks ||
+      t.bytes.byteLength !== count) {
+    throw new Error(`loadModel (webgpu): tensor '${name}' is I8 but the file has no '${name}.scales' F32 [${rows}, blocks] with blocks dividing ${cols}`);
+  }
+  const block = cols / blocks;
+  const q = new Int8Array(t.bytes.buffer, t.bytes.byteOffset, count);
+  const scales = new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength);
+  const out = new Float32Array(count);
+  for (let b = 0; b < rows * blocks; b++) {
+    const scale = scales.getFloat32(4 * b, true);
+    for (let i = b * block; i < (b + 1) * block; i++) out[i] = q[i] * scale;
+  }
   return out;
 }
 
