@@ -453,8 +453,8 @@ class AttentionView extends Base {
     if (r && !this._busy && !r.precomputed) {
       const seeded = r.weightsFrom === 'seeded';
       this._status.append(
-        h('span', { class: `badge${seeded ? ' seeded' : ''}` }, r.mode === 'model'
-          ? (seeded ? 'seeded weights (no model loaded)' : 'pretrained model') : modeFor(r.mode).label),
+        h('span', { class: `badge${seeded ? ' seeded' : ''}` },
+          seeded && modeFor(r.mode).usesModel ? 'seeded weights (no model loaded)' : modeFor(r.mode).label),
         `${r.backend}${r.backend === 'wasm' ? (r.simd ? ' SIMD' : ' scalar') : ''} · ${r.layers[0].nq} tokens · ${Math.round(r.timings.roundTripMs ?? r.timings.totalMs)} ms`);
       for (const clip of r.clips ?? []) this._status.append(h('div', {}, clipMessage(clip)));
       for (const note of r.notes) this._status.append(h('div', {}, note));
