@@ -27,8 +27,13 @@ constexpr int kOutOfMemory = -2;  // the scratch does not fit in the WASM heap (
 // The WASM heap's limit (MAXIMUM_MEMORY = 2 GiB) less what malloc holds now: no scratch larger can be had.
 double heap_room() { return double(uint64_t(1) << 31) - double(mallinfo().uordblks); }
 
+// The score functions web/src/lib/spec.js lists (SCORES, codes 0..3): a score function added there and in
+// attn::Score must be counted here too, so that the two sides cannot drift apart silently.
+static_assert(attn::kScoreCount == 4, "web/src/lib/spec.js SCORES and attn::Score must list the same codes");
+static_assert(attn::kMaskKindCount == 3, "web/src/lib/spec.js MASKS and attn::MaskKind must list the same codes");
+
 struct AttentionArgs {
-  uintptr_t out = 0, weights = 0, q = 0, k = 0, v = 0, W = 0, Wq = 0, Wk = 0, va = 0, allowed = 0;
+  uintptr_t out = 0, weights = 0, scores = 0, q = 0, k = 0, v = 0, W = 0, Wq = 0, Wk = 0, va = 0, allowed = 0;
   int score = 1, mask = 0, variant = 1, heads = 1, nq = 0, nk = 0, dk = 0, dv = 0, da = 0;
 };
 
@@ -46,7 +51,7 @@ T* ptr(uintptr_t p) {
 // Score and mask parameters, or false when a required one is missing or unknown.
 bool to_params(int score, uintptr_t W, uintptr_t Wq, uintptr_t Wk, uintptr_t va, int da, int mask,
                uintptr_t allowed, attn::ScoreParams* sp, attn::MaskParams* mp) {
-  if (score < 0 || score > 3 || mask < 0 || mask > 2) return false;
+  if (score < 0 || score >= attn::kScoreCount || mask < 0 || mask >= attn::kMaskKindCount) return false;
   sp->score = Score(score);
   if (sp->score == Score::kGeneral) {
     if (!W) return false;
@@ -78,7 +83,12 @@ int attention(const AttentionArgs& a) {
   const bool ok = attn::attention_f32(ptr<float>(a.out), ptr<float>(a.weights), ptr<const float>(a.q),
                                       ptr<const float>(a.k), ptr<const float>(a.v), sp, mp, a.heads, a.nq, a.nk, a.dk,
                                       a.dv, Variant(a.variant));
-  return ok ? kOk : kOutOfMemory;
+  if (!ok) return kOutOfMemory;
+  if (a.scores) {
+    attn::attention_scores_f32__reference(ptr<float>(a.scores), ptr<const float>(a.q), ptr<const float>(a.k), sp, mp,
+                                          a.heads, a.nq, a.nk, a.dk);
+  }
+  return kOk;
 }
 
 // Bytes of scratch attention() needs beside its arguments (for the RangeError's message), -1 for bad arguments.
@@ -86,7 +96,7 @@ double attentionScratchBytes(const AttentionArgs& a) {
   attn::ScoreParams sp;
   attn::MaskParams mp;
   if (a.heads < 1 || a.nq < 1 || a.nk < 1 || a.dk < 1 || a.dv < 1 || a.variant < 0 || a.variant > 1 ||
-      a.score < 0 || a.score > 3)
+      a.score < 0 || a.score >= attn::kScoreCount)
     return -1;
   sp.score = Score(a.score);
   sp.da = a.da;
@@ -117,7 +127,7 @@ int multiHeadAttention(const MultiHeadArgs& a) {
 double multiHeadScratchBytes(const MultiHeadArgs& a) {
   attn::ScoreParams sp;
   if (a.heads < 1 || a.nq < 1 || a.nk < 1 || a.dModel < 1 || a.dModel % a.heads != 0 || a.variant < 0 ||
-      a.variant > 1 || a.score < 0 || a.score > 3)
+      a.variant > 1 || a.score < 0 || a.score >= attn::kScoreCount)
     return -1;
   sp.score = Score(a.score);
   sp.da = a.da;
@@ -141,6 +151,10 @@ int setThreads(int n) { return attn::set_thread_count(n); }
 
 int threads() { return attn::thread_count(); }
 
+// How many score functions and mask kinds this build knows (tests/js compare them with web/src/lib/spec.js).
+int scoreCount() { return attn::kScoreCount; }
+int maskKindCount() { return attn::kMaskKindCount; }
+
 double heapBytesInUse() { return double(mallinfo().uordblks); }
 
 }  // namespace
@@ -150,6 +164,7 @@ EMSCRIPTEN_BINDINGS(attn_engine) {
   value_object<AttentionArgs>("AttentionArgs")
       .field("out", &AttentionArgs::out)
       .field("weights", &AttentionArgs::weights)
+      .field("scores", &AttentionArgs::scores)
       .field("q", &AttentionArgs::q)
       .field("k", &AttentionArgs::k)
       .field("v", &AttentionArgs::v)
@@ -203,4 +218,6 @@ EMSCRIPTEN_BINDINGS(attn_engine) {
   function("setThreads", &setThreads);
   function("threads", &threads);
   function("heapBytesInUse", &heapBytesInUse);
+  function("scoreCount", &scoreCount);
+  function("maskKindCount", &maskKindCount);
 }
