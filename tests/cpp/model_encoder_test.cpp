@@ -177,7 +177,7 @@ TEST_F(ModelEncoder, Int8FileStaysClose) {
   std::string error;
   ASSERT_TRUE(compact.load(bytes.data(), bytes.size(), &error)) << error;
   EXPECT_EQ(compact.weight_dtype(), "int8");
-  std::vector<int32_t> ids = model_->tokenizer().encode("The animal didn't cross the street because it was too tired");
+  std::vector<int32_t> ids = encode(model_->tokenizer(), "The animal didn't cross the street because it was too tired");
   EncoderResult a, b;
   ASSERT_TRUE(model_->forward(ids, Variant::kOptimized, &a, &error)) << error;
   ASSERT_TRUE(compact.forward(ids, Variant::kOptimized, &b, &error)) << error;
