@@ -138,13 +138,6 @@ val run_ids(const attn::EncoderModel& m, const std::vector<int32_t>& ids, int va
   return r;
 }
 
-// The forward pass on NFKC-normalised text; variant 0 reference, 1 optimized; outputs: kOutput* bits.
-val model_run(int handle, const std::string& normalized, int variant, int outputs) {
-  const attn::EncoderModel* m = lookup(handle);
-  if (!m) return error_result("modelRun: no model with handle " + std::to_string(handle));
-  return run_ids(*m, m->tokenizer().encode(normalized), variant, outputs);
-}
-
 // The forward pass on piece ids (an array of numbers or an Int32Array).
 val model_run_ids(int handle, val ids, int variant, int outputs) {
   const attn::EncoderModel* m = lookup(handle);
@@ -240,7 +233,6 @@ EMSCRIPTEN_BINDINGS(attn_model) {
   emscripten::function("modelLoad", &model_load);
   emscripten::function("modelInfo", &model_info);
   emscripten::function("modelTokenize", &model_tokenize);
-  emscripten::function("modelRun", &model_run);
   emscripten::function("modelRunIds", &model_run_ids);
   emscripten::function("modelFree", &model_free);
   emscripten::function("modelPieces", &model_pieces);
