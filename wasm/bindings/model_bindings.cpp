@@ -7,7 +7,9 @@
 // success). Text arrives NFKC-normalised by web/src/lib/model/index.js, as the original tokenizer does.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
+#include <malloc.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -97,7 +99,9 @@ val model_info(int handle) {
 val model_tokenize(int handle, const std::string& normalized) {
   const attn::EncoderModel* m = lookup(handle);
   if (!m) return error_result("modelTokenize: no model with handle " + std::to_string(handle));
-  std::vector<int32_t> ids = m->tokenizer().encode(normalized);
+  std::vector<int32_t> ids;
+  std::string error;
+  if (!m->tokenizer().encode(normalized, &ids, &error)) return error_result(error);
   val r = val::object();
   r.set("error", std::string());
   r.set("ids", copy_array("Int32Array", ids.data(), ids.size()));
@@ -120,6 +124,13 @@ val run_ids(const attn::EncoderModel& m, const std::vector<int32_t>& ids, int va
   keep.input = (outputs & kOutputInput) != 0;
   keep.attention = (outputs & kOutputAttention) != 0;
   keep.hidden = (outputs & kOutputHidden) != 0;
+  // Counted before the run: more than the heap has room for is an error here, not an abort inside.
+  const int t = static_cast<int>(std::min<size_t>(ids.size(), static_cast<size_t>(m.max_tokens())));
+  const uint64_t bytes = m.forward_bytes(t, static_cast<attn::Variant>(variant), keep);
+  if (!ids.empty() && double(bytes) > double(uint64_t(1) << 31) - double(mallinfo().uordblks)) {
+    return error_result("model: a run of " + std::to_string(t) + " tokens needs " + std::to_string(bytes >> 20) +
+                        " MiB, more than the WASM heap (2048 MiB at most) has room for");
+  }
   attn::EncoderResult out;
   std::string error;
   if (!m.forward(ids, static_cast<attn::Variant>(variant), &out, &error, keep)) return error_result(error);

@@ -146,7 +146,13 @@ class HeapScope {
   }
 }
 
-function check(status, fn) {
+// Status -2 (wasm/bindings/bindings.cpp kOutOfMemory): the call's scratch, counted before it started, does not
+// fit in the heap or could not be allocated; the engine freed it all and stays usable.
+function check(status, fn, sizes, scratchBytes) {
+  if (status === -2) {
+    throw new RangeError(`${fn}: ${sizes} need ${(scratchBytes() / 2 ** 20).toFixed(0)} MiB of scratch ` +
+      'beyond the arguments, more than the WASM heap (at most 2048 MiB) can give');
+  }
   if (status !== 0) throw new Error(`${fn}: the WASM engine returned status ${status}`);
 }
 
@@ -202,7 +208,8 @@ export async function createWasmBackend(options = {}) {
           score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code,
           heads: a.heads, nq: a.nq, nk: a.nk, dk: a.dk, dv: a.dv, da: a.da,
         };
-        check(module.attention(args), fn);
+        check(module.attention(args), fn, `heads ${a.heads}, nq ${a.nq}, nk ${a.nk}, dk ${a.dk}, dv ${a.dv}`,
+          () => module.attentionScratchBytes(args));
         return {
           output: heap.read(args.out, outCount, a.out),
           weights: a.returnWeights ? heap.read(args.weights, weightCount, a.weightsOut) : null,
@@ -228,7 +235,8 @@ export async function createWasmBackend(options = {}) {
           score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code,
           nq: a.nq, nk: a.nk, dModel: a.dModel, heads: a.heads, da: p.da,
         };
-        check(module.multiHeadAttention(args), fn);
+        check(module.multiHeadAttention(args), fn, `nq ${a.nq}, nk ${a.nk}, dModel ${a.dModel}, heads ${a.heads}`,
+          () => module.multiHeadScratchBytes(args));
         return {
           output: heap.read(args.out, outCount, a.out),
           weights: a.returnWeights ? heap.read(args.weights, weightCount, a.weightsOut) : null,
