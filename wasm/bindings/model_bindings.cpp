@@ -53,6 +53,17 @@ val pieces_of(const attn::EncoderModel& model, const std::vector<int32_t>& ids) 
   return pieces;
 }
 
+// {handle, error: ""}: `item` kept in `table` under a new handle (modelFree / tensorsClose release it).
+template <typename T>
+val store(std::map<int, std::unique_ptr<T>>& table, int* next, std::unique_ptr<T> item) {
+  const int handle = (*next)++;
+  table[handle] = std::move(item);
+  val r = val::object();
+  r.set("error", std::string());
+  r.set("handle", handle);
+  return r;
+}
+
 // {handle, error}: parses and copies the safetensors file in [ptr, ptr + size) (JS frees it afterwards).
 val model_load(uintptr_t ptr, double size) {
   if (ptr == 0 || !(size >= 0)) return error_result("modelLoad: no bytes");
@@ -61,12 +72,7 @@ val model_load(uintptr_t ptr, double size) {
   if (!model->load(reinterpret_cast<const uint8_t*>(ptr), static_cast<size_t>(size), &error)) {
     return error_result(error);
   }
-  const int handle = next_handle++;
-  models()[handle] = std::move(model);
-  val r = val::object();
-  r.set("error", std::string());
-  r.set("handle", handle);
-  return r;
+  return store(models(), &next_handle, std::move(model));
 }
 
 // {layers, heads: [per layer], dims: [per layer output], inputDims, headDims, vocabSize, pieces, maxTokens,
@@ -189,12 +195,7 @@ val tensors_open(uintptr_t ptr, double size) {
                                 &error)) {
     return error_result(error);
   }
-  const int handle = next_reader++;
-  readers()[handle] = std::move(reader);
-  val r = val::object();
-  r.set("error", std::string());
-  r.set("handle", handle);
-  return r;
+  return store(readers(), &next_reader, std::move(reader));
 }
 
 // {tensors: {name: {dtype, shape}}, metadata: {key: value}, error}
