@@ -31,7 +31,7 @@ export const VARIANTS = [
   ['mean_pool', { WG: SOFTMAX_WG }],
 ];
 
-import { MASKS, maskAllows, scoreScale } from '../spec.js';
+import { SCORES, MASKS, maskAllows, scoreScale } from '../spec.js';
 
 const ceil = (a, b) => Math.ceil(a / b);
 const contiguous = (buffer, rows, cols) => ({ buffer, offset: 0, head: rows * cols, row: cols });
@@ -163,13 +163,11 @@ function maskScores(scores, mask, heads, nq, nk) {
   return scores;
 }
 
-function uploadParams(run, { score, W, Wq, Wk, v }) {
-  return {
-    W: score === 'general' ? run.upload('W', W) : null,
-    Wq: score === 'additive' ? run.upload('Wq', Wq) : null,
-    Wk: score === 'additive' ? run.upload('Wk', Wk) : null,
-    va: score === 'additive' ? run.upload('v', v) : null,
-  };
+/** The score function's parameters (spec.js SCORES[score].params) as GPU buffers; null where unused. */
+function uploadParams(run, a) {
+  const used = SCORES[a.score].params;
+  const upload = (name) => (Object.hasOwn(used, name) ? run.upload(name, a[name]) : null);
+  return { W: upload('W'), Wq: upload('Wq'), Wk: upload('Wk'), va: upload('v') };
 }
 
 /** attention(norm) -> { output, weights } (normalized arguments of docs/CONTRACTS.md). */
