@@ -169,6 +169,22 @@ TEST_F(ModelEncoder, CompactFileStaysClose) {
   EXPECT_GE(cosine(a.embedding, b.embedding), 0.9999);
 }
 
+// The widget's int8 file (a scale per 16 values): within issue 18's bounds of the float32 file.
+TEST_F(ModelEncoder, Int8FileStaysClose) {
+  std::vector<uint8_t> bytes = read_file(model_i8_path());
+  if (bytes.empty()) GTEST_SKIP() << model_i8_path() << " is missing";
+  EncoderModel compact;
+  std::string error;
+  ASSERT_TRUE(compact.load(bytes.data(), bytes.size(), &error)) << error;
+  EXPECT_EQ(compact.weight_dtype(), "int8");
+  std::vector<int32_t> ids = encode(model_->tokenizer(), "The animal didn't cross the street because it was too tired");
+  EncoderResult a, b;
+  ASSERT_TRUE(model_->forward(ids, Variant::kOptimized, &a, &error)) << error;
+  ASSERT_TRUE(compact.forward(ids, Variant::kOptimized, &b, &error)) << error;
+  for (size_t l = 0; l < a.attention.size(); ++l) EXPECT_LE(max_abs(a.attention[l], b.attention[l]), 2e-2f);
+  EXPECT_GE(cosine(a.embedding, b.embedding), 0.999);
+}
+
 TEST_F(ModelEncoder, LoadRefusesFilesThatAreNotThisModel) {
   EncoderModel m;
   std::string error;

@@ -29,5 +29,6 @@ inline std::vector<uint8_t> read_file(const std::string& path) {
 inline std::string source_path(const std::string& relative) { return std::string(ATTN_SOURCE_DIR) + "/" + relative; }
 inline std::string model_f32_path() { return source_path("web/public/models/use-lite.f32.safetensors"); }
 inline std::string model_f16_path() { return source_path("web/public/models/use-lite.f16.safetensors"); }
+inline std::string model_i8_path() { return source_path("web/public/models/use-lite.i8.safetensors"); }
 
 }  // namespace attn::test

@@ -144,7 +144,14 @@ inline std::string check_safetensors(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < t.end - t.begin; ++i) checksum += bytes[i];
     std::vector<float> values;
     std::string read_error;
-    const bool floating = t.dtype == DType::kF32 || t.dtype == DType::kF16 || t.dtype == DType::kBF16;
+    // I8 reads as float with a scales tensor F32 [rows][blocks], blocks dividing the row (FloatRows).
+    const size_t cols = t.shape.empty() ? 1 : static_cast<size_t>(t.shape.back());
+    const TensorInfo* scales = file.find(t.name + ".scales");
+    const bool scaled = t.dtype == DType::kI8 && scales && scales->dtype == DType::kF32 &&
+                        scales->shape.size() == 2 && scales->shape[1] > 0 &&
+                        static_cast<size_t>(scales->shape[0]) == (cols ? t.count() / cols : 0) &&
+                        cols % static_cast<size_t>(scales->shape[1]) == 0;
+    const bool floating = t.dtype == DType::kF32 || t.dtype == DType::kF16 || t.dtype == DType::kBF16 || scaled;
     const bool read = file.read_f32(t.name, t.shape, &values, &read_error);
     if (read != floating) return "read_f32('" + t.name + "') returned " + (read ? "true" : "false");
     if (read && values.size() != t.count()) return "read_f32('" + t.name + "') gave the wrong count";

@@ -221,7 +221,7 @@ val tensors_info(int handle) {
 }
 
 // {data: Float32Array, error}: tensor `name`, which must have exactly `shape` (an array of numbers) and be
-// F32, F16 or BF16, as float32 (SafeTensors::read_f32).
+// F32, F16, BF16 or I8 + scales, as float32 (SafeTensors::read_f32).
 val tensors_read_f32(int handle, const std::string& name, val shape) {
   auto it = readers().find(handle);
   if (it == readers().end()) return error_result("tensorsRead: no reader with handle " + std::to_string(handle));

@@ -66,8 +66,9 @@ class EncoderModel {
   int input_dims() const { return d0_; }
   int embedding_dims() const { return d_embedding_; }
   int max_tokens() const { return max_tokens_; }
-  // "float16", "bfloat16" or "float32": the file's weight type (that of its embedding table).
+  // "int8", "float16", "bfloat16" or "float32": the file's weight type (that of its embedding table).
   std::string weight_dtype() const {
+    if (token_embedding_dtype_ == DType::kI8) return "int8";
     if (token_embedding_dtype_ == DType::kF16) return "float16";
     return token_embedding_dtype_ == DType::kBF16 ? "bfloat16" : "float32";
   }
@@ -84,9 +85,11 @@ class EncoderModel {
  private:
   Tokenizer tokenizer_;
   std::vector<EncoderLayer> layers_;
-  // [V][D0] as stored in the file (F32, F16 or BF16): a row is converted when a token uses it, so the table
-  // stays half the size (and is written once) with a 16-bit file.
+  // [V][D0] as stored in the file (F32, F16, BF16 or I8 with [V] scales): a row is converted when a token uses
+  // it, so the table stays half (a quarter) the size, and is written once, with a 16-bit (8-bit) file.
   std::vector<uint8_t> token_embedding_;
+  std::vector<uint8_t> token_embedding_scales_;  // I8 only: [V][D0 / block] little-endian F32
+  size_t token_embedding_block_ = 0;
   DType token_embedding_dtype_ = DType::kF32;
   std::vector<float> inv_timescales_;     // [D0/2]
   std::vector<float> timing_;             // [timing_rows_][D0]: the timing signal, computed once at load

@@ -111,13 +111,12 @@ constexpr size_t kTimingTableFloats = size_t(1) << 22;
 // the whole kernel.
 bool read_packed(const SafeTensors& file, const std::string& name, int k, int n, std::vector<float>* out,
                  std::string* error) {
-  const TensorInfo* t = file.find_float(name, {k, n}, error);
-  if (!t) return false;
+  FloatRows rows;
+  if (!file.float_rows(name, {k, n}, &rows, error)) return false;
   out->resize(gemm_f32_packed_size(k, n));
   std::vector<float> row(n);
-  const size_t row_bytes = dtype_size(t->dtype) * n;
   for (int kk = 0; kk < k; ++kk) {
-    to_f32(t->dtype, file.bytes(*t) + row_bytes * kk, n, row.data());
+    rows.read(kk, row.data());
     gemm_f32_pack_row(out->data(), row.data(), kk, k, n);
   }
   return true;
@@ -176,10 +175,13 @@ bool EncoderModel::load(const uint8_t* data, size_t size, std::string* error) {
   vocab_rows_ = static_cast<int>(s[0]);
   d0_ = static_cast<int>(s[1]);
   if (d0_ % 2) return fail(error, "the embedding width " + std::to_string(d0_) + " is odd");
-  const TensorInfo* embedding = file.find_float("embeddings.token", s, error);
-  if (!embedding) return false;
-  token_embedding_dtype_ = embedding->dtype;
-  token_embedding_.assign(file.bytes(*embedding), file.bytes(*embedding) + (embedding->end - embedding->begin));
+  FloatRows embedding;
+  if (!file.float_rows("embeddings.token", s, &embedding, error)) return false;
+  token_embedding_dtype_ = embedding.dtype;
+  token_embedding_.assign(embedding.data, embedding.data + dtype_size(embedding.dtype) * embedding.rows * embedding.cols);
+  token_embedding_block_ = embedding.block;
+  token_embedding_scales_.assign(
+      embedding.scales, embedding.scales + (embedding.scales ? 4 * embedding.rows * (embedding.cols / embedding.block) : 0));
   if (!file.read_f32("embeddings.timing_inv_timescales", {d0_ / 2}, &inv_timescales_, error)) return false;
   // The timing signal of positions 0 .. maxTokens-1 is the same for every run: computed once, here.
   timing_rows_ = static_cast<int>(std::min(static_cast<size_t>(max_tokens_), kTimingTableFloats / d0_));
@@ -269,14 +271,13 @@ namespace {
 // x [T][D0] = scale * Emb[ids[p]] + timing[p]: emb [V][D0] as stored (F32, F16 or BF16), one row converted per
 // token; timing [rows][D0] computed at load, positions past it computed here (a config whose table would be
 // over 16 MiB).
-void embed_forward(float* x, const int32_t* ids, int t, const uint8_t* emb, DType dtype, float scale,
-                   const float* timing, int timing_rows, const float* inv_timescales, int d0) {
+void embed_forward(float* x, const int32_t* ids, int t, const FloatRows& table, float scale, const float* timing,
+                   int timing_rows, const float* inv_timescales, int d0) {
   std::vector<float> late(d0), embedded(d0);
-  const size_t row_bytes = dtype_size(dtype) * d0;
   for (int p = 0; p < t; ++p) {
-    to_f32(dtype, emb + row_bytes * ids[p], d0, embedded.data());
+    table.read(ids[p], embedded.data());
     const float* tp = timing + static_cast<size_t>(p) * d0;
-    if (p >= timing_rows) {
+    if (p >= timing_rows) {  // only with a config whose table would be too large
       timing_row(late.data(), p, inv_timescales, d0 / 2);
       tp = late.data();
     }
@@ -417,8 +418,10 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
   Workspace w;
   float* x = w.x.take(static_cast<uint64_t>(t) * d0_);
   if (!x) return out_of_memory();
-  embed_forward(x, r.ids.data(), t, token_embedding_.data(), token_embedding_dtype_, input_scale_, timing_.data(),
-                timing_rows_, inv_timescales_.data(), d0_);
+  const FloatRows table{token_embedding_dtype_, token_embedding_.data(),
+                        token_embedding_scales_.empty() ? nullptr : token_embedding_scales_.data(),
+                        static_cast<size_t>(vocab_rows_), static_cast<size_t>(d0_), token_embedding_block_};
+  embed_forward(x, r.ids.data(), t, table, input_scale_, timing_.data(), timing_rows_, inv_timescales_.data(), d0_);
   if (keep.input) r.input.assign(x, x + static_cast<size_t>(t) * d0_);
   for (const EncoderLayer& L : layers_) {
     const uint64_t T = static_cast<uint64_t>(t);
