@@ -173,6 +173,44 @@ TEST(SafeTensorsReader, RefusesBadJson) {
             std::string::npos);
 }
 
+// Repeated keys were resolved differently inside a tensor entry (first wins) and in __metadata__ (last wins);
+// invalid UTF-8 in the header was accepted. Both are refused now, as the format's reference reader does.
+TEST(SafeTensorsReader, RefusesDuplicateKeysAndInvalidUtf8) {
+  const std::string t = R"("t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]})";
+  auto error_of = [](const std::string& header, size_t data_bytes) {
+    return parse_error(make_file(header, std::vector<uint8_t>(data_bytes)));
+  };
+  auto parses = [](const std::string& header, size_t data_bytes) {
+    const std::vector<uint8_t> file = make_file(header, std::vector<uint8_t>(data_bytes));
+    SafeTensors st;
+    std::string error;
+    const bool ok = SafeTensors::parse(file.data(), file.size(), &st, &error);
+    EXPECT_TRUE(ok) << error;
+    return ok;
+  };
+  EXPECT_TRUE(parses("{" + t + "}", 4));
+  EXPECT_NE(error_of(R"({"t":{"dtype":"F32","shape":[1],"dtype":"I32","data_offsets":[0,4]}})", 4)
+                .find("duplicate key 'dtype'"), std::string::npos);
+  EXPECT_NE(error_of(R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"data_offsets":[0,8]}})", 8)
+                .find("duplicate key 'data_offsets'"), std::string::npos);
+  EXPECT_NE(error_of(R"({"__metadata__":{"config":"a","config":"b"},)" + t + "}", 4).find("duplicate key 'config'"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"__metadata__":{},"__metadata__":{},)" + t + "}", 4).find("duplicate key '__metadata__'"),
+            std::string::npos);
+  EXPECT_NE(error_of("{" + t + "," + t + "}", 4).find("duplicate key 't'"), std::string::npos);
+  // Invalid UTF-8: a stray continuation byte, an overlong '/', an encoded surrogate, a truncated sequence,
+  // a code point past U+10FFFF; and a lone surrogate escape. Valid multi-byte names still load.
+  for (const std::string bytes : {"\x80", "\xC0\xAF", "\xED\xA0\x80", "\xE2\x96", "\xF4\x90\x80\x80"}) {
+    EXPECT_NE(error_of(R"({"__metadata__":{"k":")" + bytes + R"("},)" + t + "}", 4).find("invalid UTF-8"),
+              std::string::npos) << bytes.size();
+    EXPECT_NE(error_of("{\"" + bytes + R"(":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4)
+                  .find("invalid UTF-8"), std::string::npos) << bytes.size();
+  }
+  EXPECT_NE(error_of(R"({"__metadata__":{"k":"\uD800"},)" + t + "}", 4).find("lone surrogate"), std::string::npos);
+  EXPECT_TRUE(parses("{\"\\u00e9\\uD83D\\uDE00\xC3\xA9\xF0\x9F\x98\x80\":"
+                     R"({"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4));
+}
+
 TEST(SafeTensorsReader, RefusesBadTensorEntries) {
   EXPECT_NE(tensor_file_error(R"("a":{"dtype":"F33","shape":[1],"data_offsets":[0,4]})", 4)
                 .find("tensor 'a' has an unknown dtype 'F33'"),
@@ -207,7 +245,7 @@ TEST(SafeTensorsReader, RefusesBadTensorEntries) {
   EXPECT_NE(tensor_file_error(R"("a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
                               R"("a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]})",
                               2)
-                .find("appears twice"),
+                .find("duplicate key"),
             std::string::npos);
 }
 

@@ -51,6 +51,11 @@ struct EncoderResult {
 
 class EncoderModel {
  public:
+  // The most tokens a model file may ask for (config maxTokens; USE lite asks for 128). Every size of a run is
+  // counted in 64 bits anyway (forward_bytes): this bound only keeps a file from promising what no 2 GiB heap
+  // can run (with attention kept, 16,384 tokens need H x 1 GiB per layer, refused by forward).
+  static constexpr int kMaxTokens = 16384;
+
   // Loads from a safetensors file in data[0, size) (copied: the bytes may be freed afterwards).
   // Returns false with a message when the file is invalid or not this model.
   bool load(const uint8_t* data, size_t size, std::string* error);
@@ -70,8 +75,12 @@ class EncoderModel {
 
   // ids [T'] -> result, clipping to max_tokens as the graph does. Returns false with a message for no ids or
   // an id outside [0, V). `keep` says which of input, attention and hidden to keep (all by default).
+  // Returns false with a message, never aborting, when the run needs more memory than the heap can give.
   bool forward(const std::vector<int32_t>& ids, Variant variant, EncoderResult* out, std::string* error,
                EncoderOutputs keep = {}) const;
+  // An upper bound of the bytes forward() allocates for T tokens (already clipped): scratch, kept results and
+  // attention_f32's workspace, in 64 bits (saturating).
+  uint64_t forward_bytes(int t, Variant variant, EncoderOutputs keep) const;
 
  private:
   Tokenizer tokenizer_;

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <vector>
 
+#include "../buffer.h"
 #include "attention_prep.h"
 #include "attn/attention.h"
 
@@ -37,14 +37,21 @@ inline float score_at(const float* qrow, const float* krow, const float* pk_row,
 //   pass 3 (after the last tile): out_i = acc / l, or 0 when every key was masked (l = 0).
 // With weights, the weights row itself is the scores buffer: scores, row max, exp, sum, normalise, then
 // out_i = sum_j w[j] v_j.
-void attention_f32__scalar(float* out, float* weights, const float* q, const float* k, const float* v,
+// Overflow: a row with a non-finite score of an allowed key (float32 overflow of finite inputs) or a
+// non-finite output is recomputed in double (kernels::recompute_row_in_double), so finite inputs never give NaN.
+// Scratch (attention_f32__scalar_workspace_bytes): qp [Tq][D or A], pk [Tk][A], s [Bk], acc [Dv], and the
+// double row; false when it cannot be allocated.
+bool attention_f32__scalar(float* out, float* weights, const float* q, const float* k, const float* v,
                            const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
                            int dv) {
   assert(out && q && k && v && heads > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0);
   const bool additive = score.score == Score::kAdditive;
   const int da = score.da;
   const int qcols = additive ? da : dk;
-  std::vector<float> qp(size_t(nq) * qcols), pk(additive ? size_t(nk) * da : 0), s(kTileKeys), acc(dv);
+  Buffer<float> qp, pk, s, acc;
+  if (!qp.allocate(uint64_t(nq) * qcols) || !pk.allocate(additive ? uint64_t(nk) * da : 0) ||
+      !s.allocate(kTileKeys) || !acc.allocate(uint64_t(dv)))
+    return false;
   for (int h = 0; h < heads; ++h) {
     const float* qh = q + size_t(h) * nq * dk;
     const float* kh = k + size_t(h) * nk * dk;
@@ -65,14 +72,24 @@ void attention_f32__scalar(float* out, float* weights, const float* q, const flo
     for (int i = 0; i < nq; ++i) {
       const int jend = kernels::causal_end(mask, i, nq, nk);  // keys >= jend are masked (causal)
       float* o = out + (size_t(h) * nq + i) * dv;
+      float* w = weights ? weights + (size_t(h) * nq + i) * nk : nullptr;
+      auto recompute = [&] { return kernels::recompute_row_in_double(o, w, qh, kh, vh, score, mask, i, nq, nk, dk, dv); };
       std::fill(acc.begin(), acc.end(), 0.0f);
       float l = 0.0f;
       if (weights) {
-        float* w = weights + (size_t(h) * nq + i) * nk;
         float m = -INFINITY;
+        bool overflow = false;
         for (int j = 0; j < nk; ++j) {  // pass 1
-          w[j] = (j < jend && allowed(i, j)) ? score_ij(i, j) : -INFINITY;
+          w[j] = -INFINITY;
+          if (j < jend && allowed(i, j)) {
+            w[j] = score_ij(i, j);
+            overflow = overflow || !kernels::finite_row(&w[j], 1);  // also -INFINITY: not a masked key
+          }
           m = std::max(m, w[j]);
+        }
+        if (overflow) {
+          if (!recompute()) return false;
+          continue;
         }
         for (int j = 0; j < nk; ++j) {  // pass 2
           w[j] = (m == -INFINITY || w[j] == -INFINITY) ? 0.0f : std::exp(w[j] - m);
@@ -86,16 +103,23 @@ void attention_f32__scalar(float* out, float* weights, const float* q, const flo
           for (int c = 0; c < dv; ++c) acc[c] += w[j] * vj[c];
         }
         for (int c = 0; c < dv; ++c) o[c] = acc[c];
+        if (!kernels::finite_row(o, dv) && !recompute()) return false;
         continue;
       }
       float m = -INFINITY;
-      for (int j0 = 0; j0 < jend; j0 += kTileKeys) {
+      bool overflow = false;
+      for (int j0 = 0; j0 < jend && !overflow; j0 += kTileKeys) {
         const int bk = std::min(kTileKeys, jend - j0);
         float t = -INFINITY;
         for (int jj = 0; jj < bk; ++jj) {  // pass 1
-          s[jj] = allowed(i, j0 + jj) ? score_ij(i, j0 + jj) : -INFINITY;
+          s[jj] = -INFINITY;
+          if (allowed(i, j0 + jj)) {
+            s[jj] = score_ij(i, j0 + jj);
+            overflow = overflow || !kernels::finite_row(&s[jj], 1);
+          }
           t = std::max(t, s[jj]);
         }
+        if (overflow) break;
         if (t == -INFINITY) continue;  // nothing allowed in this tile
         const float mnew = std::max(m, t);
         const float c = m == -INFINITY ? 0.0f : std::exp(m - mnew);  // pass 2: rescale what came before
@@ -112,8 +136,18 @@ void attention_f32__scalar(float* out, float* weights, const float* q, const flo
       }
       const float inv = l > 0.0f ? 1.0f / l : 0.0f;  // pass 3
       for (int c = 0; c < dv; ++c) o[c] = acc[c] * inv;
+      if ((overflow || !kernels::finite_row(o, dv)) && !recompute()) return false;
     }
   }
+  return true;
+}
+
+uint64_t kernels::attention_f32__scalar_workspace_bytes(const ScoreParams& score, int nq, int nk, int dk, int dv) {
+  const bool additive = score.score == Score::kAdditive;
+  const uint64_t qcols = additive ? uint64_t(score.da) : uint64_t(dk);
+  uint64_t floats = add_sat(mul_sat(uint64_t(nq), qcols), additive ? mul_sat(uint64_t(nk), uint64_t(score.da)) : 0);
+  floats = add_sat(floats, kTileKeys + uint64_t(dv));
+  return add_sat(mul_sat(4, floats), recompute_row_bytes(nk, dv));
 }
 
 }  // namespace attn

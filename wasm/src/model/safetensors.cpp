@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <string_view>
-#include <unordered_set>
 
 #include "json.h"
 
@@ -103,7 +101,8 @@ bool SafeTensors::parse(const uint8_t* data, size_t size, SafeTensors* out, std:
 
   out->data_ = data + 8 + header_len;
   out->data_size_ = size - 8 - header_len;
-  std::unordered_set<std::string_view> names;  // duplicate check in O(1) per tensor
+  // Names are unique: json::parse refuses a key repeated in one object (tensor names, __metadata__ keys and
+  // the fields of a tensor entry alike), as the format's reference reader does.
   for (const auto& [name, entry] : header.object) {
     if (name == "__metadata__") {
       if (!entry.is_object()) return fail(error, "__metadata__ is not an object");
@@ -159,7 +158,6 @@ bool SafeTensors::parse(const uint8_t* data, size_t size, SafeTensors* out, std:
     }
     info.begin = static_cast<size_t>(begin);
     info.end = static_cast<size_t>(end);
-    if (!names.insert(name).second) return fail(error, where + " appears twice");
     out->tensors_.push_back(std::move(info));
   }
   // No overlap and no hole: sorted by offset, each tensor starts where the previous one ends, and the last

@@ -47,22 +47,74 @@ function sendModel(target, url) {
   streamModelFile(target, url).catch((error) => target.postMessage({ type: 'model-file', error: error.message }));
 }
 
+// Download progress of the model file, for every widget on the page: { state: 'idle' | 'downloading' | 'done' |
+// 'failed' | 'cancelled', loaded, total (bytes; null when the server sends no Content-Length) }.
+let progress = { state: 'idle', loaded: 0, total: null };
+const progressListeners = new Set();
+let abort = null;
+
+function setProgress(next) {
+  progress = { ...progress, ...next };
+  for (const listener of progressListeners) listener(progress);
+}
+
+/** Calls listener(progress) on every change of the model download; returns the unsubscribe function. */
+export function onModelProgress(listener) {
+  progressListeners.add(listener);
+  return () => progressListeners.delete(listener);
+}
+
+/** The model download's progress now. */
+export function modelProgress() {
+  return progress;
+}
+
+/**
+ * Stops the model download (the reader's Cancel button). The worker's model load fails as cancelled and is
+ * forgotten at once, so that a later request downloads again.
+ */
+export function cancelModelDownload() {
+  if (progress.state !== 'downloading') return;
+  abort?.abort();
+}
+
 async function streamModelFile(target, url) {
-  const response = await openModelFile(url);
-  target.postMessage({ type: 'model-file', length: response.headers.get('Content-Length') });
+  abort = new AbortController();
+  const { signal } = abort;
+  setProgress({ state: 'downloading', loaded: 0, total: null });
+  let response;
+  try {
+    response = await openModelFile(url, signal);
+  } catch (error) {
+    setProgress({ state: signal.aborted ? 'cancelled' : 'failed' });
+    if (signal.aborted) {
+      target.postMessage({ type: 'model-file', error: 'the download was cancelled' });
+      modelSent = null;
+      return;
+    }
+    throw error;
+  }
+  const length = response.headers.get('Content-Length');
+  setProgress({ total: length ? Number(length) : null });
+  target.postMessage({ type: 'model-file', length });
   const reader = response.body.getReader();
   for (;;) {
     let next;
     try {
       next = await reader.read();
     } catch (error) {
-      target.postMessage({ type: 'model-chunk', error: error.message });
+      const aborted = signal.aborted;
+      setProgress({ state: aborted ? 'cancelled' : 'failed' });
+      target.postMessage({ type: 'model-chunk', error: aborted ? 'the download was cancelled' : error.message, aborted });
+      if (aborted) modelSent = null;
       return;
     }
     if (next.done) {
+      setProgress({ state: 'done' });
       target.postMessage({ type: 'model-chunk', done: true });
       return;
     }
+    setProgress({ loaded: progress.loaded + next.value.byteLength });
     target.postMessage({ type: 'model-chunk', chunk: next.value }, [next.value.buffer]);
   }
 }

@@ -2,10 +2,13 @@
 // worker.js when the page did not). The URL always comes from the page (assets.js: `model-src`, the page's
 // configuration or the widget's own copy), so both sides fetch the same file.
 
-/** The model file's response, its body unread; a failed response is an Error naming the URL and the HTTP status. */
-export async function openModelFile(url) {
+/**
+ * The model file's response, its body unread; a failed response is an Error naming the URL and the HTTP status.
+ * signal: an AbortSignal that stops the download (the widget's Cancel button).
+ */
+export async function openModelFile(url, signal) {
   // mode 'cors': the file may sit on a CDN or asset host, which must then send Access-Control-Allow-Origin.
-  const response = await fetch(url, { mode: 'cors', credentials: 'same-origin' });
+  const response = await fetch(url, { mode: 'cors', credentials: 'same-origin', signal });
   if (!response.ok) throw new Error(`could not load ${displayUrl(url)}: HTTP ${response.status}`);
   return response;
 }

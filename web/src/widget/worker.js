@@ -81,7 +81,8 @@ function receiveModelFile(message) {
       return;
     }
     fromPage = null;
-    if (message.error) controller.error(new Error(`the page's download of the model file failed: ${message.error}`));
+    if (message.aborted) controller.error(new DOMException(message.error, 'AbortError'));
+    else if (message.error) controller.error(new Error(`the page's download of the model file failed: ${message.error}`));
     else controller.close();
   }
 }
@@ -100,9 +101,11 @@ function modelFor(engine, url) {
   const byUrl = modelsOf(engine);
   if (!byUrl.has(url)) {
     const pending = takeModelFile(url).then((file) => engine.loadModel(file));
-    pending.catch(() => {
-      // Keep the failure for a while so that every keystroke does not re-fetch a missing file.
-      setTimeout(() => { if (byUrl.get(url) === pending) byUrl.delete(url); }, 30_000);
+    pending.catch((error) => {
+      // Keep the failure for a while so that every keystroke does not re-fetch a missing file; a download the
+      // reader cancelled is forgotten at once (the next request is the reader asking again).
+      const cancelled = error?.name === 'AbortError' || error?.cause?.name === 'AbortError';
+      setTimeout(() => { if (byUrl.get(url) === pending) byUrl.delete(url); }, cancelled ? 0 : 30_000);
     });
     byUrl.set(url, pending);
   }
