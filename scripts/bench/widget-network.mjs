@@ -6,8 +6,8 @@
 // (Network.emulateNetworkConditions, 10 Mbit/s down and up, no added latency), several times:
 //   - first heatmap: ms from navigation start to the first 'attention-rendered' event (poster) or the first
 //     'attention-computed' event (live), read in the page (performance.now())
-//   - bytes: the response bodies (as sent: gzip where the server gzips) of every request that finished before
-//     that event, page and worker (Playwright reports both), and which files they were
+//   - bytes: the response bodies (as sent: gzip where the server gzips) of every request the server received
+//     before that event (page and worker; a request still in flight then counts whole), and which files
 // Prints a table and appends it to bench/table.txt. Figures only: nothing here asserts a time.
 // Options: --runs N (3), --mbit N (10).
 import { chromium } from '@playwright/test';
@@ -34,9 +34,11 @@ if (!existsSync(join(widgetDir, 'attention-view.js'))) {
 
 const pages = {};
 const gz = new Map();
+let served = [];  // { path, at (Date.now() when asked), bytes (the body as sent) } of the current load
 const server = createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   if (pages[path]) {
+    served.push({ path, at: Date.now(), bytes: Buffer.byteLength(pages[path]) });
     res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' });
     res.end(pages[path]);
     return;
@@ -56,6 +58,7 @@ const server = createServer((req, res) => {
     headers['Content-Encoding'] = 'gzip';
   }
   headers['Content-Length'] = body.length;
+  served.push({ path, at: Date.now(), bytes: body.length });
   res.writeHead(200, headers);
   res.end(body);
 });
@@ -107,12 +110,7 @@ async function load(path) {
   await cdp.send('Network.emulateNetworkConditions', {
     offline: false, latency: 0, downloadThroughput: (mbit * 1e6) / 8, uploadThroughput: (mbit * 1e6) / 8,
   });
-  const finished = [];
-  page.on('requestfinished', async (request) => {
-    const at = Date.now();
-    const sizes = await request.sizes().catch(() => null);
-    finished.push({ url: request.url(), at, bytes: sizes ? sizes.responseBodySize : 0 });
-  });
+  served = [];
   const marks = {};
   let done;
   const allDone = new Promise((r) => { done = r; });
@@ -126,11 +124,11 @@ async function load(path) {
   await new Promise((r) => setTimeout(r, 300));
   await context.close();
   const first = path === '/poster.html' ? marks['attention-rendered-poster'] : marks['attention-computed'];
-  const before = finished.filter((f) => f.at <= first.at);
+  const before = served.filter((f) => f.at <= first.at);
   return {
     ms: first.ms, live: marks['attention-computed']?.ms,
     bytes: before.reduce((s, f) => s + f.bytes, 0),
-    files: before.map((f) => `${new URL(f.url).pathname.replace(/^\/av\//, '')} ${(f.bytes / 1024).toFixed(1)} KB`),
+    files: before.map((f) => `${f.path.replace(/^\/av\//, '')} ${(f.bytes / 1024).toFixed(1)} KB`),
   };
 }
 
@@ -147,7 +145,7 @@ const kb = (b) => (b / 1024).toFixed(1);
 const lines = [
   `widget folder on a ${mbit} Mbit/s link (Chromium network emulation), cold, ${runs} loads each; ${new Date().toISOString()}; ` +
     `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, load average ${load0.map((x) => x.toFixed(2)).join(' ')}`,
-  '| path | first heatmap (ms, median; min-max) | bytes before it (median) | live result (ms, median) |',
+  '| path | first heatmap (ms, median; min-max) | bytes requested before it (median; in flight counted whole) | live result (ms, median) |',
   '| --- | --- | --- | --- |',
 ];
 for (const kind of ['poster', 'live']) {
