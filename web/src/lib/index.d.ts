@@ -185,6 +185,7 @@ export interface Engine {
    */
   loadModel(source?: string | URL | Response | ReadableStream<Uint8Array> | ArrayBuffer | Uint8Array): Promise<Model>;
   memory(): { heapBytes: number; bytesInUse: number };
+  /** Frees the GPU device and the WASM threads; every later call throws or rejects: '<fn>: the engine was disposed; ...' */
   dispose(): void;
 }
 
