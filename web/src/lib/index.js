@@ -29,11 +29,6 @@ export function positionalEncoding(n, d) {
   return pe;
 }
 
-async function createGpuBackend(gpu) {
-  const { createWebGPUBackend } = await import('./webgpu/backend.js');
-  return createWebGPUBackend({ gpu });
-}
-
 function defaultGpu() {
   return typeof navigator !== 'undefined' && navigator.gpu ? navigator.gpu : undefined;
 }
@@ -71,22 +66,32 @@ export async function createEngine(options = {}) {
   const wasm = await createWasmBackend({ simd: options.simd, threads });
   let active = wasm;
   let fallback = null;
+  // The GPU object (navigator.gpu, or the npm 'webgpu' package's create([]) passed inline): held for as long
+  // as the engine lives, since Dawn's Node binding frees the instance under the device when it is collected.
+  let gpu = null;
   if (requested !== 'wasm') {
-    const gpu = options.gpu ?? defaultGpu();
+    gpu = options.gpu ?? defaultGpu();
     try {
       if (!gpu) throw new Error('WebGPU is not available here (no navigator.gpu and no gpu option)');
-      active = await createGpuBackend(gpu);
+      const { createWebGPUBackend } = await import('./webgpu/backend.js');
+      active = await createWebGPUBackend({ gpu });
     } catch (error) {
       if (requested === 'webgpu') {
+        wasm.dispose();
         throw new Error(`createEngine: backend 'webgpu' is unavailable: ${error.message}`, { cause: error });
       }
       fallback = { from: 'webgpu', reason: error.message };
     }
   }
+  let disposed = false;
+  const live = (fn) => {
+    if (disposed) throw new Error(`${fn}: the engine was disposed; create a new engine`);
+  };
 
-  // For 'auto': a WebGPU failure that is not the caller's fault falls back to WASM. A call over the
-  // device's buffer limits (error.gpuLimit) runs on WASM this once; a device lost or any other GPU fault
-  // switches the engine, and every model loaded on it, to WASM for good. Returns what the result reports.
+  // The one fallback policy, for ops and models alike. For 'auto': a WebGPU failure that is not the caller's
+  // fault falls back to WASM. A call over the device's buffer limits (error.gpuLimit) runs on WASM this once;
+  // a device lost or any other GPU fault switches the engine, and every model loaded on it, to WASM for good.
+  // Returns what the result reports.
   function fallBack(backend, error) {
     const reason = { from: backend.name, reason: error.message };
     if (!error.gpuLimit) {
@@ -97,6 +102,24 @@ export async function createEngine(options = {}) {
       }
     }
     return reason;
+  }
+
+  /**
+   * Runs work(backend) on the active backend (or on WASM when `has(active)` is false, e.g. a model whose
+   * GPU encoder could not be built), falling back as above. Arguments were validated before, so the WASM
+   * run sees the same good input. Returns { ...result, backend, fallback? }.
+   */
+  async function call(fn, work, has = () => true) {
+    live(fn);
+    const backend = has(active) ? active : wasm;
+    try {
+      const result = await work(backend);
+      return { ...result, backend: backend.name, ...(fallback ? { fallback } : {}) };
+    } catch (error) {
+      if (backend === wasm || requested !== 'auto' || disposed) throw error;
+      const reason = fallBack(backend, error);
+      return { ...(await work(wasm)), backend: 'wasm', fallback: reason };
+    }
   }
 
   // The options out and weightsOut: results land in the caller's buffers. The WASM backend copies straight into
@@ -110,19 +133,45 @@ export async function createEngine(options = {}) {
     };
   }
 
-  // Runs one call on the active backend, falling back as above. Arguments were validated before, so the
-  // WASM run sees the same good input.
-  async function run(method, normalized) {
-    const backend = active;
+  const op = (method, normalize) => async (args) => {
+    live(method);
+    const normalized = normalize(args);
+    return call(method, async (backend) => intoCallerBuffers(await backend[method](normalized), normalized));
+  };
+
+  /**
+   * A model on this engine: the file is read once into the WASM heap and opened by the one safetensors reader;
+   * every backend the engine may run on builds its encoder from it (createEncoder); runs go through call().
+   */
+  async function loadModel(source) {
+    live('loadModel');
+    const { openModelFile, createModel } = await import('./model/index.js');
+    const tensors = await openModelFile(wasm.module, source);
+    const encoders = new Map();
     try {
-      const result = intoCallerBuffers(await backend[method](normalized), normalized);
-      return { ...result, backend: backend.name, ...(fallback ? { fallback } : {}) };
+      live('loadModel');  // the engine may have been disposed while the file downloaded
+      encoders.set(wasm, wasm.createEncoder(tensors));
+      const other = active;  // the device may have been lost while the file loaded
+      if (other !== wasm) {
+        try {
+          encoders.set(other, await other.createEncoder(tensors));
+        } catch (error) {
+          if (requested !== 'auto') throw error;
+          fallBack(other, error);
+        }
+      }
     } catch (error) {
-      if (backend === wasm || requested !== 'auto') throw error;
-      const reason = fallBack(backend, error);
-      const result = intoCallerBuffers(await wasm[method](normalized), normalized);
-      return { ...result, backend: 'wasm', fallback: reason };
+      for (const encoder of encoders.values()) encoder.dispose();
+      throw error;
+    } finally {
+      tensors.close();
     }
+    return createModel(encoders.get(wasm), {
+      call: (fn, work) => call(fn, (backend) => work(encoders.get(backend)), (backend) => encoders.has(backend)),
+      dispose: () => {
+        for (const encoder of encoders.values()) encoder.dispose();
+      },
+    });
   }
 
   return {
@@ -139,23 +188,21 @@ export async function createEngine(options = {}) {
     /** The adapter WebGPU runs on, when it does. */
     get adapterInfo() { return active.adapterInfo ?? null; },
     // async, so that a validation error is a rejected promise like any other failure.
-    attention: async (args) => run('attention', normalizeAttention(args)),
-    multiHeadAttention: async (args) => run('multiHeadAttention', normalizeMultiHead(args)),
-    async loadModel(source) {
-      const { loadModel } = await import('./model/index.js');
-      const gpu = active === wasm ? null : active;
-      return loadModel(wasm.module, source, {
-        backend: active,
-        gpuActive: () => gpu !== null && active === gpu,
-        gpuFallback: requested === 'auto' && gpu ? (error) => fallBack(gpu, error) : null,
-        fallback: () => fallback,
-      });
-    },
+    attention: op('attention', normalizeAttention),
+    multiHeadAttention: op('multiHeadAttention', normalizeMultiHead),
+    loadModel,
     /** WASM heap figures: { heapBytes, bytesInUse }. */
-    memory: () => wasm.memory(),
+    memory() {
+      live('memory');
+      return wasm.memory();
+    },
+    /** Frees the GPU device and the WASM threads; every later call rejects with an Error saying so. */
     dispose() {
+      if (disposed) return;
+      disposed = true;
       if (active !== wasm) active.dispose();
       wasm.dispose();
+      gpu = null;
     },
   };
 }

@@ -31,7 +31,10 @@ const typedTag = intrinsic(Symbol.toStringTag);  // 'Float32Array', ... or undef
 const typedLength = intrinsic('length');
 const typedByteOffset = intrinsic('byteOffset');
 const typedBuffer = intrinsic('buffer');
-const VIEWS = { Float32Array, Uint8Array, Int32Array };
+const dataViewIntrinsic = (name) => Object.getOwnPropertyDescriptor(DataView.prototype, name).get;
+const dataViewBuffer = dataViewIntrinsic('buffer');
+const dataViewByteOffset = dataViewIntrinsic('byteOffset');
+const dataViewByteLength = dataViewIntrinsic('byteLength');
 
 /** The typed array's type ('Float32Array', ...) from its internal slot, or undefined for anything else. */
 export function typedArrayType(value) {
@@ -46,13 +49,21 @@ export function lengthOf(value) {
 const isFloat32Array = (value) => typedArrayType(value) === 'Float32Array';
 
 /**
- * A plain typed array of this realm over the same memory as `value` (a Float32Array, Uint8Array or Int32Array
- * of any realm or subclass), sized from its internal slots: no getter of the caller's object is called.
+ * A plain typed array of this realm over the same memory as `value` (a typed array of any type, realm or
+ * subclass), sized from its internal slots: no getter of the caller's object is called.
  */
 export function plainView(value) {
-  const View = VIEWS[typedArrayType(value)];
-  const view = new View(typedBuffer.call(value), typedByteOffset.call(value), typedLength.call(value));
-  return view;
+  const View = globalThis[typedArrayType(value)];
+  return new View(typedBuffer.call(value), typedByteOffset.call(value), typedLength.call(value));
+}
+
+/** The bytes of a typed array or DataView (any realm or subclass) as a plain Uint8Array, from internal slots. */
+export function bytesOf(view) {
+  if (typedArrayType(view)) {
+    const plain = plainView(view);
+    return new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength);
+  }
+  return new Uint8Array(dataViewBuffer.call(view), dataViewByteOffset.call(view), dataViewByteLength.call(view));
 }
 
 function describe(value) {

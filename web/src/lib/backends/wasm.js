@@ -6,6 +6,7 @@
 import { heapF32, heapU8 } from '../heap.js';
 import { SCORES, MASKS, KERNELS } from '../spec.js';
 import { lengthOf } from '../validate.js';
+import { createWasmEncoder } from '../model/wasm_encoder.js';
 
 // A module whose one function returns i8x16.popcnt(i8x16.splat(0)): valid only where WASM SIMD is.
 const SIMD_PROBE = new Uint8Array([
@@ -234,6 +235,9 @@ export async function createWasmBackend(options = {}) {
         };
       });
     },
+
+    /** The model of an open model file (model/tensors.js) on this backend: the C++ encoder. */
+    createEncoder: (tensors) => createWasmEncoder(module, tensors),
 
     /** Heap figures for leak checks and the bench: total heap size and bytes malloc'd now. */
     memory() {
