@@ -296,6 +296,8 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
     layer_norm(h.data(), x.data(), L.norm_scale.data(), L.norm_bias.data(), layer_norm_epsilon_, t, din);
     qkv.take(static_cast<size_t>(t) * 3 * da);
     gemm_f32_packed(qkv.data(), h.data(), L.qkv.data(), L.qkv_bias.data(), t, din, 3 * da, variant);
+    if (keep.layer_inputs) r.layer_inputs.emplace_back(h.begin(), h.end());
+    if (keep.qkv) r.qkv.emplace_back(qkv.begin(), qkv.end());
     const size_t per_head = static_cast<size_t>(t) * dh;
     float* qh = q.take(H * per_head);
     float* kh = k.take(H * per_head);

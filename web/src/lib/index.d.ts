@@ -109,6 +109,10 @@ export interface ModelResult {
   hidden: Float32Array[];
   /** token embeddings plus the timing signal, [n][dims[0]] */
   inputEmbeddings: Float32Array;
+  /** per layer, [n][width of its input]: LN(x), what the layer's W_Q, W_K, W_V multiply */
+  layerInputs: Float32Array[];
+  /** per layer, [n][3 heads headDims]: Q | K | V of the layer (Q before attentionScales[layer]) */
+  qkv: Float32Array[];
   /** true when the text was clipped at maxTokens */
   truncated: boolean;
 }
@@ -185,5 +189,5 @@ export function maskAllows(mask: { kind: 'none' | 'causal' | 'explicit'; allowed
 export const KERNELS: Readonly<Record<'optimized' | 'reference', { code: number; label: string }>>;
 export const KERNEL_NAMES: readonly ('optimized' | 'reference')[];
 export const DEFAULT_KERNEL: 'optimized';
-export const MODEL_OUTPUTS: Readonly<{ embedding: 1; attention: 2; hidden: 4; inputEmbeddings: 8 }>;
+export const MODEL_OUTPUTS: Readonly<{ embedding: 1; attention: 2; hidden: 4; inputEmbeddings: 8; layerInputs: 16; qkv: 32 }>;
 export const ALL_MODEL_OUTPUTS: number;

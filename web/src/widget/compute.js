@@ -82,19 +82,30 @@ async function seededStack(engine, { x, context, nq, nk, d, heads, layers, score
  * the projections; the scores (before and after the mask), the weights and Z all come from engine.attention
  * (returnScores), so the widget never computes a score itself.
  */
-async function steps(engine, { X, C, PE, nq, nk, d, heads, head, w, score, mask, label }) {
+async function steps(engine, { X, C, nq, nk, d, heads, head, w, ...rest }) {
   const dh = d / heads;
   const Q = matmul(X, nq, d, w.Wq, d, head * dh, dh);
   const K = matmul(C ?? X, nk, d, w.Wk, d, head * dh, dh);
   const V = matmul(C ?? X, nk, d, w.Wv, d, head * dh, dh);
-  const sp = w.scoreParams ?? {};
-  const args = { query: Q, key: K, value: V, heads: 1, nq, nk, dk: dh, dv: dh, score, ...sp };
+  return stepsFrom(engine, { X, C, nq, nk, d, dh, head, Q, K, V, scoreParams: w.scoreParams, ...rest });
+}
+
+/** The steps from one head's Q [nq][dh], K, V [nk][dh] (made by the caller from X, or by the model itself). */
+async function stepsFrom(engine, { X, C, PE, nq, nk, d, dh, head, Q, K, V, scoreParams, score, mask, label, qLabel }) {
+  const args = { query: Q, key: K, value: V, heads: 1, nq, nk, dk: dh, dv: dh, score, ...(scoreParams ?? {}) };
   const att = await engine.attention({ ...args, mask, returnWeights: true, returnScores: true });
   const unmasked = mask === 'none' ? att.scores : (await engine.attention({ ...args, mask: 'none', returnScores: true })).scores;
   return {
-    head, nq, nk, d, dh, score, mask, scale: scoreScale(score, dh), label, X, C: C ?? null, PE: PE ?? null, Q, K, V,
-    scores: unmasked, masked: att.scores, weights: att.weights, Z: att.output,
+    head, nq, nk, d, dh, score, mask, scale: scoreScale(score, dh), label, qLabel: qLabel ?? null, X, C: C ?? null,
+    PE: PE ?? null, Q, K, V, scores: unmasked, masked: att.scores, weights: att.weights, Z: att.output,
   };
+}
+
+/** Columns c0..c0+m of x [n][stride], each times `scale`. */
+function columns(x, n, stride, c0, m, scale = 1) {
+  const y = new Float32Array(n * m);
+  for (let i = 0; i < n; i++) for (let c = 0; c < m; c++) y[i * m + c] = x[i * stride + c0 + c] * scale;
+  return y;
 }
 
 function tokenizeWith(model, text, maxTokens) {
@@ -133,8 +144,9 @@ async function computeModel(ctx, req, result) {
   result.weightsFrom = 'model';
   result.score = DEFAULT_SCORE;
   const t = performance.now();
-  // Only what the views read: no hidden states, and the input embeddings only for the step-by-step view.
-  const run = await model.run(req.text, { outputs: ['attention', 'embedding', ...(req.steps ? ['inputEmbeddings'] : [])] });
+  // Only what the views read: no hidden states, and the layers' inputs and projections only for the
+  // step-by-step view.
+  const run = await model.run(req.text, { outputs: ['attention', 'embedding', ...(req.steps ? ['layerInputs', 'qkv'] : [])] });
   result.timings.modelRunMs = performance.now() - t;
   const pieces = Array.from(run.pieces);
   const n = pieces.length;
@@ -144,23 +156,31 @@ async function computeModel(ctx, req, result) {
     result.layers.push(layerEntry(`layer ${l}`, model.info.heads?.[l] ?? weights.length / (n * n), pieces, pieces, weights));
   });
   if (!req.steps) return;
-  // The model's API gives its input embeddings but not its projection matrices, so the step-by-step and
-  // neuron views project the model's own input X with seeded W_Q, W_K, W_V (labelled as such).
+  // The layer's own numbers: its input LN(x) and its projections Q | K | V = LN(x) [W_Q | W_K | W_V] + b. The
+  // layer scores dot products of queries pre-multiplied by its attentionScale, so the scores, the weights
+  // and Z below are the ones the heatmap shows for this layer and head.
   const layer = clampInt(req.steps.layer, 0, result.layers.length - 1);
   const Hl = result.layers[layer].heads;
-  let X = run.inputEmbeddings;
-  let d = X ? X.length / n : 0;
-  let label = "X: the model's input embeddings (with its timing signal); W_Q, W_K, W_V: seeded, not the model's own";
-  if (!X || !Number.isInteger(d) || d % Hl !== 0) {
-    d = SEEDED.dModel;
-    X = seededEmbeddings(pieces, d);
-    label = "X: seeded per-token embeddings of the model's pieces; W_Q, W_K, W_V: seeded, not the model's own";
-  }
-  const w = { ...layerWeights(`model.steps.L${layer}`, d), scoreParams: {} };
-  result.steps = await steps(ctx.engine, {
-    X, nq: n, nk: n, d, heads: Hl, head: clampInt(req.steps.head, 0, Hl - 1), w, score: DEFAULT_SCORE, mask: 'none', label,
+  const head = clampInt(req.steps.head, 0, Hl - 1);
+  const X = run.layerInputs[layer];
+  const d = X.length / n;
+  const dh = model.info.headDims[layer];
+  const da = Hl * dh;
+  const scale = model.info.attentionScales[layer];
+  const qkv = run.qkv[layer];
+  result.steps = await stepsFrom(ctx.engine, {
+    X, nq: n, nk: n, d, dh, head, score: 'dot', mask: 'none',
+    Q: columns(qkv, n, 3 * da, head * dh, dh, scale),
+    K: columns(qkv, n, 3 * da, da + head * dh, dh),
+    V: columns(qkv, n, 3 * da, 2 * da + head * dh, dh),
+    label: `X: layer ${layer}'s attention input, LN(x) of ${layer === 0 ? 'the input embeddings (with the timing signal)' : `layer ${layer - 1}'s output`}; W_Q, W_K, W_V: the model's own`,
+    qLabel: `Q = s (X W_Q + b_Q), s = ${fmtScale(scale, dh)} (the layer's attention scale; head ${head}: columns ${head * dh}…${head * dh + dh - 1})`,
   });
   result.steps.layer = layer;
+}
+
+function fmtScale(s, dh) {
+  return Math.abs(s * Math.sqrt(dh) - 1) < 1e-6 ? `1/√${dh}` : s.toPrecision(4);
 }
 
 /** Seeded layers over seeded embeddings (+ PE), self-attention; `causal` masks later keys. */
