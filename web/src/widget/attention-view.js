@@ -111,6 +111,13 @@ class AttentionView extends Base {
     this._resize.observe(this);
     this._reserve();
     this._unprogress ??= onModelProgress((p) => this._onProgress(p));
+    // New translator weights (trained in the page): a translator mode recomputes on them.
+    this._onTranslator ??= () => {
+      if (!modeFor(this._state.mode).usesTranslator) return;
+      this._lastKey = null;
+      this._scheduleCompute('translator');
+    };
+    globalThis.addEventListener?.('attention-translator-change', this._onTranslator);
     if (!this._posterTried) this._showPoster();
     this._start();
   }
@@ -122,6 +129,7 @@ class AttentionView extends Base {
     this._resize?.disconnect();
     this._unprogress?.();
     this._unprogress = null;
+    globalThis.removeEventListener?.('attention-translator-change', this._onTranslator);
     this._stopInteraction?.();
   }
 
@@ -449,7 +457,9 @@ class AttentionView extends Base {
       const seeded = r.weightsFrom === 'seeded';
       this._status.append(
         h('span', { class: `badge${seeded ? ' seeded' : ''}` }, r.mode === 'model'
-          ? (seeded ? 'seeded weights (no model loaded)' : 'pretrained model') : modeFor(r.mode).label),
+          ? (seeded ? 'seeded weights (no model loaded)' : 'pretrained model')
+          : r.translation?.trainedIn ? `${modeFor(r.mode).label}, trained in this page (${r.translation.trainedIn.score}, ${r.translation.trainedIn.steps} steps)`
+            : modeFor(r.mode).label),
         `${r.backend}${r.backend === 'wasm' ? (r.simd ? ' SIMD' : ' scalar') : ''} · ${r.layers[0].nq} tokens · ${Math.round(r.timings.roundTripMs ?? r.timings.totalMs)} ms`);
       for (const clip of r.clips ?? []) this._status.append(h('div', {}, clipMessage(clip)));
       for (const note of r.notes) this._status.append(h('div', {}, note));

@@ -1,5 +1,7 @@
 // The Web Worker that owns the engine for every <attention-view> on the page. The main thread only draws.
-// Messages in: { id, type: 'compute', request } | { id, type: 'warm', backend, model } | the model file from
+// Messages in: { id, type: 'compute', request } | { id, type: 'warm', backend, model } |
+// { id, type: 'translator-weights', bytes (a safetensors file from the page's training) | null (the shipped
+// weights), trainedIn } | the model file from
 // the page (not answered): { type: 'model-file', expect: true }, then { type: 'model-file', length } or
 // { ..., error }, then { type: 'model-chunk', chunk } ... and { type: 'model-chunk', done: true } or { ..., error }.
 // Messages out: { id, ok: true, result } | { id, ok: false, error: { name, message } }.
@@ -22,6 +24,24 @@ function engineFor(backend) {
     engines.set(key, pending);
   }
   return engines.get(key);
+}
+
+/** One trained translator per engine: the shipped weights, or those the page trained (translator-weights). */
+const translators = new Map();
+let trainedWeights = null;  // { bytes, trainedIn } from the page's Train panel, or null
+
+function translatorFor(engine) {
+  if (!translators.has(engine)) {
+    if (typeof engine.loadTranslator !== 'function') {
+      return Promise.reject(new Error('this engine build has no trained translator (engine.loadTranslator)'));
+    }
+    const from = trainedWeights;
+    const pending = (from ? engine.loadTranslator(from.bytes.slice()) : engine.loadTranslator())
+      .then((translator) => ({ translator, trainedIn: from?.trainedIn ?? null }));
+    pending.catch(() => setTimeout(() => { if (translators.get(engine) === pending) translators.delete(engine); }, 0));
+    translators.set(engine, pending);
+  }
+  return translators.get(engine);
 }
 
 /** The model file's download (a Response being read into memory) until a model load takes it. */
@@ -102,7 +122,8 @@ async function handle(message) {
     const engine = await engineFor(message.request.backend);
     const engineMs = performance.now() - t0;
     const result = await computeRequest(
-      { engine, positionalEncoding, getModel: () => modelFor(engine) }, message.request,
+      { engine, positionalEncoding, getModel: () => modelFor(engine), getTranslator: () => translatorFor(engine) },
+      message.request,
     );
     result.timings.engineReadyMs = engineMs;
     result.timings.workerMs = performance.now() - t0;
@@ -112,6 +133,14 @@ async function handle(message) {
     if (message.model) prefetchModel();
     const engine = await engineFor(message.backend);
     if (message.model) modelFor(engine).catch(() => {});
+    return {};
+  }
+  if (message.type === 'translator-weights') {  // the page trained a translator: every view uses it from now on
+    trainedWeights = message.bytes ? { bytes: new Uint8Array(message.bytes), trainedIn: message.trainedIn ?? null } : null;
+    for (const [engine, pending] of translators) {
+      translators.delete(engine);
+      pending.then(({ translator }) => translator.dispose?.(), () => {});
+    }
     return {};
   }
   throw new TypeError(`attention-view worker: unknown message type '${message.type}'`);

@@ -11,8 +11,9 @@ import head from './head.js';
 import model from './model.js';
 import neuron from './neuron.js';
 import steps from './steps.js';
+import translation from './translation.js';
 
-export const VIEWS = [heatmap, head, model, neuron, steps];
+export const VIEWS = [heatmap, head, model, neuron, steps, translation];
 
 /** The view registered as `id`, else the first one. */
 export function viewFor(id) {

@@ -8,7 +8,7 @@ import { displayPiece } from '../derive.js';
 function render(ctx) {
   const { result, palette } = ctx;
   const st = result.steps;
-  if (!st) return h('p', { class: 'caption' }, 'Computing…');
+  if (!st) return h('p', { class: 'caption' }, result.stepsMissing ? `No step-by-step here: ${result.stepsMissing}.` : 'Computing…');
   const L = result.layers[st.layer ?? 0];
   const q = L.queryPieces.map(displayPiece);
   const k = L.keyPieces.map(displayPiece);

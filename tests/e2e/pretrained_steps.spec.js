@@ -1,0 +1,66 @@
+// The pretrained mode's step-by-step view runs on the layer's own numbers: its X is the layer's attention
+// input LN(x), its Q, K, V come from the layer's own W_Q, W_K, W_V (model.run's layerInputs and qkv), so the
+// weights it shows equal the heatmap's for that layer and head; and Q, K, V are X times the file's own
+// matrices (read from the float32 model file's safetensors header here) plus the biases.
+import { test, expect } from '@playwright/test';
+import { ready, setAttrs } from './helpers.js';
+
+test('pretrained step-by-step: its weights equal the heatmap\'s layer and head, Q = X W_Q + b from the file', async ({ page }) => {
+  await page.goto('/?mode=model&view=steps&layer=1&head=2');
+  const first = await ready(page);
+  expect(first.weightsFrom).toBe('model');
+  for (const [layer, head] of [[1, 2], [0, 3]]) {
+    if (layer !== 1) await setAttrs(page, { layer: String(layer), head: String(head) });
+    const r = await page.evaluate(() => {
+      const res = document.querySelector('attention-view').result;
+      const st = res.steps;
+      const L = res.layers[st.layer];
+      const n = L.nq;
+      const heat = Array.from(L.weights.subarray(st.head * n * n, (st.head + 1) * n * n));
+      return { layer: st.layer, head: st.head, n, heat, steps: Array.from(st.weights), label: st.label, X: Array.from(st.X), Q: Array.from(st.Q), d: st.d, dh: st.dh };
+    });
+    expect([r.layer, r.head]).toEqual([layer, head]);
+    expect(r.label).toMatch(/the model's own/);
+    expect(r.steps.length).toBe(r.n * r.n);
+    let worst = 0;
+    for (let i = 0; i < r.heat.length; i++) worst = Math.max(worst, Math.abs(r.heat[i] - r.steps[i]));
+    console.log(`layer ${layer} head ${head}: max |steps - heatmap| = ${worst.toExponential(2)} over ${r.n}x${r.n}`);
+    expect(worst).toBeLessThan(1e-5);
+    // Q from the file's own W_Q and b_Q (columns of layers.l.attention.qkv), times the layer's scale.
+    const check = await page.evaluate(async ({ layer, head, X, d, dh, n }) => {
+      const res = await fetch('/models/use-lite.f32.safetensors');
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+      const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+      const tensor = (name) => {
+        const t = header[name];
+        const [a, b] = t.data_offsets;
+        return new Float32Array(bytes.slice(8 + headerLength + a, 8 + headerLength + b).buffer);
+      };
+      const W = tensor(`layers.${layer}.attention.qkv.kernel`);
+      const bias = tensor(`layers.${layer}.attention.qkv.bias`);
+      const width = W.length / d;
+      // The view shows Q before the layer's scale when the scale is 1/√d_k (its score is then scaled_dot).
+      const config = JSON.parse(header.__metadata__.config);
+      const scale = Math.abs(config.attentionScales[layer] * Math.sqrt(dh) - 1) < 1e-6 ? 1 : config.attentionScales[layer];
+      const Q = new Float32Array(n * dh);
+      for (let i = 0; i < n; i++) {
+        for (let c = 0; c < dh; c++) {
+          let acc = bias[head * dh + c];
+          for (let p = 0; p < d; p++) acc += X[i * d + p] * W[p * width + head * dh + c];
+          Q[i * dh + c] = acc * scale;
+        }
+      }
+      return Array.from(Q);
+    }, r);
+    let worstQ = 0;
+    let largest = 0;
+    for (let i = 0; i < check.length; i++) {
+      worstQ = Math.max(worstQ, Math.abs(check[i] - r.Q[i]));
+      largest = Math.max(largest, Math.abs(check[i]));
+    }
+    console.log(`layer ${layer} head ${head}: max |Q - s(X W_Q + b)| = ${worstQ.toExponential(2)} (largest |Q| ${largest.toFixed(3)})`);
+    // The page loads the float16 file; the check reads the float32 one: float16 rounding of W bounds the gap.
+    expect(worstQ).toBeLessThan(2e-2 * Math.max(1, largest));
+  }
+});
