@@ -484,7 +484,12 @@ class AttentionView extends Base {
   _syncToolbar(shown, view) {
     const r = this._result;
     const st = this._state;
-    for (const b of this._viewTabs.children) b.setAttribute('aria-pressed', String(b.dataset.view === st.view));
+    for (const b of this._viewTabs.children) {
+      b.setAttribute('aria-pressed', String(b.dataset.view === st.view));
+      // A view made for some modes only (its `modes` list) has no tab in the others.
+      const modes = viewFor(b.dataset.view).modes;
+      b.hidden = Boolean(modes) && !modes.includes(modeFor(st.mode).id) && b.dataset.view !== st.view;
+    }
     const c = this._controls;
     c.layer.replaceChildren(...r.layers.map((L, l) => h('option', { value: l, selected: l === shown.layer }, L.name)));
     const heads = r.layers[shown.layer].heads;

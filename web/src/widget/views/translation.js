@@ -65,4 +65,5 @@ function reserve(width, state) {
 
 export default {
   id: 'translation', label: 'Translation', needs: [], controls: ['layer', 'head', 'aggregate'], render, reserve,
+  modes: ['translate', 'causal', 'encdec'],
 };
