@@ -143,6 +143,15 @@ export async function createEngine(options = {}) {
         fallback: () => fallback,
       });
     },
+    // The toy English -> German encoder-decoder (web/src/lib/translator/, docs/TRANSLATOR.md): trained and run on WASM.
+    async createTrainer(options) {
+      const { createTrainer } = await import('./translator/index.js');
+      return createTrainer(wasm.module, options);
+    },
+    async loadTranslator(source) {
+      const { loadTranslator } = await import('./translator/index.js');
+      return loadTranslator(wasm.module, source);
+    },
     /** WASM heap figures: { heapBytes, bytesInUse }. */
     memory: () => wasm.memory(),
     dispose() {
