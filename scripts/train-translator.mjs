@@ -16,10 +16,10 @@ function option(name, fallback) {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 }
-const steps = Number(option('steps', 2000));
+const steps = Number(option('steps', 600));
 const score = option('score', 'scaled_dot');
 const seed = Number(option('seed', 1));
-const evaluateEvery = Number(option('evaluate-every', 250));
+const evaluateEvery = Number(option('evaluate-every', 100));
 const outDir = new URL(option('out', '../web/src/lib/translator/') .replace(/\/?$/, '/'), import.meta.url);
 const write = !args.includes('--no-write');
 

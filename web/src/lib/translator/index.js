@@ -22,7 +22,7 @@ export const DEFAULT_TRANSLATOR_URL = new URL('./translator.safetensors', import
 export const TRANSLATOR_DEFAULTS = Object.freeze({
   score: 'scaled_dot', seed: 1, dModel: 32, heads: 4, dFF: 64, encoderLayers: 2, decoderLayers: 2, da: 0,
   batchSize: 32, lr: 3e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.01, clipNorm: 1,
-  warmupSteps: 100, decaySteps: 3000, minLrRatio: 0.1,
+  warmupSteps: 100, decaySteps: 600, minLrRatio: 0.1,
 });
 const TRAINER_OPTIONS = new Set([...Object.keys(TRANSLATOR_DEFAULTS), 'kernel']);
 const INTEGER_RANGES = {
