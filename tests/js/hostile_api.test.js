@@ -29,7 +29,7 @@ const BAD_SIZES = [
   ['-Infinity', -Infinity, RangeError, (n) => `${n} must be a positive integer, got -Infinity`],
   ['a string', '3', TypeError, (n) => `${n} must be a positive integer, got the string`],
   ['a BigInt', 3n, TypeError, (n) => `${n} must be a positive integer`],
-  ['missing', undefined, TypeError, (n) => `${n} must be a positive integer, got undefined`],
+  ['missing', undefined, TypeError, (n) => `${n} is missing; it must be a positive integer`],
 ];
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

@@ -30,11 +30,15 @@ function allows(mask, i, j, nq, nk) {
   return mask[i * nk + j] === 1;
 }
 
-/** out [H][Tq][Dv], weights [H][Tq][Tk] as Float64Arrays. */
+/**
+ * out [H][Tq][Dv], weights [H][Tq][Tk] and scores [H][Tq][Tk] (pass 1: the masked scores, -Infinity where
+ * masked) as Float64Arrays.
+ */
 export function attentionReference(o) {
   const { heads = 1, nq, nk, dk, dv, score: kind = 'scaled_dot', mask } = o;
   const out = new Float64Array(heads * nq * dv);
   const weights = new Float64Array(heads * nq * nk);
+  const scores = new Float64Array(heads * nq * nk);
   const s = new Float64Array(nk);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < nq; i++) {
@@ -44,6 +48,7 @@ export function attentionReference(o) {
         s[j] = allows(mask, i, j, nq, nk)
           ? score(kind, o.query, (h * nq + i) * dk, o.key, (h * nk + j) * dk, dk, o) : -Infinity;
         if (s[j] > max) max = s[j];
+        scores[(h * nq + i) * nk + j] = s[j];
       }
       if (max === -Infinity) continue; // no allowed key: zero weights, zero output
       // pass 2: exponentials and their sum
@@ -57,7 +62,7 @@ export function attentionReference(o) {
       }
     }
   }
-  return { output: out, weights };
+  return { output: out, weights, scores };
 }
 
 function dense(x, rows, W, b, n) {

@@ -21,8 +21,13 @@ using attn::Variant;
 constexpr int kOk = 0;
 constexpr int kBadArgument = -1;  // a null required pointer, a size < 1, an unknown enum value
 
+// The score functions web/src/lib/spec.js lists (SCORES, codes 0..3): a score function added there and in
+// attn::Score must be counted here too, so that the two sides cannot drift apart silently.
+static_assert(attn::kScoreCount == 4, "web/src/lib/spec.js SCORES and attn::Score must list the same codes");
+static_assert(attn::kMaskKindCount == 3, "web/src/lib/spec.js MASKS and attn::MaskKind must list the same codes");
+
 struct AttentionArgs {
-  uintptr_t out = 0, weights = 0, q = 0, k = 0, v = 0, W = 0, Wq = 0, Wk = 0, va = 0, allowed = 0;
+  uintptr_t out = 0, weights = 0, scores = 0, q = 0, k = 0, v = 0, W = 0, Wq = 0, Wk = 0, va = 0, allowed = 0;
   int score = 1, mask = 0, variant = 1, heads = 1, nq = 0, nk = 0, dk = 0, dv = 0, da = 0;
 };
 
@@ -40,7 +45,7 @@ T* ptr(uintptr_t p) {
 // Score and mask parameters, or false when a required one is missing or unknown.
 bool to_params(int score, uintptr_t W, uintptr_t Wq, uintptr_t Wk, uintptr_t va, int da, int mask,
                uintptr_t allowed, attn::ScoreParams* sp, attn::MaskParams* mp) {
-  if (score < 0 || score > 3 || mask < 0 || mask > 2) return false;
+  if (score < 0 || score >= attn::kScoreCount || mask < 0 || mask >= attn::kMaskKindCount) return false;
   sp->score = Score(score);
   if (sp->score == Score::kGeneral) {
     if (!W) return false;
@@ -69,6 +74,10 @@ int attention(const AttentionArgs& a) {
     return kBadArgument;
   attn::attention_f32(ptr<float>(a.out), ptr<float>(a.weights), ptr<const float>(a.q), ptr<const float>(a.k),
                       ptr<const float>(a.v), sp, mp, a.heads, a.nq, a.nk, a.dk, a.dv, Variant(a.variant));
+  if (a.scores) {
+    attn::attention_scores_f32__reference(ptr<float>(a.scores), ptr<const float>(a.q), ptr<const float>(a.k), sp, mp,
+                                          a.heads, a.nq, a.nk, a.dk);
+  }
   return kOk;
 }
 
@@ -107,6 +116,10 @@ int setThreads(int n) { return attn::set_thread_count(n); }
 
 int threads() { return attn::thread_count(); }
 
+// How many score functions and mask kinds this build knows (tests/js compare them with web/src/lib/spec.js).
+int scoreCount() { return attn::kScoreCount; }
+int maskKindCount() { return attn::kMaskKindCount; }
+
 double heapBytesInUse() { return double(mallinfo().uordblks); }
 
 }  // namespace
@@ -116,6 +129,7 @@ EMSCRIPTEN_BINDINGS(attn_engine) {
   value_object<AttentionArgs>("AttentionArgs")
       .field("out", &AttentionArgs::out)
       .field("weights", &AttentionArgs::weights)
+      .field("scores", &AttentionArgs::scores)
       .field("q", &AttentionArgs::q)
       .field("k", &AttentionArgs::k)
       .field("v", &AttentionArgs::v)
@@ -167,4 +181,6 @@ EMSCRIPTEN_BINDINGS(attn_engine) {
   function("setThreads", &setThreads);
   function("threads", &threads);
   function("heapBytesInUse", &heapBytesInUse);
+  function("scoreCount", &scoreCount);
+  function("maskKindCount", &maskKindCount);
 }

@@ -157,6 +157,83 @@ val model_run_ids(int handle, val ids, int variant, int outputs) {
 
 bool model_free(int handle) { return models().erase(handle) > 0; }
 
+// The ids' pieces ("<id N>" for rows without one), for runs whose ids did not come from this tokenizer.
+val model_pieces(int handle, val ids) {
+  const attn::EncoderModel* m = lookup(handle);
+  if (!m) return val::array();
+  const unsigned n = ids["length"].as<unsigned>();
+  std::vector<int32_t> values(n);
+  for (unsigned i = 0; i < n; ++i) values[i] = ids[i].as<int32_t>();
+  return pieces_of(*m, values);
+}
+
+// --- The safetensors reader for JS (web/src/lib/model/tensors.js): the one validated reader
+// (attn::SafeTensors) over a file JS keeps in the heap until tensorsClose; every other backend's model
+// (the WebGPU encoder) reads its weights through it, converted to float32 here.
+std::map<int, std::unique_ptr<attn::SafeTensors>>& readers() {
+  static std::map<int, std::unique_ptr<attn::SafeTensors>> table;
+  return table;
+}
+int next_reader = 1;
+
+// {handle, error}: parses the file in [ptr, ptr + size), which must stay in the heap until tensorsClose.
+val tensors_open(uintptr_t ptr, double size) {
+  if (ptr == 0 || !(size >= 0)) return error_result("tensorsOpen: no bytes");
+  auto reader = std::make_unique<attn::SafeTensors>();
+  std::string error;
+  if (!attn::SafeTensors::parse(reinterpret_cast<const uint8_t*>(ptr), static_cast<size_t>(size), reader.get(),
+                                &error)) {
+    return error_result(error);
+  }
+  const int handle = next_reader++;
+  readers()[handle] = std::move(reader);
+  val r = val::object();
+  r.set("error", std::string());
+  r.set("handle", handle);
+  return r;
+}
+
+// {tensors: {name: {dtype, shape}}, metadata: {key: value}, error}
+val tensors_info(int handle) {
+  auto it = readers().find(handle);
+  if (it == readers().end()) return error_result("tensorsInfo: no reader with handle " + std::to_string(handle));
+  val tensors = val::object();
+  for (const attn::TensorInfo& t : it->second->tensors()) {
+    val shape = val::array();
+    for (size_t i = 0; i < t.shape.size(); ++i) shape.set(i, double(t.shape[i]));
+    val entry = val::object();
+    entry.set("dtype", std::string(attn::dtype_name(t.dtype)));
+    entry.set("shape", shape);
+    tensors.set(t.name, entry);
+  }
+  val metadata = val::object();
+  for (const auto& [key, value] : it->second->metadata()) metadata.set(key, value);
+  val r = val::object();
+  r.set("error", std::string());
+  r.set("tensors", tensors);
+  r.set("metadata", metadata);
+  return r;
+}
+
+// {data: Float32Array, error}: tensor `name`, which must have exactly `shape` (an array of numbers) and be
+// F32, F16 or BF16, as float32 (SafeTensors::read_f32).
+val tensors_read_f32(int handle, const std::string& name, val shape) {
+  auto it = readers().find(handle);
+  if (it == readers().end()) return error_result("tensorsRead: no reader with handle " + std::to_string(handle));
+  const unsigned n = shape["length"].as<unsigned>();
+  std::vector<int64_t> dims(n);
+  for (unsigned i = 0; i < n; ++i) dims[i] = static_cast<int64_t>(shape[i].as<double>());
+  std::vector<float> data;
+  std::string error;
+  if (!it->second->read_f32(name, dims, &data, &error)) return error_result(error);
+  val r = val::object();
+  r.set("error", std::string());
+  r.set("data", copy_array("Float32Array", data.data(), data.size()));
+  return r;
+}
+
+bool tensors_close(int handle) { return readers().erase(handle) > 0; }
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(attn_model) {
@@ -166,4 +243,9 @@ EMSCRIPTEN_BINDINGS(attn_model) {
   emscripten::function("modelRun", &model_run);
   emscripten::function("modelRunIds", &model_run_ids);
   emscripten::function("modelFree", &model_free);
+  emscripten::function("modelPieces", &model_pieces);
+  emscripten::function("tensorsOpen", &tensors_open);
+  emscripten::function("tensorsInfo", &tensors_info);
+  emscripten::function("tensorsRead", &tensors_read_f32);
+  emscripten::function("tensorsClose", &tensors_close);
 }

@@ -15,12 +15,18 @@ enum class Score : int32_t {
   kGeneral = 2,    // q^T W k, W [D][D]
   kAdditive = 3,   // v^T tanh(Wq q + Wk k), Wq [A][D], Wk [A][D], v [A]
 };
+// How many score functions there are: the codes are 0 .. kScoreCount - 1, as SCORES in web/src/lib/spec.js
+// lists them (the binding converts codes with this bound; tests/js check the two agree).
+constexpr int kScoreCount = 4;
+static_assert(int(Score::kAdditive) == kScoreCount - 1, "kScoreCount must count every Score");
 
 enum class MaskKind : int32_t {
   kNone = 0,
   kCausal = 1,    // query i may attend key j iff j <= i + (Tk - Tq)
   kExplicit = 2,  // allowed [Tq][Tk], 1 = may attend, shared by all heads
 };
+constexpr int kMaskKindCount = 3;
+static_assert(int(MaskKind::kExplicit) == kMaskKindCount - 1, "kMaskKindCount must count every MaskKind");
 
 // Which implementation runs: the double-accumulating reference or the best optimized kernel compiled in
 // (wasmsimd in the SIMD build, scalar otherwise).
@@ -61,6 +67,11 @@ void attention_f32__wasmsimd(float* out, float* weights, const float* q, const f
                              const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
                              int dv);
 #endif
+// scores [H][Tq][Tk] = the score function's value s(q_i, k_j) (divided by sqrt(D) for kScaledDot), or
+// -INFINITY where the mask forbids key j: what the softmax of attention_f32 takes, computed by the
+// reference (double, rounded once to float) for readers that show the steps before the softmax.
+void attention_scores_f32__reference(float* scores, const float* q, const float* k, const ScoreParams& score,
+                                     const MaskParams& mask, int heads, int nq, int nk, int dk);
 // Dispatch on `variant`: kReference -> attention_f32__reference; kOptimized -> attention_f32__wasmsimd when
 // compiled with -msimd128, else attention_f32__scalar.
 void attention_f32(float* out, float* weights, const float* q, const float* k, const float* v,

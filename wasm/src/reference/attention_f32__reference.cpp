@@ -103,4 +103,23 @@ void attention_f32__reference(float* out, float* weights, const float* q, const 
   }
 }
 
+// scores [H][Tq][Tk]; q [H][Tq][D]; k [H][Tk][D]. Pass 1 of attention_f32__reference alone, rounded to float:
+//   scores[h][i][j] = score(q_i, k_j), or -INFINITY where the mask forbids key j.
+void attention_scores_f32__reference(float* scores, const float* q, const float* k, const ScoreParams& score,
+                                     const MaskParams& mask, int heads, int nq, int nk, int dk) {
+  assert(scores && q && k && heads > 0 && nq > 0 && nk > 0 && dk > 0);
+  for (int h = 0; h < heads; ++h) {
+    const float* qh = q + size_t(h) * nq * dk;
+    const float* kh = k + size_t(h) * nk * dk;
+    for (int i = 0; i < nq; ++i) {
+      float* row = scores + (size_t(h) * nq + i) * nk;
+      for (int j = 0; j < nk; ++j) {
+        row[j] = allowed_at(mask, i, j, nq, nk)
+                     ? float(score_of(qh + size_t(i) * dk, kh + size_t(j) * dk, score, dk))
+                     : -INFINITY;
+      }
+    }
+  }
+}
+
 }  // namespace attn

@@ -23,6 +23,11 @@ export interface ScoreParams {
 }
 
 export interface AttentionOptions extends ScoreParams {
+  /**
+   * Also return result.scores [H][Tq][Tk]: the score function's value before the softmax (scaled_dot already
+   * divided by sqrt(dk)), -Infinity where the mask forbids the key. Not with the fused WebGPU kernel.
+   */
+  returnScores?: boolean;
   /** [H][Tq][D] */ query: Float32Array;
   /** [H][Tk][D] */ key: Float32Array;
   /** [H][Tk][Dv] */ value: Float32Array;
@@ -80,6 +85,8 @@ export interface AttentionResult {
   output: Float32Array;
   /** [H][Tq][Tk] when returnWeights, else null */
   weights: Float32Array | null;
+  /** attention with returnScores: [H][Tq][Tk] scores before the softmax, -Infinity where masked */
+  scores?: Float32Array;
   /** the backend that computed this result */
   backend: BackendName;
   /** present when 'auto' fell back to WASM */
@@ -160,3 +167,31 @@ export function createEngine(options?: EngineOptions): Promise<Engine>;
 /** [n][d]: PE[p][2i] = sin(p / 10000^(2i/d)), PE[p][2i+1] = cos(p / 10000^(2i/d)) */
 export function positionalEncoding(n: number, d: number): Float32Array;
 export function wasmSimdSupported(): boolean;
+
+// The op spec (web/src/lib/spec.js): one entry per score function, mask kind, kernel and model output.
+export interface ScoreSpec {
+  /** attn::Score in C++ */
+  code: number;
+  /** parameter name -> shape in size letters ('dk', 'da'), in validation order */
+  params: Readonly<Record<string, readonly string[]>>;
+  /** divided by sqrt(dk) after `formula` */
+  scaled: boolean;
+  label: string;
+  formula: string;
+}
+export interface MaskSpec { code: number; label: string; formula: string }
+export const SCORES: Readonly<Record<Score, ScoreSpec>>;
+export const SCORE_NAMES: readonly Score[];
+export const DEFAULT_SCORE: Score;
+export const SCORE_PARAM_NAMES: readonly string[];
+/** 1/sqrt(dk) for a scaled score function, else 1 */
+export function scoreScale(score: Score, dk: number): number;
+export const MASKS: Readonly<Record<'none' | 'causal' | 'explicit', MaskSpec>>;
+export const MASK_NAMES: readonly ('none' | 'causal')[];
+/** may query i attend key j under the normalized mask { kind, allowed } */
+export function maskAllows(mask: { kind: 'none' | 'causal' | 'explicit'; allowed: Uint8Array | null }, i: number, j: number, nq: number, nk: number): boolean;
+export const KERNELS: Readonly<Record<'optimized' | 'reference', { code: number; label: string }>>;
+export const KERNEL_NAMES: readonly ('optimized' | 'reference')[];
+export const DEFAULT_KERNEL: 'optimized';
+export const MODEL_OUTPUTS: Readonly<{ embedding: 1; attention: 2; hidden: 4; inputEmbeddings: 8 }>;
+export const ALL_MODEL_OUTPUTS: number;

@@ -4,6 +4,11 @@ import { normalizeAttention, normalizeMultiHead, checkPositionalEncoding } from 
 import { createWasmBackend, wasmSimdSupported, MAX_THREADS } from './backends/wasm.js';
 
 export { wasmSimdSupported };
+// The op spec: names, codes, parameters, labels and formulas of score functions, masks, kernels, model outputs.
+export {
+  SCORES, SCORE_NAMES, DEFAULT_SCORE, SCORE_PARAM_NAMES, scoreScale, MASKS, MASK_NAMES, maskAllows, KERNELS,
+  KERNEL_NAMES, DEFAULT_KERNEL, MODEL_OUTPUTS, ALL_MODEL_OUTPUTS,
+} from './spec.js';
 
 const BACKENDS = ['auto', 'wasm', 'webgpu'];
 const ENGINE_OPTIONS = new Set(['backend', 'simd', 'gpu', 'threads']);
@@ -22,11 +27,6 @@ export function positionalEncoding(n, d) {
     }
   }
   return pe;
-}
-
-async function createGpuBackend(gpu) {
-  const { createWebGPUBackend } = await import('./webgpu/backend.js');
-  return createWebGPUBackend({ gpu });
 }
 
 function defaultGpu() {
@@ -66,22 +66,32 @@ export async function createEngine(options = {}) {
   const wasm = await createWasmBackend({ simd: options.simd, threads });
   let active = wasm;
   let fallback = null;
+  // The GPU object (navigator.gpu, or the npm 'webgpu' package's create([]) passed inline): held for as long
+  // as the engine lives, since Dawn's Node binding frees the instance under the device when it is collected.
+  let gpu = null;
   if (requested !== 'wasm') {
-    const gpu = options.gpu ?? defaultGpu();
+    gpu = options.gpu ?? defaultGpu();
     try {
       if (!gpu) throw new Error('WebGPU is not available here (no navigator.gpu and no gpu option)');
-      active = await createGpuBackend(gpu);
+      const { createWebGPUBackend } = await import('./webgpu/backend.js');
+      active = await createWebGPUBackend({ gpu });
     } catch (error) {
       if (requested === 'webgpu') {
+        wasm.dispose();
         throw new Error(`createEngine: backend 'webgpu' is unavailable: ${error.message}`, { cause: error });
       }
       fallback = { from: 'webgpu', reason: error.message };
     }
   }
+  let disposed = false;
+  const live = (fn) => {
+    if (disposed) throw new Error(`${fn}: the engine was disposed; create a new engine`);
+  };
 
-  // For 'auto': a WebGPU failure that is not the caller's fault falls back to WASM. A call over the
-  // device's buffer limits (error.gpuLimit) runs on WASM this once; a device lost or any other GPU fault
-  // switches the engine, and every model loaded on it, to WASM for good. Returns what the result reports.
+  // The one fallback policy, for ops and models alike. For 'auto': a WebGPU failure that is not the caller's
+  // fault falls back to WASM. A call over the device's buffer limits (error.gpuLimit) runs on WASM this once;
+  // a device lost or any other GPU fault switches the engine, and every model loaded on it, to WASM for good.
+  // Returns what the result reports.
   function fallBack(backend, error) {
     const reason = { from: backend.name, reason: error.message };
     if (!error.gpuLimit) {
@@ -94,27 +104,75 @@ export async function createEngine(options = {}) {
     return reason;
   }
 
-  // The options out and weightsOut: results land in the caller's buffers. The WASM backend copies straight into
-  // them; a backend that returned arrays of its own (WebGPU's readback) is copied here.
-  function intoCallerBuffers(result, { out, weightsOut }) {
-    if (out && result.output !== out) out.set(result.output);
-    if (weightsOut && result.weights !== weightsOut) weightsOut.set(result.weights);
-    return { output: out ?? result.output, weights: weightsOut ?? result.weights };
-  }
-
-  // Runs one call on the active backend, falling back as above. Arguments were validated before, so the
-  // WASM run sees the same good input.
-  async function run(method, normalized) {
-    const backend = active;
+  /**
+   * Runs work(backend) on the active backend (or on WASM when `has(active)` is false, e.g. a model whose
+   * GPU encoder could not be built), falling back as above. Arguments were validated before, so the WASM
+   * run sees the same good input. Returns { ...result, backend, fallback? }.
+   */
+  async function call(fn, work, has = () => true) {
+    live(fn);
+    const backend = has(active) ? active : wasm;
     try {
-      const result = intoCallerBuffers(await backend[method](normalized), normalized);
+      const result = await work(backend);
       return { ...result, backend: backend.name, ...(fallback ? { fallback } : {}) };
     } catch (error) {
-      if (backend === wasm || requested !== 'auto') throw error;
+      if (backend === wasm || requested !== 'auto' || disposed) throw error;
       const reason = fallBack(backend, error);
-      const result = intoCallerBuffers(await wasm[method](normalized), normalized);
-      return { ...result, backend: 'wasm', fallback: reason };
+      return { ...(await work(wasm)), backend: 'wasm', fallback: reason };
     }
+  }
+
+  // The options out and weightsOut: results land in the caller's buffers. The WASM backend copies straight into
+  // them; a backend that returned arrays of its own (WebGPU's readback) is copied here.
+  function intoCallerBuffers(result, { out, weightsOut, callerOut, callerWeightsOut }) {
+    if (out && result.output !== out) out.set(result.output);
+    if (weightsOut && result.weights !== weightsOut) weightsOut.set(result.weights);
+    return {
+      output: callerOut ?? result.output, weights: callerWeightsOut ?? result.weights,
+      ...(result.scores ? { scores: result.scores } : {}),
+    };
+  }
+
+  const op = (method, normalize) => async (args) => {
+    live(method);
+    const normalized = normalize(args);
+    return call(method, async (backend) => intoCallerBuffers(await backend[method](normalized), normalized));
+  };
+
+  /**
+   * A model on this engine: the file is read once into the WASM heap and opened by the one safetensors reader;
+   * every backend the engine may run on builds its encoder from it (createEncoder); runs go through call().
+   */
+  async function loadModel(source) {
+    live('loadModel');
+    const { openModelFile, createModel } = await import('./model/index.js');
+    const tensors = await openModelFile(wasm.module, source);
+    const encoders = new Map();
+    try {
+      live('loadModel');  // the engine may have been disposed while the file downloaded
+      encoders.set(wasm, wasm.createEncoder(tensors));
+      const other = active;  // the device may have been lost while the file loaded
+      if (other !== wasm) {
+        try {
+          encoders.set(other, await other.createEncoder(tensors));
+        } catch (error) {
+          if (requested !== 'auto') throw error;
+          fallBack(other, error);
+        }
+      }
+    } catch (error) {
+      for (const encoder of encoders.values()) encoder.dispose();
+      throw error;
+    } finally {
+      tensors.close();
+    }
+    return createModel(encoders.get(wasm), {
+      call: (fn, work) => call(fn, (backend) => work(encoders.get(backend)), (backend) => encoders.has(backend)),
+      alive: live,
+      dispose: () => {
+        for (const encoder of encoders.values()) encoder.dispose();
+      },
+    });
   }
 
   return {
@@ -131,32 +189,32 @@ export async function createEngine(options = {}) {
     /** The adapter WebGPU runs on, when it does. */
     get adapterInfo() { return active.adapterInfo ?? null; },
     // async, so that a validation error is a rejected promise like any other failure.
-    attention: async (args) => run('attention', normalizeAttention(args)),
-    multiHeadAttention: async (args) => run('multiHeadAttention', normalizeMultiHead(args)),
-    async loadModel(source) {
-      const { loadModel } = await import('./model/index.js');
-      const gpu = active === wasm ? null : active;
-      return loadModel(wasm.module, source, {
-        backend: active,
-        gpuActive: () => gpu !== null && active === gpu,
-        gpuFallback: requested === 'auto' && gpu ? (error) => fallBack(gpu, error) : null,
-        fallback: () => fallback,
-      });
-    },
+    attention: op('attention', normalizeAttention),
+    multiHeadAttention: op('multiHeadAttention', normalizeMultiHead),
+    loadModel,
     // The toy English -> German encoder-decoder (web/src/lib/translator/, docs/TRANSLATOR.md): trained and run on WASM.
     async createTrainer(options) {
+      live('createTrainer');
       const { createTrainer } = await import('./translator/index.js');
       return createTrainer(wasm.module, options);
     },
     async loadTranslator(source) {
+      live('loadTranslator');
       const { loadTranslator } = await import('./translator/index.js');
       return loadTranslator(wasm.module, source);
     },
     /** WASM heap figures: { heapBytes, bytesInUse }. */
-    memory: () => wasm.memory(),
+    memory() {
+      live('memory');
+      return wasm.memory();
+    },
+    /** Frees the GPU device and the WASM threads; every later call rejects with an Error saying so. */
     dispose() {
+      if (disposed) return;
+      disposed = true;
       if (active !== wasm) active.dispose();
       wasm.dispose();
+      gpu = null;
     },
   };
 }

@@ -2,8 +2,9 @@
 // docs/CONTRACTS.md and only assert. Messages name the argument and the numbers.
 // Size letters: H heads, Tq queries, Tk keys, D query/key dims, Dv value dims, A additive dims, M model dims.
 
-export const SCORES = Object.freeze(['dot', 'scaled_dot', 'general', 'additive']);
-export const MASKS = Object.freeze(['none', 'causal']);
+import {
+  SCORES, SCORE_NAMES, DEFAULT_SCORE, SCORE_PARAM_NAMES, MASK_NAMES, KERNEL_NAMES, DEFAULT_KERNEL,
+} from './spec.js';
 
 // The WASM heap is limited to 2 GiB; a call whose buffers (inputs, outputs, scratch) cannot fit is refused
 // before anything is allocated.
@@ -13,19 +14,65 @@ const MAX_DIM = 2 ** 24;
 
 const ATTENTION_KEYS = new Set([
   'query', 'key', 'value', 'heads', 'nq', 'nk', 'dk', 'dv', 'score', 'W', 'Wq', 'Wk', 'v', 'mask',
-  'returnWeights', 'kernel', 'out', 'weightsOut',
+  'returnWeights', 'returnScores', 'kernel', 'out', 'weightsOut',
 ]);
 const MHA_KEYS = new Set([
   'x', 'context', 'nq', 'nk', 'dModel', 'heads', 'Wq', 'Wk', 'Wv', 'Wo', 'bq', 'bk', 'bv', 'bo', 'score',
   'scoreParams', 'mask', 'returnWeights', 'kernel', 'out', 'weightsOut',
 ]);
-const SCORE_PARAM_KEYS = new Set(['W', 'Wq', 'Wk', 'v']);
-export const KERNELS = Object.freeze(['optimized', 'reference']);
+const SCORE_PARAM_KEYS = new Set(SCORE_PARAM_NAMES);
+
+// Typed arrays are read through the %TypedArray% prototype's own getters, once each: a subclass (or an object
+// of another realm) may override length/byteLength/buffer, but not these internal slots. The validated array
+// is then handed on as a plain view of this realm over the same memory, so every later size is the true one.
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
+const intrinsic = (name) => Object.getOwnPropertyDescriptor(TypedArrayPrototype, name).get;
+const typedTag = intrinsic(Symbol.toStringTag);  // 'Float32Array', ... or undefined for anything else
+const typedLength = intrinsic('length');
+const typedByteOffset = intrinsic('byteOffset');
+const typedBuffer = intrinsic('buffer');
+const dataViewIntrinsic = (name) => Object.getOwnPropertyDescriptor(DataView.prototype, name).get;
+const dataViewBuffer = dataViewIntrinsic('buffer');
+const dataViewByteOffset = dataViewIntrinsic('byteOffset');
+const dataViewByteLength = dataViewIntrinsic('byteLength');
+
+/** The typed array's type ('Float32Array', ...) from its internal slot, or undefined for anything else. */
+export function typedArrayType(value) {
+  return typedTag.call(value);
+}
+
+/** The true element count of a typed array (0 when detached). */
+export function lengthOf(value) {
+  return typedLength.call(value);
+}
+
+const isFloat32Array = (value) => typedArrayType(value) === 'Float32Array';
+
+/**
+ * A plain typed array of this realm over the same memory as `value` (a typed array of any type, realm or
+ * subclass), sized from its internal slots: no getter of the caller's object is called.
+ */
+export function plainView(value) {
+  const View = globalThis[typedArrayType(value)];
+  return new View(typedBuffer.call(value), typedByteOffset.call(value), typedLength.call(value));
+}
+
+/** The bytes of a typed array or DataView (any realm or subclass) as a plain Uint8Array, from internal slots. */
+export function bytesOf(view) {
+  if (typedArrayType(view)) {
+    const plain = plainView(view);
+    return new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength);
+  }
+  return new Uint8Array(dataViewBuffer.call(view), dataViewByteOffset.call(view), dataViewByteLength.call(view));
+}
 
 function describe(value) {
   if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return `an Array of length ${value.length}`;
-  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of length ${value.length}`;
+  const type = typedArrayType(value);
+  if (type) return `a ${type} of length ${lengthOf(value)}`;
+  if (ArrayBuffer.isView(value)) return `a ${Object.prototype.toString.call(value).slice(8, -1)}`;
   if (typeof value === 'string') return `the string '${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
   if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value)})`;
   return `${typeof value} ${String(value)}`;
@@ -44,6 +91,7 @@ function checkOptions(options, allowed, fn) {
 
 /** A size: a positive integer no larger than MAX_DIM. */
 export function checkSize(value, name, fn) {
+  if (value === undefined) throw new TypeError(`${fn}: ${name} is missing; it must be a positive integer`);
   if (typeof value !== 'number') {
     throw new TypeError(`${fn}: ${name} must be a positive integer, got ${describe(value)}`);
   }
@@ -56,26 +104,30 @@ export function checkSize(value, name, fn) {
   return value;
 }
 
-/** A Float32Array of exactly `expected` values (any values), not detached. */
+/**
+ * A Float32Array (of any realm or subclass) of exactly `expected` values (any values), not detached; returns
+ * its plain view (plainView).
+ */
 function checkFloatArray(value, name, expected, formula, fn) {
-  if (!(value instanceof Float32Array)) {
+  if (!isFloat32Array(value)) {
     throw new TypeError(`${fn}: ${name} must be a Float32Array, got ${describe(value)}`);
   }
-  if (value.length !== expected) {
-    if (value.length === 0 && value.buffer.byteLength === 0) {
+  const length = lengthOf(value);
+  if (length !== expected) {
+    if (length === 0) {
       throw new TypeError(`${fn}: ${name} is empty or its buffer was detached (transferred); ` +
         `expected ${formula} = ${expected} values`);
     }
-    throw new RangeError(`${fn}: ${name} has ${value.length} values but ${formula} = ${expected}`);
+    throw new RangeError(`${fn}: ${name} has ${length} values but ${formula} = ${expected}`);
   }
-  return value;
+  return plainView(value);
 }
 
 /**
  * A Float32Array of exactly `expected` finite values. `formula` names the product, e.g. 'heads*nq*dk'.
  */
-export function checkFloats(value, name, expected, formula, fn) {
-  checkFloatArray(value, name, expected, formula, fn);
+export function checkFloats(input, name, expected, formula, fn) {
+  const value = checkFloatArray(input, name, expected, formula, fn);
   if (!allFinite(value)) {
     for (let i = 0; i < value.length; i++) {
       const x = value[i];
@@ -131,24 +183,25 @@ function checkOutputs(options, outCount, outFormula, weightCount, returnWeights,
       throw new RangeError(`${fn}: out and weightsOut overlap`);
     }
   }
-  return { out, weightsOut };
+  // out and weightsOut are plain views the backends write through; the caller's own objects are returned.
+  return { out, weightsOut, callerOut: out && options.out, callerWeightsOut: weightsOut && options.weightsOut };
 }
 
 function checkScore(score, fn) {
-  if (score === undefined) return 'scaled_dot';
+  if (score === undefined) return DEFAULT_SCORE;
   if (typeof score !== 'string') {
-    throw new TypeError(`${fn}: score must be one of ${SCORES.join(', ')}, got ${describe(score)}`);
+    throw new TypeError(`${fn}: score must be one of ${SCORE_NAMES.join(', ')}, got ${describe(score)}`);
   }
-  if (!SCORES.includes(score)) {
-    throw new RangeError(`${fn}: unknown score '${score}' (one of ${SCORES.join(', ')})`);
+  if (!Object.hasOwn(SCORES, score)) {
+    throw new RangeError(`${fn}: unknown score '${score}' (one of ${SCORE_NAMES.join(', ')})`);
   }
   return score;
 }
 
 function checkKernel(kernel, fn) {
-  if (kernel === undefined) return 'optimized';
-  if (!KERNELS.includes(kernel)) {
-    throw new RangeError(`${fn}: kernel must be one of ${KERNELS.join(', ')}, got ${describe(kernel)}`);
+  if (kernel === undefined) return DEFAULT_KERNEL;
+  if (!KERNEL_NAMES.includes(kernel)) {
+    throw new RangeError(`${fn}: kernel must be one of ${KERNEL_NAMES.join(', ')}, got ${describe(kernel)}`);
   }
   return kernel;
 }
@@ -160,33 +213,42 @@ function checkBoolean(value, name, fn) {
 }
 
 /**
- * Score parameters for query/key size D, shared by all heads. `prefix` is how the caller spells the
- * container ('' for attention, 'scoreParams.' for multiHeadAttention).
+ * Score parameters for query/key size D, shared by all heads, as the spec's entry lists them (spec.js
+ * SCORES[score].params). `prefix` is how the caller spells the container ('' for attention, 'scoreParams.'
+ * for multiHeadAttention). Returns every parameter name (null when unused) and da (0 when unused).
  */
 function checkScoreParams(score, params, dk, prefix, fn) {
   const given = (name) => isGiven(params[name]);
-  const needs = { dot: [], scaled_dot: [], general: ['W'], additive: ['Wq', 'Wk', 'v'] }[score];
+  const needs = SCORES[score].params;
   for (const name of SCORE_PARAM_KEYS) {
-    if (given(name) && !needs.includes(name)) {
-      throw new TypeError(`${fn}: ${prefix}${name} is a parameter of score ` +
-        `'${name === 'W' ? 'general' : 'additive'}', not of '${score}'`);
+    if (given(name) && !Object.hasOwn(needs, name)) {
+      const owners = SCORE_NAMES.filter((s) => Object.hasOwn(SCORES[s].params, name)).map((s) => `'${s}'`);
+      throw new TypeError(`${fn}: ${prefix}${name} is a parameter of score ${owners.join(' or ')}, not of '${score}'`);
     }
   }
-  for (const name of needs) {
+  for (const name of Object.keys(needs)) {
     if (!given(name)) throw new TypeError(`${fn}: score '${score}' needs ${prefix}${name}`);
   }
-  const out = { W: null, Wq: null, Wk: null, v: null, da: 0 };
-  if (score === 'general') out.W = checkFloats(params.W, `${prefix}W`, dk * dk, 'dk*dk', fn);
-  if (score === 'additive') {
-    if (!(params.v instanceof Float32Array)) {
-      throw new TypeError(`${fn}: ${prefix}v must be a Float32Array, got ${describe(params.v)}`);
+  const out = Object.fromEntries([...SCORE_PARAM_KEYS].map((name) => [name, null]));
+  const sizes = { dk };
+  const defined = {};  // letter -> the parameter whose length fixed it
+  for (const [name, shape] of Object.entries(needs)) {
+    for (const letter of shape) {
+      if (sizes[letter] !== undefined) continue;
+      // A letter no earlier entry fixed: the length of this 1-D parameter (spec.js).
+      const value = params[name];
+      if (shape.length !== 1 || !ArrayBuffer.isView(value) || !isFloat32Array(value)) {
+        throw new TypeError(`${fn}: ${prefix}${name} must be a Float32Array, got ${describe(value)}`);
+      }
+      sizes[letter] = checkSize(lengthOf(value), `${prefix}${name}.length (${letter})`, fn);
+      defined[letter] = `${prefix}${name}.length`;
     }
-    const da = checkSize(params.v.length, `${prefix}v.length (da)`, fn);
-    out.v = checkFloats(params.v, `${prefix}v`, da, 'da', fn);
-    out.Wq = checkFloats(params.Wq, `${prefix}Wq`, da * dk, `da*dk (da = ${prefix}v.length)`, fn);
-    out.Wk = checkFloats(params.Wk, `${prefix}Wk`, da * dk, `da*dk (da = ${prefix}v.length)`, fn);
-    out.da = da;
+    const count = shape.reduce((a, letter) => a * sizes[letter], 1);
+    const notes = shape.filter((l) => defined[l] && !(shape.length === 1)).map((l) => `${l} = ${defined[l]}`);
+    const formula = `${shape.join('*')}${notes.length ? ` (${[...new Set(notes)].join(', ')})` : ''}`;
+    out[name] = checkFloats(params[name], `${prefix}${name}`, count, formula, fn);
   }
+  out.da = sizes.da ?? 0;
   return out;
 }
 
@@ -196,12 +258,13 @@ function checkMask(mask, nq, nk, fn) {
   if (typeof mask === 'string') {
     throw new RangeError(`${fn}: unknown mask '${mask}' (one of none, causal, or a Uint8Array [nq][nk])`);
   }
-  if (!(mask instanceof Uint8Array)) {
+  if (typedArrayType(mask) !== 'Uint8Array') {
     throw new TypeError(`${fn}: mask must be 'none', 'causal' or a Uint8Array [nq][nk], got ${describe(mask)}`);
   }
-  if (mask.length !== nq * nk) {
-    throw new RangeError(`${fn}: mask has ${mask.length} values but nq*nk = ${nq * nk}`);
+  if (lengthOf(mask) !== nq * nk) {
+    throw new RangeError(`${fn}: mask has ${lengthOf(mask)} values but nq*nk = ${nq * nk}`);
   }
+  mask = plainView(mask);
   for (let i = 0; i < mask.length; i++) {
     if (mask[i] > 1) throw new RangeError(`${fn}: mask[${i}] is ${mask[i]}; a mask holds 0 (blocked) or 1 (may attend)`);
   }
@@ -226,9 +289,11 @@ export function normalizeAttention(options) {
   const dv = checkSize(options.dv, 'dv', fn);
   const score = checkScore(options.score, fn);
   const returnWeights = checkBoolean(options.returnWeights, 'returnWeights', fn);
+  const returnScores = checkBoolean(options.returnScores, 'returnScores', fn);
   const kernel = checkKernel(options.kernel, fn);
   // Sizes are checked against the heap before any buffer is touched, so a huge size fails fast.
-  const floats = heads * (nq * dk + nk * dk + nk * dv + nq * dv + (returnWeights ? nq * nk : 0));
+  const floats = heads * (nq * dk + nk * dk + nk * dv + nq * dv + (returnWeights ? nq * nk : 0) +
+    (returnScores ? nq * nk : 0));
   checkHeap(4 * floats + nq * nk, `heads=${heads}, nq=${nq}, nk=${nk}, dk=${dk}, dv=${dv}`, fn);
   const query = checkFloats(options.query, 'query', heads * nq * dk, 'heads*nq*dk', fn);
   const key = checkFloats(options.key, 'key', heads * nk * dk, 'heads*nk*dk', fn);
@@ -236,7 +301,9 @@ export function normalizeAttention(options) {
   const params = checkScoreParams(score, options, dk, '', fn);
   const mask = checkMask(options.mask, nq, nk, fn);
   const outputs = checkOutputs(options, heads * nq * dv, 'heads*nq*dv', heads * nq * nk, returnWeights, fn);
-  return { query, key, value, heads, nq, nk, dk, dv, score, ...params, mask, returnWeights, kernel, ...outputs };
+  return {
+    query, key, value, heads, nq, nk, dk, dv, score, ...params, mask, returnWeights, returnScores, kernel, ...outputs,
+  };
 }
 
 /** Validates multiHeadAttention() options; returns the normalized object of docs/CONTRACTS.md. */
@@ -282,7 +349,7 @@ export function normalizeMultiHead(options) {
   const outputs = checkOutputs(options, nq * dModel, 'nq*dModel', heads * nq * nk, returnWeights, fn);
   return {
     x, context, self, nq, nk, dModel, heads, dHead, Wq, Wk, Wv, Wo, bq, bk, bv, bo, score, scoreParams, mask,
-    returnWeights, kernel, ...outputs,
+    returnWeights, returnScores: false, kernel, ...outputs,
   };
 }
 

@@ -4,10 +4,9 @@
 // typed arrays and frees everything, whatever happens. See docs/CONTRACTS.md.
 
 import { heapF32, heapU8 } from '../heap.js';
-
-const SCORE_CODES = { dot: 0, scaled_dot: 1, general: 2, additive: 3 };
-const MASK_CODES = { none: 0, causal: 1, explicit: 2 };
-const KERNEL_CODES = { reference: 0, optimized: 1 };
+import { SCORES, MASKS, KERNELS } from '../spec.js';
+import { lengthOf } from '../validate.js';
+import { createWasmEncoder } from '../model/wasm_encoder.js';
 
 // A module whose one function returns i8x16.popcnt(i8x16.splat(0)): valid only where WASM SIMD is.
 const SIMD_PROBE = new Uint8Array([
@@ -111,16 +110,18 @@ class HeapScope {
     return ptr;
   }
 
+  // Inputs were validated (validate.js): plain views whose size is read once, from the internal slot
+  // (lengthOf), and the block is exactly that size; set() copies that many values.
   floats(array, what) {
     if (array === null || array === undefined) return 0;
-    const ptr = this.alloc(array.byteLength, what);
+    const ptr = this.alloc(4 * lengthOf(array), what);
     this.f32().set(array, ptr >> 2);
     return ptr;
   }
 
   bytes(array, what) {
     if (array === null || array === undefined) return 0;
-    const ptr = this.alloc(array.byteLength, what);
+    const ptr = this.alloc(lengthOf(array), what);
     this.u8().set(array, ptr);
     return ptr;
   }
@@ -192,18 +193,20 @@ export async function createWasmBackend(options = {}) {
       return withHeap(fn, (heap) => {
         const outCount = a.heads * a.nq * a.dv;
         const weightCount = a.returnWeights ? a.heads * a.nq * a.nk : 0;
+        const scoreCount = a.returnScores ? a.heads * a.nq * a.nk : 0;
         const args = {
           q: heap.floats(a.query, fn), k: heap.floats(a.key, fn), v: heap.floats(a.value, fn),
           W: heap.floats(a.W, fn), Wq: heap.floats(a.Wq, fn), Wk: heap.floats(a.Wk, fn), va: heap.floats(a.v, fn),
           allowed: heap.bytes(a.mask.allowed, fn),
-          out: heap.output(outCount, fn), weights: heap.output(weightCount, fn),
-          score: SCORE_CODES[a.score], mask: MASK_CODES[a.mask.kind], variant: KERNEL_CODES[a.kernel],
+          out: heap.output(outCount, fn), weights: heap.output(weightCount, fn), scores: heap.output(scoreCount, fn),
+          score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code,
           heads: a.heads, nq: a.nq, nk: a.nk, dk: a.dk, dv: a.dv, da: a.da,
         };
         check(module.attention(args), fn);
         return {
           output: heap.read(args.out, outCount, a.out),
           weights: a.returnWeights ? heap.read(args.weights, weightCount, a.weightsOut) : null,
+          ...(a.returnScores ? { scores: heap.read(args.scores, scoreCount) } : {}),
         };
       });
     },
@@ -222,7 +225,7 @@ export async function createWasmBackend(options = {}) {
           W: heap.floats(p.W, fn), Wq: heap.floats(p.Wq, fn), Wk: heap.floats(p.Wk, fn), va: heap.floats(p.v, fn),
           allowed: heap.bytes(a.mask.allowed, fn),
           out: heap.output(outCount, fn), weights: heap.output(weightCount, fn),
-          score: SCORE_CODES[a.score], mask: MASK_CODES[a.mask.kind], variant: KERNEL_CODES[a.kernel],
+          score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code,
           nq: a.nq, nk: a.nk, dModel: a.dModel, heads: a.heads, da: p.da,
         };
         check(module.multiHeadAttention(args), fn);
@@ -232,6 +235,9 @@ export async function createWasmBackend(options = {}) {
         };
       });
     },
+
+    /** The model of an open model file (model/tensors.js) on this backend: the C++ encoder. */
+    createEncoder: (tensors) => createWasmEncoder(module, tensors),
 
     /** Heap figures for leak checks and the bench: total heap size and bytes malloc'd now. */
     memory() {

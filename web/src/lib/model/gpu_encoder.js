@@ -11,8 +11,8 @@
 //               x' = y + relu(LN(y).W1 + b1).W2 + b2               layer_norm, matmul (ACT 1), matmul, add
 //   pool: e = tanh(mean_t(x_L).Wt + bt)                            mean_pool.wgsl, matmul (ACT 2)
 //         embedding = e / sqrt(max(|e|^2, eps))                    (here in JS, in double: 512 values)
-// Weights are read from the safetensors bytes once (float16 converted exactly to float32) and uploaded
-// once, into buffers labelled `attn.model.<tensor>`; a run uploads x0, encodes every dispatch into one
+// Weights are read through the one safetensors reader (tensors.js, the C++ attn::SafeTensors: shapes
+// checked, float16 converted exactly to float32) and uploaded once, into buffers labelled `attn.model.<tensor>`; a run uploads x0, encodes every dispatch into one
 // command buffer (intermediates stay on the GPU), and reads back the attention weights and hidden states
 // of each layer and the pooled embedding. The queries are not pre-multiplied by the scale as in the C++:
 // QK^T takes it as alpha (one rounding apart; layer 0's 0.125 is exact either way).
@@ -25,92 +25,26 @@ import { ALL_OUTPUTS, OUTPUT_BITS } from './outputs.js';
 const STORAGE_COPY_DST = 0x80 | 0x08;  // GPUBufferUsage.STORAGE | COPY_DST, spelled out for Node
 const ACT = { none: 0, relu: 1, tanh: 2 };
 
-/** The tensors of a safetensors file as { dtype, shape, bytes } (bytes a view of `file`). */
-function parseSafetensors(file) {
-  const fail = (message) => { throw new Error(`loadModel (webgpu): safetensors: ${message}`); };
-  if (file.byteLength < 8) fail(`the file has ${file.byteLength} bytes, fewer than the 8-byte header length`);
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const headerBytes = Number(view.getBigUint64(0, true));
-  if (8 + headerBytes > file.byteLength) fail(`the header needs ${headerBytes} bytes but the file has ${file.byteLength - 8} after it`);
-  const header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + headerBytes)));
-  const base = 8 + headerBytes;
-  const tensors = new Map();
-  for (const [name, t] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const [begin, end] = t.data_offsets;
-    if (!(begin >= 0 && end >= begin && base + end <= file.byteLength)) fail(`tensor '${name}' lies outside the file`);
-    tensors.set(name, { dtype: t.dtype, shape: t.shape, bytes: file.subarray(base + begin, base + end) });
-  }
-  return { tensors, metadata: header.__metadata__ ?? {} };
-}
-
-// float16 bits -> float32, exact (as half_to_float in the C++ reader).
-function halfToFloat(h) {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-/** A float32 copy of a tensor of `shape` (F32, F16 or BF16), or an Error naming the tensor and shapes. */
-function readF32(tensors, name, shape) {
-  const t = tensors.get(name);
-  if (!t) throw new Error(`loadModel (webgpu): the file has no tensor '${name}'`);
-  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-    throw new Error(`loadModel (webgpu): tensor '${name}' has shape [${t.shape}] but [${shape}] is needed`);
-  }
-  const count = shape.reduce((a, b) => a * b, 1);
-  const size = { F32: 4, F16: 2, BF16: 2 }[t.dtype];
-  if (!size) throw new Error(`loadModel (webgpu): tensor '${name}' is ${t.dtype}; F32, F16 or BF16 is needed`);
-  if (t.bytes.byteLength !== count * size) {
-    throw new Error(`loadModel (webgpu): tensor '${name}' has ${t.bytes.byteLength} bytes but ${count} values need ${count * size}`);
-  }
-  const view = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
-  const out = new Float32Array(count);
-  if (t.dtype === 'F32') for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
-  else if (t.dtype === 'F16') for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
-  else for (let i = 0; i < count; i++) out[i] = new Float32Array(new Uint32Array([view.getUint16(2 * i, true) << 16]).buffer)[0];
-  return out;
-}
-
-/** The tokenizer's pieces as strings, from tokenizer.piece_offsets and tokenizer.piece_bytes. */
-function readPieces(tensors) {
-  const offsets = tensors.get('tokenizer.piece_offsets');
-  const bytes = tensors.get('tokenizer.piece_bytes');
-  if (!offsets || !bytes) return [];
-  const view = new DataView(offsets.bytes.buffer, offsets.bytes.byteOffset, offsets.bytes.byteLength);
-  const decoder = new TextDecoder();
-  const pieces = [];
-  for (let i = 0; i + 1 < offsets.bytes.byteLength / 4; i++) {
-    pieces.push(decoder.decode(bytes.bytes.subarray(view.getInt32(4 * i, true), view.getInt32(4 * i + 4, true))));
-  }
-  return pieces;
-}
-
 /**
- * Builds the GPU encoder of a model file whose bytes the WASM loader has already accepted.
- * backend: the WebGPU backend (createWebGPUBackend); bytes: Uint8Array of the safetensors file.
- * Returns { run(ids, outputs) -> Promise<{ attention, hidden, embedding, inputEmbeddings }>, pieces(ids),
- * dispose() }; outputs: OUTPUT_BITS of the results to read back (the others are null).
+ * Builds the GPU encoder of a model file the WASM encoder has already accepted (its config is valid).
+ * rt: the WebGPU backend's runtime; tensors: the open file (tensors.js: the C++ reader, float32 copies).
+ * Returns { run(ids, { outputs, fn }) -> Promise<{ attention, hidden, embedding, inputEmbeddings }>,
+ * dispose() }; outputs: spec.js MODEL_OUTPUTS bits of the results to read back (the others are null).
  */
-export function createGpuEncoder(backend, bytes) {
-  const rt = backend.runtime;
-  const { tensors, metadata } = parseSafetensors(bytes);
-  const config = JSON.parse(metadata.config ?? 'null');
+export function createGpuEncoder(rt, tensors) {
+  const config = JSON.parse(tensors.metadata.config ?? 'null');
   if (!config || !Array.isArray(config.heads) || !Array.isArray(config.attentionScales)) {
     throw new Error('loadModel (webgpu): __metadata__.config has no heads or attentionScales');
   }
-  const [vocabRows, d0] = tensors.get('embeddings.token')?.shape ?? [];
-  const embeddings = readF32(tensors, 'embeddings.token', [vocabRows, d0]);
-  const invTimescales = readF32(tensors, 'embeddings.timing_inv_timescales', [d0 / 2]);
-  const pieceTable = readPieces(tensors);
+  const shape = (name) => tensors.shape(name) ?? [];
+  const [vocabRows, d0] = shape('embeddings.token');
+  const embeddings = tensors.read('embeddings.token', [vocabRows, d0]);
+  const invTimescales = tensors.read('embeddings.timing_inv_timescales', [d0 / 2]);
 
   // Upload every weight once; each buffer is destroyed by dispose() (or with the device).
   const buffers = [];
   const upload = (name, shape) => {
-    const data = readF32(tensors, name, shape);
+    const data = tensors.read(name, shape);
     rt.checkBuffer('loadModel (webgpu)', name, data.length, `[${shape}]`);
     const buffer = rt.device.createBuffer({ label: `attn.model.${name}`, size: Math.max(4, data.byteLength), usage: STORAGE_COPY_DST });
     rt.device.queue.writeBuffer(buffer, 0, data);
@@ -120,14 +54,13 @@ export function createGpuEncoder(backend, bytes) {
   const layers = [];
   let width = d0;
   let pool;
-  const dEmbedding = tensors.get('pooler.tanh.kernel')?.shape?.[1];
+  const dEmbedding = shape('pooler.tanh.kernel')[1];
   try {
     for (let l = 0; l < config.layers; l++) {
       const p = `layers.${l}.`;
-      const qkvShape = tensors.get(`${p}attention.qkv.kernel`)?.shape ?? [];
-      const da = qkvShape[1] / 3;
-      const dout = tensors.get(`${p}attention.output.kernel`)?.shape?.[1];
-      const dff = tensors.get(`${p}ffn.conv1.kernel`)?.shape?.[1];
+      const da = shape(`${p}attention.qkv.kernel`)[1] / 3;
+      const dout = shape(`${p}attention.output.kernel`)[1];
+      const dff = shape(`${p}ffn.conv1.kernel`)[1];
       const heads = config.heads[l];
       const L = {
         din: width, da, dout, dff, heads, dh: da / heads, scale: config.attentionScales[l],
@@ -230,13 +163,11 @@ export function createGpuEncoder(backend, bytes) {
   }
 
   return {
-    /** The pieces of ids, from the file's tokenizer table ('<id N>' for rows without a piece, as in WASM). */
-    pieces: (ids) => Array.from(ids, (id) => pieceTable[id] ?? `<id ${id}>`),
     /**
      * Runs the encoder on ids (already clipped to maxTokens, each in [0, vocabRows)).
      * Rejects with an Error naming model.run when the device is lost or a GPU error occurs.
      */
-    async run(ids, outputs = ALL_OUTPUTS, fn = 'run') {
+    async run(ids, { outputs = ALL_OUTPUTS, fn = 'run' } = {}) {
       if (disposed) throw new Error(`${fn}: the model's WebGPU weights have been disposed`);
       const t = ids.length;
       const x0 = inputEmbeddings(ids);

@@ -1,17 +1,22 @@
-// The real model: Universal Sentence Encoder lite (2-layer transformer encoder, docs/MODEL.md) run by the
-// WASM engine. loadModel(module, source) reads a safetensors model file (scripts/convert-model.mjs) into the
-// module; the model object tokenizes and runs sentences and returns every layer's and head's attention.
+// The real model: Universal Sentence Encoder lite (2-layer transformer encoder, docs/MODEL.md). A safetensors
+// model file (scripts/convert-model.mjs) is read into the WASM heap from any source (openModelFile) and opened
+// by the one validated reader (tensors.js); each backend builds its encoder from it (createEncoder(tensors):
+// wasm_encoder.js, gpu_encoder.js); createModel() makes the model object, which tokenizes (always in WASM)
+// and runs sentences through the engine's call(), the one place that picks the backend and falls back.
 //
 // Text goes through String.prototype.normalize('NFKC') here, as in the model's own tokenizer; the C++
 // tokenizer does the rest (U+2581 prefix and spaces, Viterbi over the piece scores, unknown merging).
 
 import { heapU8 } from '../heap.js';
 import { outputBits } from './outputs.js';
+import { KERNELS, KERNEL_NAMES, DEFAULT_KERNEL } from '../spec.js';
+import { typedArrayType, plainView, lengthOf, bytesOf } from '../validate.js';
+import { openTensors } from './tensors.js';
+import { createWasmEncoder } from './wasm_encoder.js';
 
 /** Where the compact model file lives on the page's own origin (Vite serves web/public at /). */
 export const DEFAULT_MODEL_PATH = '/models/use-lite.f16.safetensors';
 
-const KERNEL_CODES = { reference: 0, optimized: 1 };
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function defaultModelUrl() {
@@ -130,8 +135,8 @@ async function sourceIntoHeap(module, source) {
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     let bytes;
     try {
-      bytes = source instanceof ArrayBuffer ? new Uint8Array(source)
-        : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+      // A view's size from its internal slots (a subclass may lie in its getters): plainView of any typed array.
+      bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : bytesOf(source);
     } catch (error) {  // a detached (transferred) buffer: V8's message does not say which argument
       throw new TypeError(`loadModel: source's buffer was detached (transferred); ${error.message}`, { cause: error });
     }
@@ -151,71 +156,73 @@ function checkText(text, fn) {
   return text.normalize('NFKC').replace(LONE_SURROGATE, '\uFFFD');
 }
 
-function unwrap(result, fn) {
-  if (result.error) throw new Error(`${fn}: ${result.error}`);
-  delete result.error;
-  return result;
+function describe(value) {
+  if (typeof value === 'string') return `the string '${value.length > 20 ? `${value.slice(0, 20)}…` : value}'`;
+  if (value === null) return 'null';
+  return typeof value === 'object' ? `an object (${Object.prototype.toString.call(value)})` : `${typeof value} ${String(value)}`;
+}
+
+/** ids for runIds: an array of integers or an Int32Array (any realm), each read once, in [0, vocabSize). */
+function checkIds(ids, vocabSize, fn) {
+  const isInt32 = typedArrayType(ids) === 'Int32Array';
+  if (!Array.isArray(ids) && !isInt32) {
+    throw new TypeError(`${fn}: ids must be an array of integers or an Int32Array, got ${describe(ids)}`);
+  }
+  const list = isInt32 ? plainView(ids) : ids;
+  const n = isInt32 ? lengthOf(list) : list.length;
+  if (n === 0) throw new RangeError(`${fn}: ids is empty`);
+  const copy = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const id = list[i];
+    if (typeof id !== 'number') {
+      throw new TypeError(`${fn}: ids must be an array of integers (numbers); ids[${i}] is ${describe(id)}`);
+    }
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+      throw new RangeError(`${fn}: ids[${i}] = ${id} is not an integer in [0, ${vocabSize})`);
+    }
+    copy[i] = id;
+  }
+  return copy;
+}
+
+/** { kernel code, outputs bits } of run()/runIds() options { kernel, outputs }. */
+function runOptions(opts, fn) {
+  if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
+    throw new TypeError(`${fn}: options must be an object such as { kernel: 'reference' }, got ${opts === null ? 'null' : typeof opts}`);
+  }
+  for (const name of Object.keys(opts ?? {})) {
+    if (name !== 'kernel' && name !== 'outputs') {
+      throw new TypeError(`${fn}: unknown option '${name}' (known: kernel, outputs)`);
+    }
+  }
+  const kernel = opts?.kernel ?? DEFAULT_KERNEL;
+  if (!Object.hasOwn(KERNELS, kernel)) {  // not `in`: 'toString' is in every object
+    throw new RangeError(`${fn}: kernel must be one of ${KERNEL_NAMES.map((k) => `'${k}'`).join(', ')}, got '${kernel}'`);
+  }
+  return { kernel: KERNELS[kernel].code, outputs: outputBits(opts?.outputs, fn) };
 }
 
 /**
- * @param {object} module the Emscripten module of the engine (backend.module)
- * @param {string|URL|Response|ReadableStream|ArrayBuffer|Uint8Array} [source] the model file; default: the
- *   compact file on the page's own origin, DEFAULT_MODEL_PATH. A URL, a Response or a stream is read into the
- *   WASM heap chunk by chunk as it downloads.
- * @returns {Promise<import('./index.d.ts').Model>}
+ * The model file from any source loadModel takes, in the module's heap and open for reading (tensors.js);
+ * the caller closes it once every backend has built its encoder.
  */
-export async function loadModel(module, source, options = {}) {
+export async function openModelFile(module, source) {
   if (!module || typeof module.modelLoad !== 'function') {
     throw new TypeError('loadModel: module must be the engine\'s WASM module (it has no modelLoad binding)');
   }
-  const wantsGpu = options.backend?.name === 'webgpu' && (options.gpuActive?.() ?? true);
-  const file = await sourceIntoHeap(module, source ?? options.defaultSource);
-  let loaded;
-  let bytes = file.bytes;
-  try {
-    loaded = module.modelLoad(file.ptr, file.size);
-    // The WebGPU encoder reads the file in JS: a copy out of the heap when it came from a stream.
-    if (wantsGpu && !bytes) bytes = heapU8(module).slice(file.ptr, file.ptr + file.size);
-  } finally {
-    module._free(file.ptr);
-  }
-  const handle = unwrap(loaded, 'loadModel').handle;
-  const raw = unwrap(module.modelInfo(handle), 'loadModel');
-  // --- WebGPU (model/gpu_encoder.js): with the WebGPU backend, run() and runIds() compute on the GPU.
-  // Tokenizing stays in WASM; the weights are uploaded once, here. A GPU failure rejects the call, or
-  // under 'auto' leaves the model on WASM.
-  let gpu = null;
-  if (wantsGpu && (options.gpuActive?.() ?? true)) {  // the device may have been lost while the file loaded
-    try {
-      const { createGpuEncoder } = await import('./gpu_encoder.js');
-      gpu = createGpuEncoder(options.backend, bytes);
-    } catch (error) {
-      if (options.gpuFallback) {
-        options.gpuFallback(error);
-      } else {
-        module.modelFree(handle);
-        throw error;
-      }
-    }
-  }
-  // The GPU computes while the engine runs on it. Under 'auto' a GPU fault (options.gpuFallback, from
-  // createEngine) reruns the call on WASM, and a device lost moves the engine and this model there for good.
-  const onGpu = () => gpu !== null && (options.gpuActive?.() ?? true);
-  const gpuRun = async (ids, pieces, tokensBeforeClip, outputs, fn, wasmRun) => {
-    let r;
-    try {
-      r = await gpu.run(ids, outputs, fn);
-    } catch (error) {
-      if (!options.gpuFallback) throw error;
-      return { ...wasmRun(), fallback: options.gpuFallback(error) };
-    }
-    return {
-      pieces, ids, n: ids.length, truncated: tokensBeforeClip > ids.length, tokensBeforeClip,
-      embedding: r.embedding, attention: r.attention, hidden: r.hidden, inputEmbeddings: r.inputEmbeddings,
-      backend: 'webgpu',
-    };
-  };
-  // --- end WebGPU
+  return openTensors(module, await sourceIntoHeap(module, source));
+}
+
+/**
+ * The model object.
+ *   wasm:    the WASM encoder (wasm_encoder.js): the model's info and tokenizer, and its runs on WASM
+ *   call:    (fn, work) => Promise<result & { backend, fallback? }>: runs work(encoder) on the encoder of the
+ *            backend the engine picks (createEngine owns the policy and the fallback)
+ *   dispose: frees every backend's encoder
+ *   alive:   (fn) => throws when the engine can no longer be used
+ */
+export function createModel(wasm, { call, dispose: disposeEncoders, alive = () => {} }) {
+  const raw = wasm.info;
   const info = Object.freeze({
     name: 'universal-sentence-encoder-lite',
     layers: raw.layers,
@@ -230,31 +237,16 @@ export async function loadModel(module, source, options = {}) {
   });
   let disposed = false;
   const live = (fn) => {
+    alive(fn);  // the engine's own check (disposed engine)
     if (disposed) throw new Error(`${fn}: the model has been disposed`);
   };
-  // { kernel code, outputs bits } of run()/runIds() options { kernel, outputs }.
-  const runOptions = (opts, fn) => {
-    if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
-      throw new TypeError(`${fn}: options must be an object such as { kernel: 'reference' }, got ${opts === null ? 'null' : typeof opts}`);
-    }
-    for (const name of Object.keys(opts ?? {})) {
-      if (name !== 'kernel' && name !== 'outputs') {
-        throw new TypeError(`${fn}: unknown option '${name}' (known: kernel, outputs)`);
-      }
-    }
-    const kernel = opts?.kernel ?? 'optimized';
-    if (!Object.hasOwn(KERNEL_CODES, kernel)) {  // not `in`: 'toString' is in every object
-      throw new RangeError(`${fn}: kernel must be 'optimized' or 'reference', got '${kernel}'`);
-    }
-    return { kernel: KERNEL_CODES[kernel], outputs: outputBits(opts?.outputs, fn) };
-  };
-  const finish = (r) => {
-    const n = r.ids.length;
+  // Runs clipped ids on the engine's pick of backend; pieces and the clip are the tokenizer's (WASM).
+  const runClipped = async (ids, pieces, tokensBeforeClip, opts, fn) => {
+    const r = await call(fn, (encoder) => encoder.run(ids, { ...opts, fn }));
     return {
-      pieces: r.pieces, ids: r.ids, n, truncated: r.truncated, tokensBeforeClip: r.tokensBeforeClip,
+      pieces, ids, n: ids.length, truncated: tokensBeforeClip > ids.length, tokensBeforeClip,
       embedding: r.embedding, attention: r.attention, hidden: r.hidden, inputEmbeddings: r.inputEmbeddings,
-      backend: 'wasm',
-      ...(options.fallback?.() ? { fallback: options.fallback() } : {}),
+      backend: r.backend, ...(r.fallback ? { fallback: r.fallback } : {}),
     };
   };
 
@@ -263,54 +255,57 @@ export async function loadModel(module, source, options = {}) {
     /** Every piece of the text (not clipped): { ids: Int32Array, pieces: string[] }. */
     tokenize(text) {
       live('tokenize');
-      const normalized = checkText(text, 'tokenize');
-      const r = unwrap(module.modelTokenize(handle, normalized), 'tokenize');
-      return { ids: r.ids, pieces: r.pieces };
+      return wasm.tokenize(checkText(text, 'tokenize'));
     },
     /**
      * Runs the encoder on the first info.maxTokens pieces of `text`.
-     * opts: { kernel: 'optimized' | 'reference', outputs: names of the results to return, of 'embedding',
-     *   'attention', 'hidden', 'inputEmbeddings' (default all; the others are null; without 'attention' the
-     *   layers run the no-weights attention kernel and no [heads][n][n] arrays are made) }.
+     * opts: { kernel: 'optimized' | 'reference', outputs: names of the results to return, of spec.js
+     *   MODEL_OUTPUTS (default all; the others are null; without 'attention' the WASM layers run the
+     *   no-weights attention kernel and no [heads][n][n] arrays are made) }.
      * @returns {Promise<object>} { pieces, ids, n, truncated, tokensBeforeClip, embedding [E],
-     *   attention[layer] [heads][n][n], hidden[layer] [n][dims[layer]], inputEmbeddings [n][inputDims] }
+     *   attention[layer] [heads][n][n], hidden[layer] [n][dims[layer]], inputEmbeddings [n][inputDims], backend }
      */
     async run(text, opts) {
       live('run');
       const normalized = checkText(text, 'run');
-      const { kernel, outputs } = runOptions(opts, 'run');
-      const wasmRun = () => finish(unwrap(module.modelRun(handle, normalized, kernel, outputs), 'run'));
-      if (onGpu()) {  // WebGPU (gpu_encoder.js): tokenize in WASM, clip, run on the GPU (one float32 path)
-        const all = unwrap(module.modelTokenize(handle, normalized), 'run');
-        const n = Math.min(all.ids.length, info.maxTokens);
-        return gpuRun(all.ids.slice(0, n), all.pieces.slice(0, n), all.ids.length, outputs, 'run', wasmRun);
-      }
-      return wasmRun();
+      const options = runOptions(opts, 'run');
+      const all = wasm.tokenize(normalized, 'run');
+      const n = Math.min(all.ids.length, info.maxTokens);
+      return runClipped(all.ids.slice(0, n), all.pieces.slice(0, n), all.ids.length, options, 'run');
     },
     /** As run(), on piece ids (e.g. from another tokenizer); ids outside [0, vocabSize) are an error. */
     async runIds(ids, opts) {
       live('runIds');
-      if (!Array.isArray(ids) && !(ids instanceof Int32Array)) {
-        throw new TypeError('runIds: ids must be an array of integers or an Int32Array');
-      }
-      if (ids.length === 0) throw new RangeError('runIds: ids is empty');
-      for (let i = 0; i < ids.length; i++) {
-        if (!Number.isInteger(ids[i]) || ids[i] < 0 || ids[i] >= info.vocabSize) {
-          throw new RangeError(`runIds: ids[${i}] = ${ids[i]} is not an integer in [0, ${info.vocabSize})`);
-        }
-      }
-      const { kernel, outputs } = runOptions(opts, 'runIds');
-      const wasmRun = () => finish(unwrap(module.modelRunIds(handle, Array.from(ids), kernel, outputs), 'runIds'));
-      if (onGpu()) {  // WebGPU (gpu_encoder.js)
-        const clipped = Int32Array.from(ids).slice(0, info.maxTokens);
-        return gpuRun(clipped, gpu.pieces(clipped), ids.length, outputs, 'runIds', wasmRun);
-      }
-      return wasmRun();
+      const all = checkIds(ids, info.vocabSize, 'runIds');
+      const options = runOptions(opts, 'runIds');
+      const clipped = all.slice(0, info.maxTokens);
+      return runClipped(clipped, wasm.pieces(clipped), all.length, options, 'runIds');
     },
     dispose() {
-      if (!disposed) module.modelFree(handle);
-      if (!disposed) gpu?.dispose();  // WebGPU weights
+      if (!disposed) disposeEncoders();
       disposed = true;
     },
   };
+}
+
+/**
+ * The model on the WASM module alone (no engine): what createEngine's loadModel does with a WASM engine.
+ * @param {object} module the Emscripten module of the engine (backend.module)
+ * @param {string|URL|Response|ReadableStream|ArrayBuffer|Uint8Array} [source] the model file; default: the
+ *   compact file on the page's own origin, DEFAULT_MODEL_PATH. A URL, a Response or a stream is read into the
+ *   WASM heap chunk by chunk as it downloads.
+ * @returns {Promise<import('./index.d.ts').Model>}
+ */
+export async function loadModel(module, source, options = {}) {
+  const tensors = await openModelFile(module, source ?? options.defaultSource);
+  let wasm;
+  try {
+    wasm = createWasmEncoder(module, tensors);
+  } finally {
+    tensors.close();
+  }
+  return createModel(wasm, {
+    call: async (fn, work) => ({ ...(await work(wasm)), backend: 'wasm' }),
+    dispose: () => wasm.dispose(),
+  });
 }

@@ -1,8 +1,10 @@
 // run()'s `outputs` option: which of a model run's results to return (the rest are null), as bits shared by
 // the WASM binding (wasm/bindings/model_bindings.cpp kOutput*) and the WebGPU encoder (gpu_encoder.js).
 
-export const OUTPUT_BITS = Object.freeze({ embedding: 1, attention: 2, hidden: 4, inputEmbeddings: 8 });
-export const ALL_OUTPUTS = 15;
+// The names and bits are spec.js's MODEL_OUTPUTS.
+import { MODEL_OUTPUTS as OUTPUT_BITS, ALL_MODEL_OUTPUTS as ALL_OUTPUTS } from '../spec.js';
+
+export { OUTPUT_BITS, ALL_OUTPUTS };
 
 /** The bits of run()'s `outputs` option: undefined = all; else a non-empty array of OUTPUT_BITS names. */
 export function outputBits(outputs, fn) {

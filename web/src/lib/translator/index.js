@@ -9,7 +9,7 @@
 //   const r = await t.translate("The animal didn't cross the street because it was too tired");
 
 import { heapU8 } from '../heap.js';
-import { SCORES } from '../validate.js';
+import { SCORES, SCORE_NAMES, DEFAULT_SCORE, KERNELS, KERNEL_NAMES } from '../spec.js';
 import {
   makeCorpus, tokenizeEnglish, joinGerman, TEMPLATES, CLASSIC_PAIR, mulberry32, PAD, BOS, EOS,
 } from './language.js';
@@ -20,7 +20,7 @@ export const DEFAULT_TRANSLATOR_URL = new URL('./translator.safetensors', import
 
 /** The architecture and training settings of the shipped model (scripts/train-translator.mjs uses them). */
 export const TRANSLATOR_DEFAULTS = Object.freeze({
-  score: 'scaled_dot', seed: 1, dModel: 32, heads: 4, dFF: 64, encoderLayers: 2, decoderLayers: 2, da: 0,
+  score: DEFAULT_SCORE, seed: 1, dModel: 32, heads: 4, dFF: 64, encoderLayers: 2, decoderLayers: 2, da: 0,
   batchSize: 32, lr: 3e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.01, clipNorm: 1,
   warmupSteps: 100, decaySteps: 600, minLrRatio: 0.1,
 });
@@ -32,7 +32,6 @@ const INTEGER_RANGES = {
 const NUMBER_RANGES = {
   lr: [0, 1], beta1: [0, 1], beta2: [0, 1], eps: [0, 1], weightDecay: [0, 10], clipNorm: [0, 1e9], minLrRatio: [0, 1],
 };
-const KERNEL_CODES = { reference: 0, optimized: 1 };
 const MAX_LEN = 16;  // the longest source (12) or decoder sequence (14 + 1) of the language fits
 
 function describe(value) {
@@ -52,11 +51,11 @@ export function normalizeTrainerOptions(options = {}, fn = 'createTrainer') {
     }
   }
   const o = { ...TRANSLATOR_DEFAULTS, kernel: 'optimized', ...options };
-  if (!SCORES.includes(o.score)) {
-    throw new RangeError(`${fn}: score must be one of ${SCORES.join(', ')}, got ${describe(o.score)}`);
+  if (!SCORE_NAMES.includes(o.score)) {
+    throw new RangeError(`${fn}: score must be one of ${SCORE_NAMES.join(', ')}, got ${describe(o.score)}`);
   }
-  if (!(o.kernel in KERNEL_CODES)) {
-    throw new RangeError(`${fn}: kernel must be 'optimized' or 'reference', got ${describe(o.kernel)}`);
+  if (!KERNEL_NAMES.includes(o.kernel)) {
+    throw new RangeError(`${fn}: kernel must be one of ${KERNEL_NAMES.join(', ')}, got ${describe(o.kernel)}`);
   }
   for (const [name, [lo, hi]] of Object.entries(INTEGER_RANGES)) {
     const v = o[name];
@@ -202,7 +201,7 @@ export function createTrainer(module, options = {}) {
   const config = {
     srcVocab: vocab.sourceVocab.length, tgtVocab: vocab.targetVocab.length, dModel: o.dModel, heads: o.heads,
     dFF: o.dFF, encoderLayers: o.encoderLayers, decoderLayers: o.decoderLayers, maxLen: MAX_LEN,
-    score: SCORES.indexOf(o.score), da: o.da, bos: vocab.tgt.get(BOS), eos: vocab.tgt.get(EOS), seed: o.seed,
+    score: SCORES[o.score].code, da: o.da, bos: vocab.tgt.get(BOS), eos: vocab.tgt.get(EOS), seed: o.seed,
   };
   let handle = unwrap(module.seq2seqCreate(config), 'createTrainer').handle;
   const live = () => {
@@ -213,7 +212,7 @@ export function createTrainer(module, options = {}) {
     lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, clipNorm: o.clipNorm,
     warmupSteps: o.warmupSteps, decaySteps: o.decaySteps, minLrRatio: o.minLrRatio,
   };
-  const kernelCode = KERNEL_CODES[o.kernel];
+  const kernelCode = KERNELS[o.kernel].code;
   // Batches: a template chosen uniformly, then one of its training sentences (so the 448 sentences of the classic
   // template weigh as much as the 4000 of the adjective one), from a stream seeded by `seed`.
   const byTemplate = TEMPLATES.map((t) => corpus.train.filter((s) => s.template === t.id));
@@ -357,7 +356,7 @@ function vocabFromMetadata(metadata, info) {
 
 /** The translator of a weights file (the shipped one by default). See index.d.ts. */
 export async function loadTranslator(module, source, { kernel = 'optimized' } = {}) {
-  if (!(kernel in KERNEL_CODES)) throw new RangeError(`loadTranslator: kernel must be 'optimized' or 'reference', got ${describe(kernel)}`);
+  if (!KERNEL_NAMES.includes(kernel)) throw new RangeError(`loadTranslator: kernel must be one of ${KERNEL_NAMES.join(', ')}, got ${describe(kernel)}`);
   const bytes = await sourceBytes(source);
   const ptr = module._malloc(Math.max(1, bytes.byteLength));
   if (!ptr) throw new RangeError(`loadTranslator: could not allocate ${bytes.byteLength} bytes in the WASM heap`);
@@ -381,7 +380,7 @@ export async function loadTranslator(module, source, { kernel = 'optimized' } = 
     if (handle === 0) throw new Error('translator: used after dispose()');
     return handle;
   };
-  const translate = makeTranslate(module, live, vocab, info, KERNEL_CODES[kernel]);
+  const translate = makeTranslate(module, live, vocab, info, KERNELS[kernel].code);
   return {
     info,
     translate,

@@ -31,8 +31,8 @@ export const VARIANTS = [
   ['mean_pool', { WG: SOFTMAX_WG }],
 ];
 
-const SCORE_SCALE = { dot: () => 1, scaled_dot: (dk) => 1 / Math.sqrt(dk), general: () => 1, additive: () => 1 };
-const MASK_KIND = { none: 0, causal: 1, explicit: 2 };
+import { MASKS, maskAllows, scoreScale } from '../spec.js';
+
 const ceil = (a, b) => Math.ceil(a / b);
 const contiguous = (buffer, rows, cols) => ({ buffer, offset: 0, head: rows * cols, row: cols });
 
@@ -64,8 +64,8 @@ export function grid2d(run, count) {
 }
 
 /** Whether a call runs the fused kernel. */
-export function useFlash(rt, { score, returnWeights, dv, heads, nq, nk, kernel }, mode) {
-  if (returnWeights || score === 'additive' || dv > FLASH_MAX_DV || kernel === 'reference' || mode === 'never') {
+export function useFlash(rt, { score, returnWeights, returnScores, dv, heads, nq, nk, kernel }, mode) {
+  if (returnWeights || returnScores || score === 'additive' || dv > FLASH_MAX_DV || kernel === 'reference' || mode === 'never') {
     return false;
   }
   if (mode === 'always' || nk >= FLASH_MIN_KEYS) return true;
@@ -76,7 +76,8 @@ export function useFlash(rt, { score, returnWeights, dv, heads, nq, nk, kernel }
  * Checks every buffer the core needs, before anything is allocated (RangeError naming it).
  * `prefix` names the scores in messages.
  */
-export function checkCore(rt, fn, { heads, nq, nk, dk, score, da, returnWeights }, flash) {
+export function checkCore(rt, fn, { heads, nq, nk, dk, score, da, returnWeights, returnScores }, flash) {
+  if (returnScores) rt.checkBuffer(fn, 'scores', heads * nq * nk, 'heads*nq*nk');
   if (score === 'general') rt.checkBuffer(fn, "q' = q.W (score 'general')", heads * nq * dk, 'heads*nq*dk');
   if (!flash) {
     const why = returnWeights ? 'weights' : 'the scores (weights not requested, but the fused kernel does not apply)';
@@ -91,10 +92,11 @@ export function checkCore(rt, fn, { heads, nq, nk, dk, score, da, returnWeights 
 /**
  * Encodes attention for views q [H][Tq][D], k [H][Tk][D], v [H][Tk][Dv] into view out [H][Tq][Dv].
  * params: { W, Wq, Wk, va } GPU buffers (or null), mask: GPU buffer of the explicit mask (or null).
- * Returns the weights buffer [H][Tq][Tk] when returnWeights, else null.
+ * Returns { weights, scores }: the buffers [H][Tq][Tk] of the weights when returnWeights and of the scores
+ * before the softmax (unmasked) when returnScores, else null.
  */
 export function encodeAttentionCore(run, { q, k, v, out, heads, nq, nk, dk, dv, da, score, maskKind, mask,
-  params, returnWeights, flash }) {
+  params, returnWeights, returnScores = false, flash }) {
   // general: q' = q . W, then a dot product with k.
   if (score === 'general') {
     const qp = run.scratch('qW', heads * nq * dk);
@@ -102,7 +104,7 @@ export function encodeAttentionCore(run, { q, k, v, out, heads, nq, nk, dk, dv, 
       c: contiguous(qp, nq, dk), batch: heads, M: nq, N: dk, K: dk });
     q = contiguous(qp, nq, dk);
   }
-  const scale = SCORE_SCALE[score](dk);
+  const scale = scoreScale(score, dk);
   const maskBuffer = mask ?? run.none();
 
   if (flash) {
@@ -110,13 +112,13 @@ export function encodeAttentionCore(run, { q, k, v, out, heads, nq, nk, dk, dv, 
     run.rt.checkGroups(run.name, 'flash_attention (heads)', heads);
     const u = (x) => [x, 'u'];
     run.dispatch('flash_attention', { TILE }, 'flash_attention', [
-      u(nq), u(nk), u(dk), u(dv), u(MASK_KIND[maskKind]), [scale, 'f'], u(0), u(0),
+      u(nq), u(nk), u(dk), u(dv), u(MASKS[maskKind].code), [scale, 'f'], u(0), u(0),
       u(q.offset), u(q.head), u(q.row), u(0),
       u(k.offset), u(k.head), u(k.row), u(0),
       u(v.offset), u(v.head), u(v.row), u(0),
       u(out.offset), u(out.head), u(out.row), u(0),
     ], [maskBuffer, q.buffer, k.buffer, v.buffer, out.buffer], [ceil(nq, TILE), heads, 1]);
-    return null;
+    return { weights: null, scores: null };
   }
 
   // pass 1: scores S [H][Tq][Tk]
@@ -135,12 +137,32 @@ export function encodeAttentionCore(run, { q, k, v, out, heads, nq, nk, dk, dv, 
     encodeMatmul(run, 'QK^T', { a: q, b: k, c: contiguous(S, nq, nk), batch: heads, M: nq, N: nk, K: dk,
       transB: true, alpha: scale });
   }
+  let scores = null;
+  if (returnScores) {  // the scores before the softmax overwrites them (masked by the caller, maskScores)
+    scores = run.scratch('scores', heads * nq * nk);
+    run.copy(S, scores, heads * nq * nk);
+  }
   // pass 2: masked softmax, in place
   run.dispatch('softmax', { WG: SOFTMAX_WG }, 'softmax',
-    [[nq, 'u'], [nk, 'u'], [heads * nq, 'u'], [MASK_KIND[maskKind], 'u']], [maskBuffer, S], grid2d(run, heads * nq));
+    [[nq, 'u'], [nk, 'u'], [heads * nq, 'u'], [MASKS[maskKind].code, 'u']], [maskBuffer, S], grid2d(run, heads * nq));
   // pass 3: out = weights . V
   encodeMatmul(run, 'weights.V', { a: contiguous(S, nq, nk), b: v, c: out, batch: heads, M: nq, N: dv, K: nk });
-  return returnWeights ? S : null;
+  return { weights: returnWeights ? S : null, scores };
+}
+
+/**
+ * Scores [H][Tq][Tk] read back from the score pass, with -Infinity where the mask forbids the key (WGSL has
+ * no infinity, so the programs carry "allowed" beside each score; see mask.wgsl).
+ */
+function maskScores(scores, mask, heads, nq, nk) {
+  if (mask.kind === 'none') return scores;
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < nq; i++) {
+      const row = (h * nq + i) * nk;
+      for (let j = 0; j < nk; j++) if (!maskAllows(mask, i, j, nq, nk)) scores[row + j] = -Infinity;
+    }
+  }
+  return scores;
 }
 
 function uploadParams(run, { score, W, Wq, Wk, v }) {
@@ -168,16 +190,22 @@ export async function attention(rt, withRun, a, flashMode) {
     const k = run.upload('key', a.key);
     const v = run.upload('value', a.value);
     const out = run.scratch('output', heads * nq * dv);
-    const weights = encodeAttentionCore(run, {
+    const { weights, scores } = encodeAttentionCore(run, {
       q: contiguous(q, nq, dk), k: contiguous(k, nk, dk), v: contiguous(v, nk, dv), out: contiguous(out, nq, dv),
       heads, nq, nk, dk, dv, da: a.da, score: a.score, maskKind: a.mask.kind,
       mask: a.mask.kind === 'explicit' ? run.upload('mask', a.mask.allowed) : null,
-      params: uploadParams(run, a), returnWeights: a.returnWeights, flash,
+      params: uploadParams(run, a), returnWeights: a.returnWeights, returnScores: a.returnScores, flash,
     });
     run.read('output', out, heads * nq * dv);
     if (weights) run.read('weights', weights, heads * nq * nk);
+    if (scores) run.read('scores', scores, heads * nq * nk);
   });
-  return { output: results[0], weights: a.returnWeights ? results[1] : null };
+  const [output, ...rest] = results;
+  return {
+    output,
+    weights: a.returnWeights ? rest.shift() : null,
+    ...(a.returnScores ? { scores: maskScores(rest.shift(), a.mask, heads, nq, nk) } : {}),
+  };
 }
 
 /** multiHeadAttention(norm) -> { output, weights } (normalized arguments of docs/CONTRACTS.md). */
@@ -209,7 +237,7 @@ export async function multiHeadAttention(rt, withRun, a, flashMode) {
     const concat = run.scratch('heads', nq * M);
     // head h: columns h*Dh .. (h+1)*Dh - 1 of the [T][M] projections, in place
     const headView = (buffer) => ({ buffer, offset: 0, head: dh, row: M });
-    const weights = encodeAttentionCore(run, {
+    const { weights } = encodeAttentionCore(run, {
       q: headView(Q), k: headView(K), v: headView(V), out: headView(concat),
       heads, nq, nk, dk: dh, dv: dh, da: a.scoreParams.da, score: a.score, maskKind: a.mask.kind,
       mask: a.mask.kind === 'explicit' ? run.upload('mask', a.mask.allowed) : null,

@@ -56,6 +56,9 @@ export async function createWebGPUBackend({ gpu, adapter, device, flash = 'auto'
     ownsDevice = true;
   }
   const rt = new Runtime(device, { adapterInfo: describeAdapter(adapter, device), debug, ownsDevice });
+  // The GPU object and adapter the device came from, held while the backend lives: in Node, Dawn frees the
+  // instance under a device whose GPU object was collected (aborts or hangs in later calls).
+  let held = { gpu, adapter };
   try {
     await rt.warmUp(VARIANTS);
   } catch (error) {
@@ -75,6 +78,16 @@ export async function createWebGPUBackend({ gpu, adapter, device, flash = 'auto'
     get lost() { return rt.lost !== null || rt.disposed; },
     attention: async (norm) => attention(rt, withRun, norm, flash),
     multiHeadAttention: async (norm) => multiHeadAttention(rt, withRun, norm, flash),
-    dispose() { rt.dispose(); },
+    /** The model of an open model file (model/tensors.js) on this device: weights uploaded once. */
+    async createEncoder(tensors) {
+      rt.checkAlive('loadModel');
+      const { createGpuEncoder } = await import('../model/gpu_encoder.js');
+      return createGpuEncoder(rt, tensors);
+    },
+    dispose() {
+      rt.dispose();
+      held = null;
+    },
+
   };
 }

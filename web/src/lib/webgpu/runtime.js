@@ -208,7 +208,7 @@ export class Run {
 
   /** A storage buffer of `floats` values written by the GPU (zero-initialised by WebGPU). */
   scratch(name, floats) {
-    return this.buffer(name, 4 * floats, USAGE.STORAGE | USAGE.COPY_SRC);
+    return this.buffer(name, 4 * floats, USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST);
   }
 
   /** A small read-only buffer bound where a program's optional input is absent. */
@@ -245,6 +245,15 @@ export class Run {
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(...groups);
+  }
+
+  /** Encodes a copy of `floats` values from buffer `from` to buffer `to` (between the dispatches before and after). */
+  copy(from, to, floats) {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    this.encoder.copyBufferToBuffer(from, 0, to, 0, 4 * floats);
   }
 
   /** Schedules `floats` values of `buffer` to be read back; run() returns them in this order. */
