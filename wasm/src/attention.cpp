@@ -3,9 +3,11 @@
 // Dispatch: kReference -> the double-accumulating reference (always on the calling thread); kOptimized -> the
 // best kernel compiled in (wasmsimd under -msimd128, scalar otherwise), split over P threads (parallel.h).
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
 
 #include "attn/attention.h"
+#include "attn/backward.h"
 #include "parallel.h"
 
 namespace attn {
@@ -22,16 +24,25 @@ constexpr int kMinBlockRows = 32;
 // (a shared machine, the causal mask's longer late rows) and cost a repack of K and V each.
 constexpr int kBlocksPerThread = 4;
 
-void optimized(float* out, float* weights, const float* q, const float* k, const float* v, const ScoreParams& score,
-               const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
+// row_max, row_sum [H][Tq] or nullptr: saved for the backward (attention_forward_f32, attn/backward.h; never
+// with weights).
+void optimized(float* out, float* weights, float* row_max, float* row_sum, const float* q, const float* k,
+               const float* v, const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
+               int dv) {
+  if (row_max) {
+#if defined(__wasm_simd128__)
+    attention_forward_f32__wasmsimd(out, row_max, row_sum, q, k, v, score, mask, heads, nq, nk, dk, dv);
+#else
+    attention_forward_f32__scalar(out, row_max, row_sum, q, k, v, score, mask, heads, nq, nk, dk, dv);
+#endif
+    return;
+  }
 #if defined(__wasm_simd128__)
   attention_f32__wasmsimd(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv);
 #else
   attention_f32__scalar(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv);
 #endif
 }
-
-}  // namespace
 
 // The optimized variant on P threads, as independent kernel calls over disjoint parts of out and weights,
 // handed out one at a time (parallel_for), so that a slowed thread takes fewer:
@@ -40,24 +51,22 @@ void optimized(float* out, float* weights, const float* q, const float* k, const
 //           [r0, r1): q, out, weights and the explicit mask start at row r0, and the causal diagonal keeps its
 //           place through mask.rows_after = Tq - r1 (attention.h).
 // Each call packs its own K and V, so a split over queries repacks them once per block.
-void attention_f32(float* out, float* weights, const float* q, const float* k, const float* v,
-                   const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv,
-                   Variant variant) {
-  if (variant == Variant::kReference) {
-    attention_f32__reference(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv);
-    return;
-  }
+// row_max, row_sum [H][Tq] or nullptr follow the rows of out.
+void optimized_threads(float* out, float* weights, float* row_max, float* row_sum, const float* q, const float* k,
+                       const float* v, const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
+                       int dk, int dv) {
   const int threads = thread_count();
   const double macs = double(heads) * nq * nk * (dk + dv);
   if (threads <= 1 || macs < kParallelMinMacs) {
-    optimized(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv);
+    optimized(out, weights, row_max, row_sum, q, k, v, score, mask, heads, nq, nk, dk, dv);
     return;
   }
   const std::size_t sq = std::size_t(nq), sk = std::size_t(nk);
   if (heads >= threads) {
     parallel_for(heads, [&](int h) {
-      optimized(out + h * sq * dv, weights ? weights + h * sq * sk : nullptr, q + h * sq * dk, k + h * sk * dk,
-                v + h * sk * dv, score, mask, 1, nq, nk, dk, dv);
+      optimized(out + h * sq * dv, weights ? weights + h * sq * sk : nullptr, row_max ? row_max + h * sq : nullptr,
+                row_sum ? row_sum + h * sq : nullptr, q + h * sq * dk, k + h * sk * dk, v + h * sk * dv, score, mask,
+                1, nq, nk, dk, dv);
     });
     return;
   }
@@ -70,9 +79,34 @@ void attention_f32(float* out, float* weights, const float* q, const float* k, c
     if (mask.kind == MaskKind::kExplicit) block.allowed = mask.allowed + std::size_t(r0) * sk;
     if (mask.kind == MaskKind::kCausal) block.rows_after = mask.rows_after + (nq - r1);
     const std::size_t row = std::size_t(h) * sq + r0;  // row r0 of head h in [H][Tq]
-    optimized(out + row * dv, weights ? weights + row * sk : nullptr, q + row * dk, k + h * sk * dk,
-              v + h * sk * dv, score, block, 1, r1 - r0, nk, dk, dv);
+    optimized(out + row * dv, weights ? weights + row * sk : nullptr, row_max ? row_max + row : nullptr,
+              row_sum ? row_sum + row : nullptr, q + row * dk, k + h * sk * dk, v + h * sk * dv, score, block, 1,
+              r1 - r0, nk, dk, dv);
   });
+}
+
+}  // namespace
+
+void attention_f32(float* out, float* weights, const float* q, const float* k, const float* v,
+                   const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv,
+                   Variant variant) {
+  if (variant == Variant::kReference) {
+    attention_f32__reference(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv);
+    return;
+  }
+  optimized_threads(out, weights, nullptr, nullptr, q, k, v, score, mask, heads, nq, nk, dk, dv);
+}
+
+// The forward that saves row max and sum (attn/backward.h), split over threads like attention_f32.
+void attention_forward_f32(float* out, float* row_max, float* row_sum, const float* q, const float* k,
+                           const float* v, const ScoreParams& score, const MaskParams& mask, int heads, int nq,
+                           int nk, int dk, int dv, Variant variant) {
+  assert(row_max && row_sum);
+  if (variant == Variant::kReference) {
+    attention_forward_f32__reference(out, row_max, row_sum, q, k, v, score, mask, heads, nq, nk, dk, dv);
+    return;
+  }
+  optimized_threads(out, nullptr, row_max, row_sum, q, k, v, score, mask, heads, nq, nk, dk, dv);
 }
 
 void gemm_f32(float* c, const float* a, const float* b, const float* bias, int m, int k, int n, Variant variant) {

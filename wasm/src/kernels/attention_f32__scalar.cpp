@@ -9,6 +9,7 @@
 
 #include "attention_prep.h"
 #include "attn/attention.h"
+#include "attn/backward.h"
 
 namespace attn {
 namespace {
@@ -27,8 +28,6 @@ inline float score_at(const float* qrow, const float* krow, const float* pk_row,
   return s;
 }
 
-}  // namespace
-
 // out [H][Tq][Dv]; weights [H][Tq][Tk] or nullptr; q [H][Tq][D]; k [H][Tk][D]; v [H][Tk][Dv].
 // Per head, queries become q' (see attention_prep.h; additive: Pq = q Wq^T [Tq][A], Pk = k Wk^T [Tk][A]).
 // Without weights, per query i, over key tiles of Bk (online softmax, nothing of size Tq x Tk is held):
@@ -37,9 +36,10 @@ inline float score_at(const float* qrow, const float* krow, const float* pk_row,
 //   pass 3 (after the last tile): out_i = acc / l, or 0 when every key was masked (l = 0).
 // With weights, the weights row itself is the scores buffer: scores, row max, exp, sum, normalise, then
 // out_i = sum_j w[j] v_j.
-void attention_f32__scalar(float* out, float* weights, const float* q, const float* k, const float* v,
-                           const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
-                           int dv) {
+// row_max, row_sum [H][Tq] or nullptr: the flash path saves m and l per row (attention_forward_f32).
+void attention_scalar(float* out, float* weights, float* row_max, float* row_sum, const float* q, const float* k,
+                      const float* v, const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
+                      int dk, int dv) {
   assert(out && q && k && v && heads > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0);
   const bool additive = score.score == Score::kAdditive;
   const int da = score.da;
@@ -112,8 +112,24 @@ void attention_f32__scalar(float* out, float* weights, const float* q, const flo
       }
       const float inv = l > 0.0f ? 1.0f / l : 0.0f;  // pass 3
       for (int c = 0; c < dv; ++c) o[c] = acc[c] * inv;
+      if (row_max) row_max[size_t(h) * nq + i] = m;
+      if (row_sum) row_sum[size_t(h) * nq + i] = l;
     }
   }
+}
+
+}  // namespace
+
+void attention_f32__scalar(float* out, float* weights, const float* q, const float* k, const float* v,
+                           const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
+                           int dv) {
+  attention_scalar(out, weights, nullptr, nullptr, q, k, v, score, mask, heads, nq, nk, dk, dv);
+}
+
+void attention_forward_f32__scalar(float* out, float* row_max, float* row_sum, const float* q, const float* k,
+                                   const float* v, const ScoreParams& score, const MaskParams& mask, int heads,
+                                   int nq, int nk, int dk, int dv) {
+  attention_scalar(out, nullptr, row_max, row_sum, q, k, v, score, mask, heads, nq, nk, dk, dv);
 }
 
 }  // namespace attn

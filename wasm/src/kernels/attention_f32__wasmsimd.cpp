@@ -14,6 +14,7 @@
 
 #include "attention_prep.h"
 #include "attn/attention.h"
+#include "attn/backward.h"
 
 namespace attn {
 namespace {
@@ -299,7 +300,8 @@ class Head {
   int keys_end(int i_last) const { return kernels::causal_end(mask_, std::min(i_last, nq_ - 1), nq_, nk_); }
 
   // Flash-style, without weights: out rows ib..ib+nb-1 (nb a multiple of MR; rows >= Tq are padding).
-  void attend_flash(float* outh, int ib, int nb, Scratch& w) const {
+  // rmax, rsum [Tq] or nullptr: the row max m and sum l of each row, saved for the backward.
+  void attend_flash(float* outh, float* rmax, float* rsum, int ib, int nb, Scratch& w) const {
     const int dv8 = p_.dv8;
     std::fill(w.acc.begin(), w.acc.begin() + size_t(nb) * dv8, 0.0f);
     std::fill(w.m.begin(), w.m.begin() + nb, -INFINITY);
@@ -337,6 +339,8 @@ class Head {
       const float* a = &w.acc[size_t(r) * dv8];
       float* o = outh + size_t(ib + r) * dv_;
       for (int c = 0; c < dv_; ++c) o[c] = a[c] * inv;
+      if (rmax) rmax[ib + r] = w.m[r];
+      if (rsum) rsum[ib + r] = w.l[r];
     }
   }
 
@@ -409,8 +413,6 @@ class Head {
   const float* v_ = nullptr;  // V [Tk][Dv8]: the caller's V of this head, or p_.vp
 };
 
-}  // namespace
-
 // out [H][Tq][Dv]; weights [H][Tq][Tk] or nullptr; q [H][Tq][D]; k [H][Tk][D]; v [H][Tk][Dv].
 // Per head: pack q' (attention_prep.h), K into panels of NR keys [D][NR], V padded to Dv8 columns (read in
 // place when Dv is a multiple of NR). Queries go
@@ -427,9 +429,10 @@ class Head {
 //   A row with no allowed key gets zero weights and a zero output. Edge micro-tiles (the last rows when Tq is
 //   not a multiple of MR, the last panel when Tk is not a multiple of NR) go through a [MR][Bk] scratch.
 // Causal tiles that lie wholly above the diagonal are skipped in every pass.
-void attention_f32__wasmsimd(float* out, float* weights, const float* q, const float* k, const float* v,
-                             const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
-                             int dv) {
+// row_max, row_sum [H][Tq] or nullptr (flash only): m and l of every row (attention_forward_f32).
+void attention_wasmsimd(float* out, float* weights, float* row_max, float* row_sum, const float* q, const float* k,
+                        const float* v, const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
+                        int dk, int dv) {
   assert(out && q && k && v && heads > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0);
   Head head(score, mask, nq, nk, dk, dv);
   const Packed& p = head.packed();
@@ -444,9 +447,24 @@ void attention_f32__wasmsimd(float* out, float* weights, const float* q, const f
     for (int ib = 0; ib < p.nq4; ib += kBlockQueries) {
       const int nb = std::min(kBlockQueries, p.nq4 - ib);
       if (weights) head.attend_with_weights(outh, weights + size_t(h) * nq * nk, ib, nb, scratch);
-      else head.attend_flash(outh, ib, nb, scratch);
+      else head.attend_flash(outh, row_max ? row_max + size_t(h) * nq : nullptr,
+                             row_sum ? row_sum + size_t(h) * nq : nullptr, ib, nb, scratch);
     }
   }
+}
+
+}  // namespace
+
+void attention_f32__wasmsimd(float* out, float* weights, const float* q, const float* k, const float* v,
+                             const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
+                             int dv) {
+  attention_wasmsimd(out, weights, nullptr, nullptr, q, k, v, score, mask, heads, nq, nk, dk, dv);
+}
+
+void attention_forward_f32__wasmsimd(float* out, float* row_max, float* row_sum, const float* q, const float* k,
+                                     const float* v, const ScoreParams& score, const MaskParams& mask, int heads,
+                                     int nq, int nk, int dk, int dv) {
+  attention_wasmsimd(out, nullptr, row_max, row_sum, q, k, v, score, mask, heads, nq, nk, dk, dv);
 }
 
 }  // namespace attn

@@ -1,6 +1,10 @@
 // Types of the attention engine's public API. Layouts are row-major float32.
 // Size letters: H heads, Tq queries (nq), Tk keys (nk), D query/key dims (dk), Dv value dims (dv),
 // A additive dims (da = v.length), M model dims (dModel).
+import type { Trainer, TrainerOptions, Translator } from './translator/index.js';
+export type {
+  Evaluation, ScoreName, Trainer, TrainerOptions, TrainingProgress, Translation, Translator, TranslatorInfo,
+} from './translator/index.js';
 
 export type Score = 'dot' | 'scaled_dot' | 'general' | 'additive';
 /** 'none', 'causal' (query i may attend key j iff j <= i + (nk - nq)) or an explicit Uint8Array [Tq][Tk], 1 = may attend. */
@@ -141,6 +145,10 @@ export interface Engine {
    * heap chunk by chunk as they download (a Response's Content-Length sizes the block)
    */
   loadModel(source?: string | URL | Response | ReadableStream<Uint8Array> | ArrayBuffer | Uint8Array): Promise<Model>;
+  /** a trainer of the toy English -> German encoder-decoder from seeded weights (docs/TRANSLATOR.md) */
+  createTrainer(options?: TrainerOptions): Promise<Trainer>;
+  /** the translator of a weights file: the shipped one by default, or a URL, Response or bytes */
+  loadTranslator(source?: string | URL | Response | ArrayBuffer | Uint8Array): Promise<Translator>;
   memory(): { heapBytes: number; bytesInUse: number };
   dispose(): void;
 }

@@ -168,6 +168,7 @@ export async function createEngine(options = {}) {
     }
     return createModel(encoders.get(wasm), {
       call: (fn, work) => call(fn, (backend) => work(encoders.get(backend)), (backend) => encoders.has(backend)),
+      alive: live,
       dispose: () => {
         for (const encoder of encoders.values()) encoder.dispose();
       },
@@ -191,6 +192,17 @@ export async function createEngine(options = {}) {
     attention: op('attention', normalizeAttention),
     multiHeadAttention: op('multiHeadAttention', normalizeMultiHead),
     loadModel,
+    // The toy English -> German encoder-decoder (web/src/lib/translator/, docs/TRANSLATOR.md): trained and run on WASM.
+    async createTrainer(options) {
+      live('createTrainer');
+      const { createTrainer } = await import('./translator/index.js');
+      return createTrainer(wasm.module, options);
+    },
+    async loadTranslator(source) {
+      live('loadTranslator');
+      const { loadTranslator } = await import('./translator/index.js');
+      return loadTranslator(wasm.module, source);
+    },
     /** WASM heap figures: { heapBytes, bytesInUse }. */
     memory() {
       live('memory');

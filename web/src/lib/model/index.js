@@ -219,8 +219,9 @@ export async function openModelFile(module, source) {
  *   call:    (fn, work) => Promise<result & { backend, fallback? }>: runs work(encoder) on the encoder of the
  *            backend the engine picks (createEngine owns the policy and the fallback)
  *   dispose: frees every backend's encoder
+ *   alive:   (fn) => throws when the engine can no longer be used
  */
-export function createModel(wasm, { call, dispose: disposeEncoders }) {
+export function createModel(wasm, { call, dispose: disposeEncoders, alive = () => {} }) {
   const raw = wasm.info;
   const info = Object.freeze({
     name: 'universal-sentence-encoder-lite',
@@ -237,6 +238,7 @@ export function createModel(wasm, { call, dispose: disposeEncoders }) {
   });
   let disposed = false;
   const live = (fn) => {
+    alive(fn);  // the engine's own check (disposed engine)
     if (disposed) throw new Error(`${fn}: the model has been disposed`);
   };
   // Runs clipped ids on the engine's pick of backend; pieces and the clip are the tokenizer's (WASM).
