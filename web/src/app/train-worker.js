@@ -4,15 +4,18 @@
 // within one chunk and the page never waits on a step.
 //
 // Messages in:
-//   { type: 'start', score, seed, sentence, evalEvery, maxSteps }  a new trainer (the previous one is dropped)
+//   { type: 'start', score, seed, sentence, evalEvery, evalLimit, maxSteps }  a new trainer (the previous one
+//        is dropped); every evalEvery steps, held-out accuracy on the first evalLimit test sentences, and at
+//        the end on all of them
 //   { type: 'pause' } | { type: 'resume' } | { type: 'reset' }     reset: drop the trainer, back to step 0
 //   { type: 'sentence', text }      the sentence whose cross-attention is sent at every evaluation
 //   { type: 'export', id }          -> { type: 'weights', id, bytes, trainedIn }
-//   { type: 'compare', seed, steps, evalEvery }  the four score functions, same seed and data, round-robin
+//   { type: 'compare', seed, steps, evalEvery, evalLimit }  the four score functions, same seed and data,
+//        round-robin
 // Messages out:
 //   { type: 'state', state: 'idle' | 'running' | 'paused' | 'done', step, score }
 //   { type: 'progress', score, step, loss, lr, stepsPerSecond }       one per chunk (the chunk's last loss)
-//   { type: 'eval', score, step, exact, pronoun, heldOut }            held-out accuracy (trainer.evaluate())
+//   { type: 'eval', score, step, exact, pronoun, classic, sentences, pronounSentences }  trainer.evaluate()
 //   { type: 'attention', step, text, output, sourceTokens, rows, layer, cross }  the chosen sentence's last
 //        cross layer, mean over heads [m][n]
 //   { type: 'compare-progress', score, step, loss } / { type: 'compare-eval', score, step, exact, pronoun }
@@ -50,43 +53,37 @@ async function chunk(r, limit) {
   let n = 0;
   do {
     last = await r.trainer.step();
-    r.step += 1;
+    r.step = last.step;
     n += 1;
   } while (performance.now() - t0 < CHUNK_MS && r.step < limit && (r.step % r.evalEvery) !== 0);
   const seconds = (performance.now() - t0) / 1000;
   return { ...last, steps: n, stepsPerSecond: seconds > 0 ? n / seconds : null };
 }
 
-/** The chosen sentence through the model as it is now: its last cross layer, mean over heads. */
+/** The chosen sentence through the model as it is now (trainer.translate): its last cross layer, mean over heads. */
 async function attentionOf(r) {
   const text = r.sentence?.trim();
   if (!text) return;
-  const e = await engine();
-  // The weights as they are at this step, through the same translator the views use.
-  const bytes = await r.trainer.exportWeights();
-  const translator = await e.loadTranslator(bytes);
   try {
-    const t = await translator.translate(text);
+    const t = await r.trainer.translate(text);
     const cross = t.attention.cross[t.attention.cross.length - 1];
-    const H = translator.info.heads;
+    const H = r.trainer.info.heads;
     const n = t.sourceTokens.length;
     const m = cross.length / (H * n);
     const mean = new Float32Array(m * n);
     for (let hd = 0; hd < H; hd++) for (let i = 0; i < m * n; i++) mean[i] += cross[hd * m * n + i] / H;
     post({
       type: 'attention', step: r.step, text, output: t.output, sourceTokens: Array.from(t.sourceTokens),
-      rows: Array.from(t.targetTokens).slice(0, m), layer: t.attention.cross.length - 1, cross: mean,
+      rows: Array.from(t.targetTokens), layer: t.attention.cross.length - 1, cross: mean,
     }, [mean.buffer]);
   } catch (error) {
     // An unknown word is the reader's sentence, not the training's: say so and keep training.
     post({ type: 'attention', step: r.step, text, error: error.message });
-  } finally {
-    translator.dispose?.();
   }
 }
 
-async function evaluate(r) {
-  const ev = await r.trainer.evaluate();
+async function evaluate(r, all = false) {
+  const ev = await r.trainer.evaluate(all ? {} : { limit: r.evalLimit });
   post({ type: 'eval', score: r.score, step: r.step, ...ev });
   await attentionOf(r);
 }
@@ -95,7 +92,7 @@ async function loop(r, g) {
   while (g === generation && r.state === 'running') {
     const c = await chunk(r, r.maxSteps);
     post({ type: 'progress', score: r.score, step: r.step, loss: c.loss, lr: c.lr, stepsPerSecond: c.stepsPerSecond });
-    if (r.step % r.evalEvery === 0 || r.step >= r.maxSteps) await evaluate(r);
+    if (r.step % r.evalEvery === 0 || r.step >= r.maxSteps) await evaluate(r, r.step >= r.maxSteps);
     if (r.step >= r.maxSteps) {
       r.state = 'done';
       state(r);
@@ -126,7 +123,8 @@ async function start(message) {
   }
   run = {
     trainer, score, seed, step: 0, state: 'running', sentence: message.sentence ?? '',
-    evalEvery: Math.max(1, message.evalEvery | 0 || 50), maxSteps: Math.max(1, message.maxSteps | 0 || 100_000),
+    evalEvery: Math.max(1, message.evalEvery | 0 || 50), evalLimit: Math.max(1, message.evalLimit | 0 || 200),
+    maxSteps: Math.max(1, message.maxSteps | 0 || 600),
   };
   state(run);
   await evaluate(run);  // step 0: the untrained model's accuracy and attention, the curve's first point
@@ -141,8 +139,10 @@ async function startCompare(message) {
   const seed = Number.isInteger(message.seed) ? message.seed : 1;
   const steps = Math.max(1, message.steps | 0 || 1000);
   const evalEvery = Math.max(1, message.evalEvery | 0 || 100);
+  const evalLimit = Math.max(1, message.evalLimit | 0 || 200);
   const runs = [];
   for (const score of SCORE_NAMES) runs.push({ trainer: await e.createTrainer({ score, seed }), score, step: 0, evalEvery });
+  const t0 = performance.now();
   if (g !== generation) {
     for (const c of runs) c.trainer.dispose?.();
     return;
@@ -155,12 +155,13 @@ async function startCompare(message) {
       const r = await chunk(c, steps);
       post({ type: 'compare-progress', score: c.score, step: c.step, loss: r.loss });
       if (c.step % evalEvery === 0 || c.step >= steps) {
-        post({ type: 'compare-eval', score: c.score, step: c.step, ...(await c.trainer.evaluate()) });
+        const ev = await c.trainer.evaluate(c.step >= steps ? {} : { limit: evalLimit });
+        post({ type: 'compare-eval', score: c.score, step: c.step, ...ev });
       }
       await yieldToMessages();
     }
   }
-  if (g === generation) post({ type: 'state', state: 'compared', step: steps, score: null });
+  if (g === generation) post({ type: 'state', state: 'compared', step: steps, score: null, seconds: (performance.now() - t0) / 1000 });
 }
 
 async function handle(message) {
@@ -186,7 +187,7 @@ async function handle(message) {
       return undefined;
     case 'export': {
       if (!run) throw new Error('there is no trained model to export: press Train first');
-      const bytes = await run.trainer.exportWeights();
+      const bytes = run.trainer.exportWeights();
       const copy = new Uint8Array(bytes);
       return post({ type: 'weights', id: message.id, bytes: copy, trainedIn: { score: run.score, seed: run.seed, steps: run.step } }, [copy.buffer]);
     }

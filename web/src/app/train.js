@@ -118,8 +118,11 @@ export function initTrainPanel() {
     switch (m.type) {
       case 'state':
         history.state = m.state;
-        history.step = m.step;
-        $('train-status').textContent = m.state === 'idle' ? 'Not trained yet.' : `${m.state}, step ${m.step}`;
+        if (m.state !== 'comparing' && m.state !== 'compared') history.step = m.step;
+        if (m.seconds !== undefined) history.compareSeconds = m.seconds;
+        $('train-status').textContent = m.state === 'idle' ? 'Not trained yet.'
+          : m.state === 'compared' ? `Compared the four score functions, ${m.step} steps each, in ${m.seconds.toFixed(0)} s.`
+            : `${m.state}, step ${m.step}`;
         buttons();
         break;
       case 'progress':
@@ -131,9 +134,10 @@ export function initTrainPanel() {
         buttons();
         break;
       case 'eval':
-        history.evals.push({ step: m.step, exact: m.exact, pronoun: m.pronoun });
-        $('train-eval').textContent = `held-out at step ${m.step}: ${(100 * m.exact).toFixed(1)}% exactly right, ` +
-          `${(100 * m.pronoun).toFixed(1)}% pronouns right`;
+        history.evals.push({ step: m.step, exact: m.exact, pronoun: m.pronoun, classic: m.classic, sentences: m.sentences });
+        $('train-eval').textContent = `held-out at step ${m.step}: ${(100 * m.exact).toFixed(1)}% of ${m.sentences} ` +
+          `sentences exactly right, ${(100 * m.pronoun).toFixed(1)}% of ${m.pronounSentences} pronouns right, ` +
+          `classic pair ${Math.round(m.classic * 2)}/2`;
         schedule();
         break;
       case 'attention':
@@ -144,7 +148,7 @@ export function initTrainPanel() {
       case 'compare-eval': {
         const c = (history.compare[m.score] ??= { loss: [], evals: [] });
         if (m.type === 'compare-progress') c.loss.push([m.step, m.loss]);
-        else c.evals.push({ step: m.step, exact: m.exact, pronoun: m.pronoun });
+        else c.evals.push({ step: m.step, exact: m.exact, pronoun: m.pronoun, sentences: m.sentences });
         drawCompare();
         break;
       }

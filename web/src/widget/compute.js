@@ -246,12 +246,9 @@ async function translateInto(ctx, req, result, which) {
   const src = Array.from(r.sourceTokens);
   const tgt = Array.from(r.targetTokens);
   const H = t.info.heads;
-  const n = src.length;
-  const m = r.attention.cross[0].length / (H * n);
   // Labels: the generated token of each decoder row, the decoder's inputs as the keys of its self-attention.
-  const rows = tgt.slice(0, m);
-  while (rows.length < m) rows.push('<eos>');
-  const inputs = ['<bos>', ...rows.slice(0, m - 1)];
+  const rows = tgt;
+  const inputs = Array.from(r.decoderInputTokens);
   result.translation = {
     output: r.output, sourceTokens: src, targetTokens: tgt, inputTokens: inputs, rows,
     info: { ...t.info }, trainedIn: tr.trainedIn ?? null,
