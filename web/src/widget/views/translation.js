@@ -55,7 +55,23 @@ function render(ctx) {
   });
   table.append(body);
   root.append(h('div', { class: 'translation-scroll' }, table));
+  const it = itsAntecedent(result);
+  if (it) root.append(h('p', { class: 'note it-antecedent' }, it));
   return root;
+}
+
+/** In the last encoder layer (mean over heads), the source word "it" attends to most, besides itself. */
+function itsAntecedent(result) {
+  const encoders = result.layers.filter((L) => L.name.startsWith('encoder'));
+  if (encoders.length === 0) return null;
+  const L = encoders[encoders.length - 1];
+  const i = L.queryPieces.indexOf('it');
+  if (i < 0) return null;
+  const row = meanHeads(L).subarray(i * L.nk, (i + 1) * L.nk);
+  let best = -1;
+  for (let j = 0; j < L.nk; j++) if (j !== i && (best < 0 || row[j] > row[best])) best = j;
+  return `${L.name}, mean over heads: “it” attends most to “${L.keyPieces[best]}” (${fmt(row[best])}) besides itself; ` +
+    'the heatmap of the encoder layers shows every head.';
 }
 
 function reserve(width, state) {
