@@ -47,7 +47,7 @@ test('Translate mode: the translation, token by token, with each token\'s cross-
 test('Train: held-out accuracy improves within a bounded number of steps; pause and resume', async ({ page }) => {
   test.setTimeout(180_000);
   await page.goto('/?mode=translate&view=translation');
-  await page.locator('#train-max-steps').fill('400');
+  await page.locator('#train-max-steps').fill('200');
   await page.locator('#train-eval-every').fill('100');
   await page.locator('#train-start').click();
   await expect.poll(() => page.evaluate(() => globalThis.__train.evals.length), { timeout: 60_000 }).toBeGreaterThan(1);
@@ -60,12 +60,12 @@ test('Train: held-out accuracy improves within a bounded number of steps; pause 
   const last = h.evals[h.evals.length - 1];
   console.log(`held-out exact: ${first.exact} at step ${first.step} -> ${last.exact} at step ${last.step}; pronoun ${first.pronoun} -> ${last.pronoun}; loss ${h.loss[0][1].toFixed(3)} -> ${h.loss[h.loss.length - 1][1].toFixed(3)}`);
   expect(first.step).toBe(0);
-  expect(last.step).toBe(400);
+  expect(last.step).toBe(200);
   expect(last.exact).toBeGreaterThan(first.exact);
   expect(h.loss[h.loss.length - 1][1]).toBeLessThan(h.loss[0][1]);
-  expect(h.attention?.step).toBe(400);
+  expect(h.attention?.step).toBe(200);
   expect(h.errors).toEqual([]);
   // The trained model goes to every view: the widget recomputes on it.
   await page.locator('#train-use').click();
-  await expect.poll(() => page.evaluate(() => document.querySelector('attention-view').result?.translation?.trainedIn?.steps ?? null)).toBe(400);
+  await expect.poll(() => page.evaluate(() => document.querySelector('attention-view').result?.translation?.trainedIn?.steps ?? null)).toBe(200);
 });
