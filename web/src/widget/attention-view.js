@@ -109,6 +109,7 @@ class AttentionView extends Base {
       if (this._result && Math.abs(w - (this._drawnWidth ?? 0)) > 40) this._scheduleRender();
     });
     this._resize.observe(this);
+    this._syncTabs(this._state);
     this._reserve();
     this._unprogress ??= onModelProgress((p) => this._onProgress(p));
     // New translator weights (trained in the page): a translator mode recomputes on them.
@@ -192,6 +193,7 @@ class AttentionView extends Base {
       return;
     }
     if (name === 'theme') this._applyTheme(false);
+    if (name === 'mode') this._syncTabs(this._state);  // the tab set now, so that the toolbar does not move later
     // A change that alters what the worker computes (text, mode, a view that needs more, ...) recomputes;
     // anything else only re-renders.
     if (JSON.stringify(this._request()) !== this._lastKey && (this._active || this._lastKey)) this._scheduleCompute(name);
@@ -371,6 +373,17 @@ class AttentionView extends Base {
     this._probe = h('span', { class: 'probe', 'aria-hidden': 'true' });
     this._root.append(this._toolbar, this._status, this._errorBox, this._viewBox, this._live, this._table, this._probe);
     this._built = true;
+    this._syncTabs(this._state);
+  }
+
+  /** The view tabs for a state: the current one pressed; a view made for some modes only has no tab in the others. */
+  _syncTabs(st) {
+    if (!st) return;
+    for (const b of this._viewTabs.children) {
+      b.setAttribute('aria-pressed', String(b.dataset.view === st.view));
+      const modes = viewFor(b.dataset.view).modes;
+      b.hidden = Boolean(modes) && !modes.includes(modeFor(st.mode).id) && b.dataset.view !== st.view;
+    }
   }
 
   /** 'light' | 'dark': the attribute, else the page's own switch, else prefers-color-scheme. */
@@ -484,12 +497,7 @@ class AttentionView extends Base {
   _syncToolbar(shown, view) {
     const r = this._result;
     const st = this._state;
-    for (const b of this._viewTabs.children) {
-      b.setAttribute('aria-pressed', String(b.dataset.view === st.view));
-      // A view made for some modes only (its `modes` list) has no tab in the others.
-      const modes = viewFor(b.dataset.view).modes;
-      b.hidden = Boolean(modes) && !modes.includes(modeFor(st.mode).id) && b.dataset.view !== st.view;
-    }
+    this._syncTabs(st);
     const c = this._controls;
     c.layer.replaceChildren(...r.layers.map((L, l) => h('option', { value: l, selected: l === shown.layer }, L.name)));
     const heads = r.layers[shown.layer].heads;
