@@ -19,7 +19,7 @@ test('heatmap: the weights on screen are the engine\'s, for every layer and head
     const engine = globalThis.__engine;
     let expected;
     if (r.weightsFrom === 'model') {
-      const model = await engine.loadModel();
+      const model = await engine.loadModel(r.modelUrl);  // the file the widget runs (the int8 one by default)
       expected = (await model.run(text)).attention;
     } else {
       // The seeded stand-in: layer 0 is one multi-head attention over seeded embeddings + PE.

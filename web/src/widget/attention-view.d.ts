@@ -141,6 +141,8 @@ export interface AttentionResult {
   };
   /** why the step-by-step view has nothing to show in this mode */
   stepsMissing?: string;
+  /** The model file the weights come from (`model-src`, the page's setting or the widget's own copy), else null. */
+  modelUrl: string | null;
   backend: 'wasm' | 'webgpu';
   simd: boolean;
   layers: LayerWeights[];

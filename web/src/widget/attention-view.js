@@ -8,6 +8,7 @@
 // All text is inserted as text (textContent). Nothing heavy loads before `loading` allows it (lazy: near the
 // viewport; eager; interaction: a click or focus). The element renders at most once per animation frame.
 import { requestCompute, warmUp, onModelProgress, modelProgress, cancelModelDownload } from './client.js';
+import { modelUrl } from './assets.js';
 import { selectShown, displayPiece } from './derive.js';
 import { h, fmt } from './dom.js';
 import { styleSheet } from './styles.js';
@@ -62,7 +63,7 @@ const Base = globalThis.HTMLElement ?? class {};
 
 class AttentionView extends Base {
   static observedAttributes = ['text', 'view', 'layer', 'head', 'mode', 'score', 'backend', 'theme', 'source', 'pe',
-    'aggregate', 'merge', 'query', 'controls', 'loading', 'poster'];
+    'aggregate', 'merge', 'query', 'controls', 'loading', 'poster', 'model-src'];
 
   constructor() {
     super();
@@ -109,8 +110,12 @@ class AttentionView extends Base {
       if (this._result && Math.abs(w - (this._drawnWidth ?? 0)) > 40) this._scheduleRender();
     });
     this._resize.observe(this);
-    this._syncTabs(this._state);
-    this._reserve();
+    // After the script that added the element has set its attributes (the view and text decide the size; the
+    // mode decides the tabs).
+    queueMicrotask(() => {
+      this._syncTabs(this._state);
+      this._reserve();
+    });
     this._unprogress ??= onModelProgress((p) => this._onProgress(p));
     // New translator weights (trained in the page): a translator mode recomputes on them.
     this._onTranslator ??= () => {
@@ -178,7 +183,7 @@ class AttentionView extends Base {
   /** The engine, and the model when the mode uses it (downloaded here, with progress). */
   _warm() {
     const st = this._state;
-    warmUp({ backend: st.backend, model: modeFor(st.mode).usesModel });
+    warmUp({ backend: st.backend, model: modeFor(st.mode).usesModel ? modelUrl(this).href : null });
   }
 
   attributeChangedCallback(name, oldValue, newValue) {
@@ -234,6 +239,7 @@ class AttentionView extends Base {
       mode: mode.id, text: st.text, score: mode.usesScore ? st.score : DEFAULT_SCORE, backend: st.backend, pe: st.pe,
       source: mode.usesSource ? st.source : null,
       steps: needs.includes('steps') ? { layer: st.layer, head: st.head } : null,
+      modelUrl: mode.usesModel ? modelUrl(this).href : null,
     };
   }
 
@@ -408,7 +414,9 @@ class AttentionView extends Base {
 
   /** Keeps the most height the view can take free before anything is drawn, so that the page does not jump. */
   _reserve() {
-    if (this._reserved) return;
+    if (this._reserved || this._renders > 0 || !this.isConnected) return;
+    // An inline poster is drawn at the first frame, at the size of the live result for the same text.
+    if (this._poster || this.querySelector(':scope > script[type="application/json"]')) return;
     const st = this._state;
     const width = Math.max(240, this._viewBox.clientWidth || this.clientWidth || 600);
     const px = viewFor(st.view).reserve?.(width, st);
@@ -469,10 +477,10 @@ class AttentionView extends Base {
     if (r && !this._busy && !r.precomputed) {
       const seeded = r.weightsFrom === 'seeded';
       this._status.append(
-        h('span', { class: `badge${seeded ? ' seeded' : ''}` }, r.mode === 'model'
-          ? (seeded ? 'seeded weights (no model loaded)' : 'pretrained model')
-          : r.translation?.trainedIn ? `${modeFor(r.mode).label}, trained in this page (${r.translation.trainedIn.score}, ${r.translation.trainedIn.steps} steps)`
-            : modeFor(r.mode).label),
+        h('span', { class: `badge${seeded ? ' seeded' : ''}` },
+          seeded && modeFor(r.mode).usesModel ? 'seeded weights (no model loaded)'
+            : r.translation?.trainedIn ? `${modeFor(r.mode).label}, trained in this page (${r.translation.trainedIn.score}, ${r.translation.trainedIn.steps} steps)`
+              : modeFor(r.mode).label),
         `${r.backend}${r.backend === 'wasm' ? (r.simd ? ' SIMD' : ' scalar') : ''} · ${r.layers[0].nq} tokens · ${Math.round(r.timings.roundTripMs ?? r.timings.totalMs)} ms`);
       for (const clip of r.clips ?? []) this._status.append(h('div', {}, clipMessage(clip)));
       for (const note of r.notes) this._status.append(h('div', {}, note));

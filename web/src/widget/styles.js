@@ -4,30 +4,39 @@
 // else the theme's default below. The element picks the theme (attribute, the page's own switch, or
 // prefers-color-scheme) and sets the custom state :state(dark); the views read the resolved values.
 
-/** The documented custom properties (without the --attention-view- prefix) and their defaults per theme. */
-export const THEME_DEFAULTS = {
-  light: {
-    fg: '#1d2329', bg: '#ffffff', muted: '#5b6670', line: '#d5dbe1', accent: '#0b5fad', masked: '#c9c9c9',
-    'error-bg': '#fdecea', 'error-fg': '#8a1c12',
-    ramp: '#f7fbff #c6dbef #6baed6 #2171b5 #08306b',
-    diverging: '#2166ac #92c5de #f7f7f7 #fdb863 #b35806',
-    heads: '#0072B2 #E69F00 #009E73 #CC79A7 #D55E00 #56B4E9 #F0E442 #000000',
-  },
-  dark: {
-    fg: '#e6e9ec', bg: '#16191d', muted: '#9aa5b0', line: '#343b44', accent: '#6cb4ff', masked: '#4a4f55',
-    'error-bg': '#3b1512', 'error-fg': '#ffb4a8',
-    ramp: '#440154 #3b528b #21918c #5ec962 #fde725',
-    diverging: '#67a9cf #34536e #282c34 #8c5a28 #fdb863',
-    heads: '#0072B2 #E69F00 #009E73 #CC79A7 #D55E00 #56B4E9 #F0E442 #ffffff',
-  },
-};
+/** The :host block of custom properties of a theme: --av-<name>: var(--attention-view-<name>, default). */
+const LIGHT = `
+  --av-fg: var(--attention-view-fg, #1d2329);
+  --av-bg: var(--attention-view-bg, #ffffff);
+  --av-muted: var(--attention-view-muted, #5b6670);
+  --av-line: var(--attention-view-line, #d5dbe1);
+  --av-accent: var(--attention-view-accent, #0b5fad);
+  --av-masked: var(--attention-view-masked, #c9c9c9);
+  --av-error-bg: var(--attention-view-error-bg, #fdecea);
+  --av-error-fg: var(--attention-view-error-fg, #8a1c12);
+  --av-ramp: var(--attention-view-ramp, #f7fbff #c6dbef #6baed6 #2171b5 #08306b);
+  --av-diverging: var(--attention-view-diverging, #2166ac #92c5de #f7f7f7 #fdb863 #b35806);
+  --av-heads: var(--attention-view-heads, #0072B2 #E69F00 #009E73 #CC79A7 #D55E00 #56B4E9 #F0E442 #000000);`;
+const DARK = `
+  --av-fg: var(--attention-view-fg, #e6e9ec);
+  --av-bg: var(--attention-view-bg, #16191d);
+  --av-muted: var(--attention-view-muted, #9aa5b0);
+  --av-line: var(--attention-view-line, #343b44);
+  --av-accent: var(--attention-view-accent, #6cb4ff);
+  --av-masked: var(--attention-view-masked, #4a4f55);
+  --av-error-bg: var(--attention-view-error-bg, #3b1512);
+  --av-error-fg: var(--attention-view-error-fg, #ffb4a8);
+  --av-ramp: var(--attention-view-ramp, #440154 #3b528b #21918c #5ec962 #fde725);
+  --av-diverging: var(--attention-view-diverging, #67a9cf #34536e #282c34 #8c5a28 #fdb863);
+  --av-heads: var(--attention-view-heads, #0072B2 #E69F00 #009E73 #CC79A7 #D55E00 #56B4E9 #F0E442 #ffffff);`;
 
-const vars = (theme) => Object.entries(THEME_DEFAULTS[theme])
-  .map(([name, value]) => `--av-${name}: var(--attention-view-${name}, ${value});`).join('\n  ');
+/** The documented custom properties (name without the --attention-view- prefix -> default), per theme, read from the blocks above. */
+export const THEME_DEFAULTS = Object.fromEntries([['light', LIGHT], ['dark', DARK]].map(([theme, block]) => [
+  theme, Object.fromEntries([...block.matchAll(/--av-([\w-]+): var\(--attention-view-[\w-]+, ([^;]+)\);/g)].map((m) => [m[1], m[2]])),
+]));
 
 export const styles = `
-:host {
-  ${vars('light')}
+:host {${LIGHT}
   display: block;
   color: var(--av-fg);
   background: var(--av-bg);
@@ -39,8 +48,7 @@ export const styles = `
   box-sizing: border-box;
   contain: content;
 }
-:host(:state(dark)) {
-  ${vars('dark')}
+:host(:state(dark)) {${DARK}
 }
 :host([hidden]) { display: none; }
 [hidden] { display: none !important; }
@@ -51,8 +59,8 @@ select, button { font: inherit; font-size: 12px; color: var(--av-fg); background
   border-radius: 5px; padding: 3px 6px; min-height: 26px; }
 button { cursor: pointer; }
 /* Fixed widths: the toolbar does not move when the first result fills the layer and head menus. */
-select[data-control="layer"] { width: 9em; }
-select[data-control="head"] { width: 4em; }
+select[data-control="layer"] { width: 6.5em; }
+select[data-control="head"] { width: 3.5em; }
 button[aria-pressed="true"] { border-color: var(--av-accent); box-shadow: inset 0 0 0 1px var(--av-accent); }
 :focus-visible { outline: 2px solid var(--av-accent); outline-offset: 2px; }
 svg:focus-visible, text:focus-visible { outline: 2px solid var(--av-accent); }

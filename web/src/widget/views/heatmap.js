@@ -2,8 +2,10 @@
 // focus, a legend, and which key each query attends to most. In what-if mode the model's own weights
 // for the same layer and head are drawn beside it.
 import { h, fmt } from '../dom.js';
-import { drawMatrix } from './matrix.js';
-import { selectShown } from '../derive.js';
+import { drawMatrix, matrixLayout } from './matrix.js';
+import { selectShown, displayPiece } from '../derive.js';
+import { simpleTokenize } from '../seeded.js';
+import { modeFor } from '../modes.js';
 
 function strongest(shown, i) {
   let best = 0;
@@ -58,14 +60,22 @@ function render(ctx) {
 }
 
 /**
- * The most height the view can take at this width (px), reserved before the first drawing so that the page
- * does not move: the matrix is at most `size` square (cells of at most 28 px), plus labels, legend and text.
+ * The height the view will take at this width (px), reserved before the first drawing so that the page does not
+ * move. Modes on seeded weights split words as simpleTokenize does, so the matrix is known exactly; the
+ * model's pieces are not known before it runs, so there the largest matrix (`size` square) is kept free.
  */
 function reserve(width, state) {
   const size = Math.max(160, Math.min(520, width - 60));
-  const n = Math.max(1, [...(state.text ?? '')].length + 2);
-  const grid = Math.min(size, 28 * n);
-  return Math.ceil(grid + 84 + 38 + 22 + 44 + 12 + (state.mode === 'whatif' ? 420 : 0));
+  const text = (14 * 1.4 + 4) + 2 * 12 * 1.4 + 8 + 12;  // figcaption, a caption of up to two lines, margins
+  if (state.mode === 'whatif') return Math.ceil(size + 84 + 38 + text + 420);
+  if (modeFor(state.mode).usesModel) return Math.ceil(size + 84 + 38 + text);
+  const labels = (t) => simpleTokenize(t).pieces.map(displayPiece);
+  const rows = labels(state.text);
+  const cols = modeFor(state.mode).usesSource ? labels(state.source) : rows;
+  if (rows.length === 0 || cols.length === 0) return 0;
+  const m = matrixLayout({ rows: rows.length, cols: cols.length, rowLabels: rows, colLabels: cols, targetSize: size });
+  // The SVG scales down to the width of the box (max-width: 100%), and so does its height.
+  return Math.ceil(m.height * Math.min(1, (width - 2) / m.width) + text);
 }
 
 export default {

@@ -12,6 +12,25 @@ function clip(label, max = 14) {
 }
 
 /**
+ * The geometry of a drawn matrix (px): cell size, font size, label band sizes, and the SVG's width and height.
+ * Used by drawMatrix and by views that reserve their height before drawing.
+ */
+export function matrixLayout({ rows, cols, rowLabels = null, colLabels = null, targetSize = 360, maxCell = 28, minCell = 3, legend = true }) {
+  const cell = Math.max(minCell, Math.min(maxCell, Math.floor(targetSize / Math.max(rows, cols, 1))));
+  const fontSize = Math.max(7, Math.min(12, Math.round(cell * 0.72)));
+  const longest = (labels) => (labels ? Math.max(1, ...labels.map((l) => clip(l).length)) : 0);
+  const labelW = rowLabels ? Math.min(104, longest(rowLabels) * fontSize * 0.62 + 8) : 0;
+  const labelH = colLabels ? Math.min(84, longest(colLabels) * fontSize * 0.55 + 10) : 0;
+  const gridW = cols * cell;
+  const gridH = rows * cell;
+  const legendH = legend ? 34 : 0;
+  return {
+    cell, fontSize, labelW, labelH, gridW, gridH,
+    width: Math.ceil(labelW + gridW + 24), height: Math.ceil(labelH + gridH + legendH + 4),
+  };
+}
+
+/**
  * values [rows][cols]; rowLabels / colLabels: strings or null; signed: diverging colours around 0.
  * palette: { theme, fg, muted, masked }; announce(text): speaks focus changes; describe(i, j, v): the
  * tooltip text. Returns { root, svg, focusCell(i, j) }.
@@ -22,17 +41,10 @@ export function drawMatrix(opts) {
     targetSize = 360, maxCell = 28, minCell = 3, legend = true, announce = () => {}, describe,
     onCell = () => {}, fixedMax = null,
   } = opts;
-  const cell = Math.max(minCell, Math.min(maxCell, Math.floor(targetSize / Math.max(rows, cols, 1))));
-  const fontSize = Math.max(7, Math.min(12, Math.round(cell * 0.72)));
+  const {
+    cell, fontSize, labelW, labelH, gridW, gridH, width, height,
+  } = matrixLayout({ rows, cols, rowLabels, colLabels, targetSize, maxCell, minCell, legend });
   const labelStep = Math.max(1, Math.ceil((fontSize + 1) / cell));
-  const longest = (labels) => (labels ? Math.max(1, ...labels.map((l) => clip(l).length)) : 0);
-  const labelW = rowLabels ? Math.min(104, longest(rowLabels) * fontSize * 0.62 + 8) : 0;
-  const labelH = colLabels ? Math.min(84, longest(colLabels) * fontSize * 0.55 + 10) : 0;
-  const gridW = cols * cell;
-  const gridH = rows * cell;
-  const legendH = legend ? 34 : 0;
-  const width = Math.ceil(labelW + gridW + 24);
-  const height = Math.ceil(labelH + gridH + legendH + 4);
 
   let max = 0;
   for (const v of values) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));

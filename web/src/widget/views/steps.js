@@ -45,7 +45,7 @@ function render(ctx) {
   list.append(step(n++, 'W', 'softmax per row: w_ij = exp(M_ij − max_j M_ij) / Σ_j exp(M_ij − max_j M_ij)', st.weights, nq, nk, q, k, false));
   list.append(step(n++, 'Z', 'output: z_i = Σ_j w_ij v_j, i.e. Z = W V (the notes write it z_j = Σ_p w_pj v_p)', st.Z, nq, dh, q, dims(dh)));
   return h('div', { class: 'steps-view' },
-    h('p', { class: 'note' }, `Layer ${st.layer ?? 0}, head ${st.head}, d = ${d}, d_k = d_v = ${dh}, score ${st.score}, mask ${st.mask}.`),
+    h('p', { class: 'note' }, `Layer ${st.layer ?? 0}, head ${st.head}, d = ${d}, d_k = d_v = ${dh}, score: ${spec.label}, mask: ${MASKS[st.mask].label}.`),
     list);
 }
 
