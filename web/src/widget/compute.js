@@ -52,11 +52,10 @@ function layerWeights(prefix, d) {
 }
 
 /**
- * A stack of seeded multi-head attention layers on x [nq][D] (keys from `context` [nk][D] when given):
- * layer l sees layerNorm(x + attention output of layer l-1). Returns every layer's weights [H][nq][nk]
- * and input, for the step-by-step view.
+ * A stack of seeded multi-head self-attention layers on x [n][D]: layer l sees layerNorm(x + attention output
+ * of layer l-1). Returns every layer's weights [H][n][n] and input, for the step-by-step view.
  */
-async function seededStack(engine, { x, context, nq, nk, d, heads, layers, score, mask, prefix }) {
+async function seededStack(engine, { x, nq, nk, d, heads, layers, score, mask, prefix }) {
   const attention = [];
   const inputs = [];
   const params = [];
@@ -66,13 +65,13 @@ async function seededStack(engine, { x, context, nq, nk, d, heads, layers, score
     const w = layerWeights(name, d);
     const scoreParams = seededScoreParams(score, name, d / heads);
     const mha = await engine.multiHeadAttention({
-      x: input, ...(context ? { context } : {}), nq, nk, dModel: d, heads, ...w, score,
+      x: input, nq, nk, dModel: d, heads, ...w, score,
       ...(Object.keys(scoreParams).length ? { scoreParams } : {}), mask, returnWeights: true,
     });
     attention.push(mha.weights);
     inputs.push(input);
     params.push({ ...w, scoreParams });
-    if (!context) input = layerNorm(add(input, mha.output), nq, d);
+    input = layerNorm(add(input, mha.output), nq, d);
   }
   return { attention, inputs, params };
 }
