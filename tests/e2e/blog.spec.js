@@ -28,10 +28,11 @@ test('the blog post shows both widgets; the second computes only when scrolled n
   await page.locator('#second').scrollIntoViewIfNeeded();
   const second = await page.evaluate(async () => {
     const r = await document.getElementById('second').ready;
-    return { mode: r.mode, view: r.shown.view };
+    return { mode: r.mode, view: r.shown.view, output: r.translation?.output ?? null };
   });
-  expect(second).toEqual({ mode: 'causal', view: 'head' });
-  await expect(page.locator('#second .head-view svg line').first()).toBeAttached();
+  // The second widget runs the trained translator: "it" was too wide, so it is the street, "sie".
+  expect(second).toEqual({ mode: 'translate', view: 'translation', output: 'Das Tier überquerte die Straße nicht, weil sie zu breit war.' });
+  await expect(page.locator('#second .translation-view tr.generated').first()).toBeAttached();
   // Both widgets share one worker: the page has exactly one (besides the threaded engine's pthread Web Workers,
   // attn_simd_mt.worker.js, which that worker starts).
   const workers = page.workers().filter((w) => w.url().includes('worker') && !w.url().includes('attn_simd_mt.worker'));

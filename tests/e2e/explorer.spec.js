@@ -20,11 +20,11 @@ test('a typed sentence gives a new heatmap; the time to the first one is reporte
 });
 
 test('the page state lives in the URL and is restored from it', async ({ page }) => {
-  await page.goto('/?mode=causal&view=head&layer=1&head=2&aggregate=mean&text=One%20two%20three%20four');
+  await page.goto('/?mode=seeded&view=head&layer=1&head=2&aggregate=mean&text=One%20two%20three%20four');
   const r = await ready(page);
-  expect(r.mode).toBe('causal');
+  expect(r.mode).toBe('seeded');
   expect(r.view).toBe('head');
-  await expect(page.locator('#mode')).toHaveValue('causal');
+  await expect(page.locator('#mode')).toHaveValue('seeded');
   await expect(page.locator('#text')).toHaveValue('One two three four');
   await page.locator('#mode').selectOption('whatif');
   await page.locator('#score').selectOption('additive');

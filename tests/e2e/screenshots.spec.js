@@ -1,14 +1,14 @@
-// Rendered views compared with stored images (tests/e2e/screenshots.spec.js-snapshots/). The seeded and
-// causal modes are used because their numbers do not depend on the model file. Regenerate after an
+// Rendered views compared with stored images (tests/e2e/screenshots.spec.js-snapshots/). The seeded mode is
+// used because its numbers depend on no model file. Regenerate after an
 // intended visual change with: npx playwright test screenshots --update-snapshots
 import { test, expect } from '@playwright/test';
 
 const cases = [
   { name: 'heatmap-light', query: 'mode=seeded&view=heatmap&layer=0&head=1&theme=light' },
   { name: 'heatmap-dark', query: 'mode=seeded&view=heatmap&layer=1&head=0&theme=dark' },
-  { name: 'causal-heads', query: 'mode=causal&view=head&layer=0&theme=light' },
+  { name: 'seeded-heads', query: 'mode=seeded&view=head&layer=0&theme=light' },
   { name: 'model-grid', query: 'mode=seeded&view=model&theme=light' },
-  { name: 'steps', query: 'mode=causal&view=steps&head=1&theme=light&text=The%20cat%20sat%20down' },
+  { name: 'steps', query: 'mode=seeded&view=steps&head=1&theme=light&text=The%20cat%20sat%20down' },
 ];
 
 for (const c of cases) {

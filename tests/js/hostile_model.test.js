@@ -101,7 +101,7 @@ describe('hostile model input', () => {
       ['a string', 'embedding', TypeError, /outputs must be a non-empty array of names .* got 'embedding'/],
       ['null', null, TypeError, /outputs must be a non-empty array .* got null/],
       ['empty', [], TypeError, /outputs must be a non-empty array .* got an array of 0/],
-      ['an unknown name', ['embeddings'], RangeError, /outputs: unknown output 'embeddings' \(known: embedding, attention, hidden, inputEmbeddings\)/],
+      ['an unknown name', ['embeddings'], RangeError, /outputs: unknown output 'embeddings' \(known: embedding, attention, hidden, inputEmbeddings, layerInputs, qkv\)/],
       ['a number in it', ['embedding', 2], RangeError, /outputs: unknown output number/],
       ['an inherited name', ['toString'], RangeError, /outputs: unknown output 'toString'/],
     ];
@@ -116,7 +116,7 @@ describe('hostile model input', () => {
   it('run/runIds: outputs returns what is asked for and null for the rest', async () => {
     const all = await model.run(GOOD);
     const lean = await model.run(GOOD, { outputs: ['embedding'] });
-    expect([lean.attention, lean.hidden, lean.inputEmbeddings]).toEqual([null, null, null]);
+    expect([lean.attention, lean.hidden, lean.inputEmbeddings, lean.layerInputs, lean.qkv]).toEqual([null, null, null, null, null]);
     expect(lean.pieces).toEqual(all.pieces);
     expect(lean.embedding.length).toBe(all.embedding.length);
     // without 'attention' the layers run the no-weights kernel: the same embedding to rounding
@@ -128,6 +128,33 @@ describe('hostile model input', () => {
     some.attention.forEach((a, l) => expect(maxAbsError(a, all.attention[l])).toBe(0));
     expect(Array.from(some.inputEmbeddings)).toEqual(Array.from(all.inputEmbeddings));
     expect((await model.run(GOOD, { outputs: ['hidden'], kernel: 'reference' })).hidden).toHaveLength(2);
+
+    // A layer's own numbers (the step-by-step view): its input LN(x) [n][Din] and Q | K | V [n][3 Da].
+    const own = await model.run(GOOD, { outputs: ['layerInputs', 'qkv'] });
+    const n = all.pieces.length;
+    expect([own.attention, own.embedding]).toEqual([null, null]);
+    expect(own.layerInputs.map((x) => x.length)).toEqual([n * model.info.inputDims, n * model.info.dims[0]]);
+    expect(own.qkv.map((x) => x.length)).toEqual(model.info.heads.map((h, l) => n * 3 * h * model.info.headDims[l]));
+    expect(model.info.attentionScales.map((s, l) => s * Math.sqrt(model.info.headDims[l]))).toEqual([1, 1].map(() => expect.closeTo(1, 6)));
+    // They are the layer's Q and K: softmax(scale Q_h K_h^T), in double here, is the layer's attention.
+    for (const [l, hd] of [[0, 1], [1, 3]]) {
+      const dh = model.info.headDims[l];
+      const da = model.info.heads[l] * dh;
+      const qkv = own.qkv[l];
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        const s = Array.from({ length: n }, (_, j) => {
+          let dot = 0;
+          for (let c = 0; c < dh; c++) dot += qkv[i * 3 * da + hd * dh + c] * qkv[j * 3 * da + da + hd * dh + c];
+          return dot * model.info.attentionScales[l];
+        });
+        const max = Math.max(...s);
+        const e = s.map((v) => Math.exp(v - max));
+        const sum = e.reduce((a, b) => a + b, 0);
+        e.forEach((v, j) => { worst = Math.max(worst, Math.abs(v / sum - all.attention[l][(hd * n + i) * n + j])); });
+      }
+      expect(worst, `layer ${l} head ${hd}`).toBeLessThan(1e-5);
+    }
     await stillGood();
   });
 

@@ -76,13 +76,14 @@ val model_load(uintptr_t ptr, double size) {
 }
 
 // {layers, heads: [per layer], dims: [per layer output], inputDims, headDims, vocabSize, pieces, maxTokens,
-//  embeddingDims, dtype, error}
+//  embeddingDims, dtype, attentionScales: [per layer, q is multiplied by it before q.k], error}
 val model_info(int handle) {
   const attn::EncoderModel* m = lookup(handle);
   if (!m) return error_result("modelInfo: no model with handle " + std::to_string(handle));
-  val heads = val::array(), dims = val::array(), head_dims = val::array();
+  val heads = val::array(), dims = val::array(), head_dims = val::array(), scales = val::array();
   for (size_t l = 0; l < m->layers().size(); ++l) {
     heads.set(l, m->layers()[l].heads);
+    scales.set(l, m->layers()[l].attention_scale);
     dims.set(l, m->layers()[l].d_out);
     head_dims.set(l, m->layers()[l].d_attn / m->layers()[l].heads);
   }
@@ -92,6 +93,7 @@ val model_info(int handle) {
   r.set("heads", heads);
   r.set("dims", dims);
   r.set("headDims", head_dims);
+  r.set("attentionScales", scales);
   r.set("inputDims", m->input_dims());
   r.set("vocabSize", m->vocab_rows());
   r.set("pieces", m->tokenizer().size());
@@ -116,7 +118,8 @@ val model_tokenize(int handle, const std::string& normalized) {
 }
 
 // Bits of `outputs` (model/index.js OUTPUT_BITS): which results become JS arrays; the others are null.
-constexpr int kOutputEmbedding = 1, kOutputAttention = 2, kOutputHidden = 4, kOutputInput = 8;
+constexpr int kOutputEmbedding = 1, kOutputAttention = 2, kOutputHidden = 4, kOutputInput = 8, kOutputLayerInputs = 16,
+              kOutputQkv = 32;
 
 val layer_arrays(const std::vector<std::vector<float>>& layers) {
   val arrays = val::array();
@@ -130,6 +133,8 @@ val run_ids(const attn::EncoderModel& m, const std::vector<int32_t>& ids, int va
   keep.input = (outputs & kOutputInput) != 0;
   keep.attention = (outputs & kOutputAttention) != 0;
   keep.hidden = (outputs & kOutputHidden) != 0;
+  keep.layer_inputs = (outputs & kOutputLayerInputs) != 0;
+  keep.qkv = (outputs & kOutputQkv) != 0;
   // Counted before the run: more than the heap has room for is an error here, not an abort inside.
   const int t = static_cast<int>(std::min<size_t>(ids.size(), static_cast<size_t>(m.max_tokens())));
   const uint64_t bytes = m.forward_bytes(t, static_cast<attn::Variant>(variant), keep);
@@ -149,6 +154,8 @@ val run_ids(const attn::EncoderModel& m, const std::vector<int32_t>& ids, int va
   r.set("inputEmbeddings", keep.input ? copy_array("Float32Array", out.input.data(), out.input.size()) : val::null());
   r.set("attention", keep.attention ? layer_arrays(out.attention) : val::null());
   r.set("hidden", keep.hidden ? layer_arrays(out.hidden) : val::null());
+  r.set("layerInputs", keep.layer_inputs ? layer_arrays(out.layer_inputs) : val::null());
+  r.set("qkv", keep.qkv ? layer_arrays(out.qkv) : val::null());
   r.set("embedding", (outputs & kOutputEmbedding) != 0
                          ? copy_array("Float32Array", out.embedding.data(), out.embedding.size())
                          : val::null());

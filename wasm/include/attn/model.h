@@ -37,6 +37,8 @@ struct EncoderOutputs {
   bool input = true;
   bool attention = true;
   bool hidden = true;
+  bool layer_inputs = true;  // each layer's attention input LN(x) [T][Din] (what W_Q, W_K, W_V multiply)
+  bool qkv = true;           // each layer's projections [T][3 Da] = LN(x) Wqkv + b: Q | K | V, Q before the scale
 };
 
 struct EncoderResult {
@@ -46,6 +48,8 @@ struct EncoderResult {
   std::vector<float> input;                    // [T][D0]: scale * token embedding + timing signal (or empty)
   std::vector<std::vector<float>> attention;   // per layer [H][T][T] (or no layers when not asked for)
   std::vector<std::vector<float>> hidden;      // per layer [T][Dl], the layer's output (or no layers)
+  std::vector<std::vector<float>> layer_inputs;  // per layer [T][Din]: LN(x), the input of the Q/K/V projection
+  std::vector<std::vector<float>> qkv;         // per layer [T][3 Da]: Q | K | V (head h: columns h Dh of each)
   std::vector<float> embedding;                // [E], L2-normalised
 };
 

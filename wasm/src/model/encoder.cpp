@@ -382,6 +382,8 @@ uint64_t EncoderModel::forward_bytes(int t, Variant variant, EncoderOutputs keep
     scratch = std::max(scratch, T * (2 * widest + 3 * L.d_attn + 4 * uint64_t(L.d_attn) + 2 * L.d_out + L.d_ff));
     if (keep.attention) floats += uint64_t(L.heads) * T * T;
     if (keep.hidden) floats += T * L.d_out;
+    if (keep.layer_inputs) floats += T * L.d_in;
+    if (keep.qkv) floats += T * 3 * uint64_t(L.d_attn);
     ScoreParams score;
     score.score = Score::kDot;
     const int dh = L.d_attn / L.heads;
@@ -430,6 +432,9 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
     if (!y || !attention_block_forward(y, keep.attention ? weights.data() : nullptr, w.x.data(), L,
                                        layer_norm_epsilon_, t, variant, w))
       return out_of_memory();
+    // The attention block leaves its h = LN(x) and qkv = h Wqkv + b in the workspace (the FFN reuses h next).
+    if (keep.layer_inputs) r.layer_inputs.emplace_back(w.h.data(), w.h.data() + T * L.d_in);
+    if (keep.qkv) r.qkv.emplace_back(w.qkv.data(), w.qkv.data() + T * 3 * L.d_attn);
     x = w.x.take(T * std::max(L.d_in, L.d_out));  // grows only: x's rows are read above, written below
     if (!x || !ffn_block_forward(x, y, L, layer_norm_epsilon_, t, variant, w)) return out_of_memory();
     if (keep.attention) r.attention.push_back(std::move(weights));

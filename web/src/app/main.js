@@ -2,6 +2,8 @@
 // in the URL (?text=...&mode=...&view=...) so that a view can be shared.
 import '../widget/attention-view.js';
 import { SCORES, SCORE_NAMES, DEFAULT_SCORE } from '../lib/spec.js';
+import { modeFor } from '../widget/modes.js';
+import { initTrainPanel } from './train.js';
 
 const view = document.getElementById('view');
 const form = document.getElementById('controls');
@@ -40,8 +42,9 @@ const KEYS = Object.keys(DEFAULTS);
 const NOTES = {
   model: 'The pretrained model (Universal Sentence Encoder lite, 2 layers × 4 heads) on your sentence.',
   whatif: 'What-if: seeded embeddings and projections with the score function you pick, beside the model\'s own weights when the model is loaded.',
-  causal: 'Decoder self-attention: a causal mask stops each token from seeing later ones (the upper triangle is zero). Seeded weights.',
-  encdec: 'Encoder-decoder attention: queries from your sentence (the target), keys and values from the source sentence. Seeded weights.',
+  translate: 'The trained English → German encoder-decoder translates your sentence word by word: each German word with the English words it attended to (cross-attention); its encoder and masked decoder self-attention are in the layer menu. Try "because it was too wide".',
+  causal: 'Decoder self-attention of the trained translator: a causal mask stops each German word from seeing later ones (the upper triangle is zero).',
+  encdec: 'Encoder-decoder attention of the trained translator: queries from the German it writes, keys and values from your English sentence.',
   seeded: 'Seeded, untrained weights: per-token random embeddings and fixed random W_Q, W_K, W_V.',
 };
 
@@ -85,10 +88,10 @@ function apply(state) {
 
 function syncForm() {
   const m = mode.value;
-  $('source-row').hidden = m !== 'encdec';
-  const scoreMatters = m !== 'model' && m !== 'seeded';
+  $('source-row').hidden = true;  // the translator modes take the English sentence; the German is the model's
+  const scoreMatters = modeFor(m).usesScore;
   score.disabled = !scoreMatters;
-  pe.disabled = m === 'model';
+  pe.disabled = m === 'model' || modeFor(m).usesTranslator;
   scale.disabled = !scoreMatters || !withScale(score.value, !SCORES[score.value].scaled);
   document.documentElement.dataset.theme = theme.value;
   $('mode-note').textContent = NOTES[m];
@@ -102,7 +105,13 @@ function set(name, value) {
 
 text.addEventListener('input', () => set('text', text.value));
 source.addEventListener('input', () => set('source', source.value));
-mode.addEventListener('change', () => set('mode', mode.value));
+mode.addEventListener('change', () => {
+  // The translation view belongs to the translate mode; the other modes open on the heatmap.
+  const v = view.getAttribute('view');
+  if (mode.value === 'translate' && v === 'heatmap') view.setAttribute('view', 'translation');
+  if (mode.value !== 'translate' && v === 'translation') view.setAttribute('view', 'heatmap');
+  set('mode', mode.value);
+});
 score.addEventListener('change', () => {
   scale.checked = SCORES[score.value].scaled;
   set('score', score.value);
@@ -133,3 +142,4 @@ view.addEventListener('attention-computed', (event) => {
 });
 
 apply(readUrl());
+initTrainPanel();

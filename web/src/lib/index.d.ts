@@ -1,6 +1,10 @@
 // Types of the attention engine's public API. Layouts are row-major float32.
 // Size letters: H heads, Tq queries (nq), Tk keys (nk), D query/key dims (dk), Dv value dims (dv),
 // A additive dims (da = v.length), M model dims (dModel).
+import type { Trainer, TrainerOptions, Translator } from './translator/index.js';
+export type {
+  Evaluation, ScoreName, Trainer, TrainerOptions, TrainingProgress, Translation, Translator, TranslatorInfo,
+} from './translator/index.js';
 
 export type Score = 'dot' | 'scaled_dot' | 'general' | 'additive';
 /** 'none', 'causal' (query i may attend key j iff j <= i + (nk - nq)) or an explicit Uint8Array [Tq][Tk], 1 = may attend. */
@@ -152,6 +156,10 @@ export interface ModelResult {
   hidden: Float32Array[];
   /** token embeddings plus the timing signal, [n][dims[0]] */
   inputEmbeddings: Float32Array;
+  /** per layer, [n][width of its input]: LN(x), what the layer's W_Q, W_K, W_V multiply */
+  layerInputs: Float32Array[];
+  /** per layer, [n][3 heads headDims]: Q | K | V of the layer (Q before attentionScales[layer]) */
+  qkv: Float32Array[];
   /** true when the text was clipped at maxTokens */
   truncated: boolean;
 }
@@ -184,6 +192,10 @@ export interface Engine {
    * heap chunk by chunk as they download (a Response's Content-Length sizes the block)
    */
   loadModel(source?: string | URL | Response | ReadableStream<Uint8Array> | ArrayBuffer | Uint8Array): Promise<Model>;
+  /** a trainer of the toy English -> German encoder-decoder from seeded weights (docs/TRANSLATOR.md) */
+  createTrainer(options?: TrainerOptions): Promise<Trainer>;
+  /** the translator of a weights file: the shipped one by default, or a URL, Response or bytes */
+  loadTranslator(source?: string | URL | Response | ArrayBuffer | Uint8Array): Promise<Translator>;
   memory(): { heapBytes: number; bytesInUse: number };
   /** Frees the GPU device and the WASM threads; every later call throws or rejects: '<fn>: the engine was disposed; ...' */
   dispose(): void;
@@ -233,5 +245,5 @@ export function maskAllows(mask: { kind: 'none' | 'causal' | 'explicit'; allowed
 export const KERNELS: Readonly<Record<'optimized' | 'reference', { code: number; label: string }>>;
 export const KERNEL_NAMES: readonly ('optimized' | 'reference')[];
 export const DEFAULT_KERNEL: 'optimized';
-export const MODEL_OUTPUTS: Readonly<{ embedding: 1; attention: 2; hidden: 4; inputEmbeddings: 8 }>;
+export const MODEL_OUTPUTS: Readonly<{ embedding: 1; attention: 2; hidden: 4; inputEmbeddings: 8; layerInputs: 16; qkv: 32 }>;
 export const ALL_MODEL_OUTPUTS: number;

@@ -202,6 +202,17 @@ export async function createEngine(options = {}) {
       return wasm.multiHeadAttentionBackward(normalizeMultiHeadBackward(args));
     },
     loadModel,
+    // The toy English -> German encoder-decoder (web/src/lib/translator/, docs/TRANSLATOR.md): trained and run on WASM.
+    async createTrainer(options) {
+      live('createTrainer');
+      const { createTrainer } = await import('./translator/index.js');
+      return createTrainer(wasm.module, options);
+    },
+    async loadTranslator(source) {
+      live('loadTranslator');
+      const { loadTranslator } = await import('./translator/index.js');
+      return loadTranslator(wasm.module, source);
+    },
     /** WASM heap figures: { heapBytes, bytesInUse }. */
     memory() {
       live('memory');

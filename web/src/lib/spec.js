@@ -73,5 +73,10 @@ export const DEFAULT_KERNEL = 'optimized';
  * A model run's results (run()'s `outputs` option), as bits shared with wasm/bindings/model_bindings.cpp
  * (kOutput*) and the WebGPU encoder.
  */
-export const MODEL_OUTPUTS = Object.freeze({ embedding: 1, attention: 2, hidden: 4, inputEmbeddings: 8 });
+export const MODEL_OUTPUTS = Object.freeze({
+  embedding: 1, attention: 2, hidden: 4, inputEmbeddings: 8,
+  // per layer: the attention's input LN(x) [n][inputWidth], and its projections [n][3 Da] = Q | K | V (Q before
+  // the layer's attentionScale), i.e. the numbers the layer's own W_Q, W_K, W_V make (the step-by-step view)
+  layerInputs: 16, qkv: 32,
+});
 export const ALL_MODEL_OUTPUTS = Object.values(MODEL_OUTPUTS).reduce((a, b) => a | b, 0);

@@ -4,9 +4,9 @@
 import type { Score } from '../lib/index.js';
 export type { Score };
 
-/** The id of a registered view (views/index.js): heatmap, head, model, neuron, steps, ... */
+/** The id of a registered view (views/index.js): heatmap, head, model, neuron, steps, translation, ... */
 export type View = string;
-/** The id of a mode (modes.js): model, whatif, causal, encdec, seeded, ... */
+/** The id of a mode (modes.js): model, whatif, translate, causal, encdec, seeded, ... */
 export type Mode = string;
 export type Loading = 'lazy' | 'eager' | 'interaction';
 
@@ -36,6 +36,8 @@ export interface ViewEntry {
   /** the most height (px) the view takes at a width, kept free before the first drawing */
   reserve?(width: number, state: Record<string, unknown>): number;
   render(props: ViewProps): Node;
+  /** the modes whose toolbar shows the view (default: all) */
+  modes?: Mode[];
 }
 
 /** Colours a view draws with, from the element's custom properties. */
@@ -123,7 +125,22 @@ export interface AttentionResult {
   pe: boolean;
   text: string;
   source: string | null;
-  weightsFrom: 'model' | 'seeded';
+  weightsFrom: 'model' | 'seeded' | 'translator';
+  /** translator modes: the trained encoder-decoder's output for the English text */
+  translation?: {
+    output: string;
+    sourceTokens: string[];
+    /** the generated tokens (each decoder and cross row produced one) */
+    targetTokens: string[];
+    /** '<bos>' then targetTokens but the last: the keys of the decoder's self-attention */
+    inputTokens: string[];
+    rows: string[];
+    info: Record<string, unknown>;
+    /** set when the weights were trained in the page: { score, seed, steps } */
+    trainedIn: { score: Score; seed: number; steps: number } | null;
+  };
+  /** why the step-by-step view has nothing to show in this mode */
+  stepsMissing?: string;
   /** The model file the weights come from (`model-src`, the page's setting or the widget's own copy), else null. */
   modelUrl: string | null;
   backend: 'wasm' | 'webgpu';

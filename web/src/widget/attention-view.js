@@ -110,9 +110,20 @@ class AttentionView extends Base {
       if (this._result && Math.abs(w - (this._drawnWidth ?? 0)) > 40) this._scheduleRender();
     });
     this._resize.observe(this);
-    // After the script that added the element has set its attributes (the view and text decide the size).
-    queueMicrotask(() => this._reserve());
+    // After the script that added the element has set its attributes (the view and text decide the size; the
+    // mode decides the tabs).
+    queueMicrotask(() => {
+      this._syncTabs(this._state);
+      this._reserve();
+    });
     this._unprogress ??= onModelProgress((p) => this._onProgress(p));
+    // New translator weights (trained in the page): a translator mode recomputes on them.
+    this._onTranslator ??= () => {
+      if (!modeFor(this._state.mode).usesTranslator) return;
+      this._lastKey = null;
+      this._scheduleCompute('translator');
+    };
+    globalThis.addEventListener?.('attention-translator-change', this._onTranslator);
     if (!this._posterTried) this._showPoster();
     this._start();
   }
@@ -124,6 +135,7 @@ class AttentionView extends Base {
     this._resize?.disconnect();
     this._unprogress?.();
     this._unprogress = null;
+    globalThis.removeEventListener?.('attention-translator-change', this._onTranslator);
     this._stopInteraction?.();
   }
 
@@ -186,6 +198,7 @@ class AttentionView extends Base {
       return;
     }
     if (name === 'theme') this._applyTheme(false);
+    if (name === 'mode') this._syncTabs(this._state);  // the tab set now, so that the toolbar does not move later
     // A change that alters what the worker computes (text, mode, a view that needs more, ...) recomputes;
     // anything else only re-renders.
     if (JSON.stringify(this._request()) !== this._lastKey && (this._active || this._lastKey)) this._scheduleCompute(name);
@@ -366,6 +379,17 @@ class AttentionView extends Base {
     this._probe = h('span', { class: 'probe', 'aria-hidden': 'true' });
     this._root.append(this._toolbar, this._status, this._errorBox, this._viewBox, this._live, this._table, this._probe);
     this._built = true;
+    this._syncTabs(this._state);
+  }
+
+  /** The view tabs for a state: the current one pressed; a view made for some modes only has no tab in the others. */
+  _syncTabs(st) {
+    if (!st) return;
+    for (const b of this._viewTabs.children) {
+      b.setAttribute('aria-pressed', String(b.dataset.view === st.view));
+      const modes = viewFor(b.dataset.view).modes;
+      b.hidden = Boolean(modes) && !modes.includes(modeFor(st.mode).id) && b.dataset.view !== st.view;
+    }
   }
 
   /** 'light' | 'dark': the attribute, else the page's own switch, else prefers-color-scheme. */
@@ -454,7 +478,9 @@ class AttentionView extends Base {
       const seeded = r.weightsFrom === 'seeded';
       this._status.append(
         h('span', { class: `badge${seeded ? ' seeded' : ''}` },
-          seeded && modeFor(r.mode).usesModel ? 'seeded weights (no model loaded)' : modeFor(r.mode).label),
+          seeded && modeFor(r.mode).usesModel ? 'seeded weights (no model loaded)'
+            : r.translation?.trainedIn ? `${modeFor(r.mode).label}, trained in this page (${r.translation.trainedIn.score}, ${r.translation.trainedIn.steps} steps)`
+              : modeFor(r.mode).label),
         `${r.backend}${r.backend === 'wasm' ? (r.simd ? ' SIMD' : ' scalar') : ''} · ${r.layers[0].nq} tokens · ${Math.round(r.timings.roundTripMs ?? r.timings.totalMs)} ms`);
       for (const clip of r.clips ?? []) this._status.append(h('div', {}, clipMessage(clip)));
       for (const note of r.notes) this._status.append(h('div', {}, note));
@@ -479,7 +505,7 @@ class AttentionView extends Base {
   _syncToolbar(shown, view) {
     const r = this._result;
     const st = this._state;
-    for (const b of this._viewTabs.children) b.setAttribute('aria-pressed', String(b.dataset.view === st.view));
+    this._syncTabs(st);
     const c = this._controls;
     c.layer.replaceChildren(...r.layers.map((L, l) => h('option', { value: l, selected: l === shown.layer }, L.name)));
     const heads = r.layers[shown.layer].heads;

@@ -187,3 +187,23 @@ export function warmUp({ backend, model }) {
 export function pendingRequests() {
   return pending.size;
 }
+
+/**
+ * Every translator view on the page uses these weights from now on: a safetensors file made by the page's
+ * training (trainer weights export), or null for the shipped ones. `trainedIn` says where they come from
+ * (e.g. { score, steps }). Widgets in a translator mode recompute ('attention-translator-change' on window).
+ */
+export function useTranslatorWeights(bytes, trainedIn = null) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, {
+      resolve() {
+        globalThis.dispatchEvent?.(new CustomEvent('attention-translator-change', { detail: { trainedIn } }));
+        resolve();
+      },
+      reject,
+    });
+    const copy = bytes ? new Uint8Array(bytes) : null;
+    getWorker().postMessage({ id, type: 'translator-weights', bytes: copy, trainedIn }, copy ? [copy.buffer] : []);
+  });
+}

@@ -52,11 +52,10 @@ function layerWeights(prefix, d) {
 }
 
 /**
- * A stack of seeded multi-head attention layers on x [nq][D] (keys from `context` [nk][D] when given):
- * layer l sees layerNorm(x + attention output of layer l-1). Returns every layer's weights [H][nq][nk]
- * and input, for the step-by-step view.
+ * A stack of seeded multi-head self-attention layers on x [n][D]: layer l sees layerNorm(x + attention output
+ * of layer l-1). Returns every layer's weights [H][n][n] and input, for the step-by-step view.
  */
-async function seededStack(engine, { x, context, nq, nk, d, heads, layers, score, mask, prefix }) {
+async function seededStack(engine, { x, nq, nk, d, heads, layers, score, mask, prefix }) {
   const attention = [];
   const inputs = [];
   const params = [];
@@ -66,13 +65,13 @@ async function seededStack(engine, { x, context, nq, nk, d, heads, layers, score
     const w = layerWeights(name, d);
     const scoreParams = seededScoreParams(score, name, d / heads);
     const mha = await engine.multiHeadAttention({
-      x: input, ...(context ? { context } : {}), nq, nk, dModel: d, heads, ...w, score,
+      x: input, nq, nk, dModel: d, heads, ...w, score,
       ...(Object.keys(scoreParams).length ? { scoreParams } : {}), mask, returnWeights: true,
     });
     attention.push(mha.weights);
     inputs.push(input);
     params.push({ ...w, scoreParams });
-    if (!context) input = layerNorm(add(input, mha.output), nq, d);
+    input = layerNorm(add(input, mha.output), nq, d);
   }
   return { attention, inputs, params };
 }
@@ -82,19 +81,30 @@ async function seededStack(engine, { x, context, nq, nk, d, heads, layers, score
  * the projections; the scores (before and after the mask), the weights and Z all come from engine.attention
  * (returnScores), so the widget never computes a score itself.
  */
-async function steps(engine, { X, C, PE, nq, nk, d, heads, head, w, score, mask, label }) {
+async function steps(engine, { X, C, nq, nk, d, heads, head, w, ...rest }) {
   const dh = d / heads;
   const Q = matmul(X, nq, d, w.Wq, d, head * dh, dh);
   const K = matmul(C ?? X, nk, d, w.Wk, d, head * dh, dh);
   const V = matmul(C ?? X, nk, d, w.Wv, d, head * dh, dh);
-  const sp = w.scoreParams ?? {};
-  const args = { query: Q, key: K, value: V, heads: 1, nq, nk, dk: dh, dv: dh, score, ...sp };
+  return stepsFrom(engine, { X, C, nq, nk, d, dh, head, Q, K, V, scoreParams: w.scoreParams, ...rest });
+}
+
+/** The steps from one head's Q [nq][dh], K, V [nk][dh] (made by the caller from X, or by the model itself). */
+async function stepsFrom(engine, { X, C, PE, nq, nk, d, dh, head, Q, K, V, scoreParams, score, mask, label, qLabel }) {
+  const args = { query: Q, key: K, value: V, heads: 1, nq, nk, dk: dh, dv: dh, score, ...(scoreParams ?? {}) };
   const att = await engine.attention({ ...args, mask, returnWeights: true, returnScores: true });
   const unmasked = mask === 'none' ? att.scores : (await engine.attention({ ...args, mask: 'none', returnScores: true })).scores;
   return {
-    head, nq, nk, d, dh, score, mask, scale: scoreScale(score, dh), label, X, C: C ?? null, PE: PE ?? null, Q, K, V,
-    scores: unmasked, masked: att.scores, weights: att.weights, Z: att.output,
+    head, nq, nk, d, dh, score, mask, scale: scoreScale(score, dh), label, qLabel: qLabel ?? null, X, C: C ?? null,
+    PE: PE ?? null, Q, K, V, scores: unmasked, masked: att.scores, weights: att.weights, Z: att.output,
   };
+}
+
+/** Columns c0..c0+m of x [n][stride], each times `scale`. */
+function columns(x, n, stride, c0, m, scale = 1) {
+  const y = new Float32Array(n * m);
+  for (let i = 0; i < n; i++) for (let c = 0; c < m; c++) y[i * m + c] = x[i * stride + c0 + c] * scale;
+  return y;
 }
 
 function tokenizeWith(model, text, maxTokens) {
@@ -133,8 +143,9 @@ async function computeModel(ctx, req, result) {
   result.weightsFrom = 'model';
   result.score = DEFAULT_SCORE;
   const t = performance.now();
-  // Only what the views read: no hidden states, and the input embeddings only for the step-by-step view.
-  const run = await model.run(req.text, { outputs: ['attention', 'embedding', ...(req.steps ? ['inputEmbeddings'] : [])] });
+  // Only what the views read: no hidden states, and the layers' inputs and projections only for the
+  // step-by-step view.
+  const run = await model.run(req.text, { outputs: ['attention', 'embedding', ...(req.steps ? ['layerInputs', 'qkv'] : [])] });
   result.timings.modelRunMs = performance.now() - t;
   const pieces = Array.from(run.pieces);
   const n = pieces.length;
@@ -144,21 +155,28 @@ async function computeModel(ctx, req, result) {
     result.layers.push(layerEntry(`layer ${l}`, model.info.heads?.[l] ?? weights.length / (n * n), pieces, pieces, weights));
   });
   if (!req.steps) return;
-  // The model's API gives its input embeddings but not its projection matrices, so the step-by-step and
-  // neuron views project the model's own input X with seeded W_Q, W_K, W_V (labelled as such).
+  // The layer's own numbers: its input LN(x) and its projections Q | K | V = LN(x) [W_Q | W_K | W_V] + b, so
+  // the scores, the weights and Z below are the ones the heatmap shows for this layer and head. The layer
+  // scores dot products of queries pre-multiplied by its attentionScale: that is the scaled dot product when
+  // the scale is 1/√d_k (both of this model's layers), else 'dot' on the scaled queries.
   const layer = clampInt(req.steps.layer, 0, result.layers.length - 1);
   const Hl = result.layers[layer].heads;
-  let X = run.inputEmbeddings;
-  let d = X ? X.length / n : 0;
-  let label = "X: the model's input embeddings (with its timing signal); W_Q, W_K, W_V: seeded, not the model's own";
-  if (!X || !Number.isInteger(d) || d % Hl !== 0) {
-    d = SEEDED.dModel;
-    X = seededEmbeddings(pieces, d);
-    label = "X: seeded per-token embeddings of the model's pieces; W_Q, W_K, W_V: seeded, not the model's own";
-  }
-  const w = { ...layerWeights(`model.steps.L${layer}`, d), scoreParams: {} };
-  result.steps = await steps(ctx.engine, {
-    X, nq: n, nk: n, d, heads: Hl, head: clampInt(req.steps.head, 0, Hl - 1), w, score: DEFAULT_SCORE, mask: 'none', label,
+  const head = clampInt(req.steps.head, 0, Hl - 1);
+  const X = run.layerInputs[layer];
+  const d = X.length / n;
+  const dh = model.info.headDims[layer];
+  const da = Hl * dh;
+  const scale = model.info.attentionScales[layer];
+  const standard = Math.abs(scale * Math.sqrt(dh) - 1) < 1e-6;
+  const qkv = run.qkv[layer];
+  const cols = `head ${head}: columns ${head * dh}…${head * dh + dh - 1}`;
+  result.steps = await stepsFrom(ctx.engine, {
+    X, nq: n, nk: n, d, dh, head, score: standard ? 'scaled_dot' : 'dot', mask: 'none',
+    Q: columns(qkv, n, 3 * da, head * dh, dh, standard ? 1 : scale),
+    K: columns(qkv, n, 3 * da, da + head * dh, dh),
+    V: columns(qkv, n, 3 * da, 2 * da + head * dh, dh),
+    label: `X: layer ${layer}'s attention input, LN(x) of ${layer === 0 ? 'the input embeddings (with the timing signal)' : `layer ${layer - 1}'s output`}; W_Q, W_K, W_V: the model's own`,
+    qLabel: standard ? `Q = X W_Q + b_Q  (${cols})` : `Q = s (X W_Q + b_Q), s = ${scale.toPrecision(4)} (the layer's attention scale; ${cols})`,
   });
   result.steps.layer = layer;
 }
@@ -196,11 +214,6 @@ async function computeSeeded(ctx, req, result, model = null) {
   await seededSelf(ctx, req, result, model, { layers: SEEDED.layers, score: DEFAULT_SCORE, mask: 'none', prefix: 'seeded' });
 }
 
-/** Decoder self-attention: seeded layers with a causal mask and the chosen score function. */
-async function computeCausal(ctx, req, result) {
-  await seededSelf(ctx, req, result, null, { layers: SEEDED.layers, score: req.score, mask: 'causal', prefix: 'seeded' });
-}
-
 /** What-if: one seeded layer with the chosen score function on the model's pieces, the model's weights beside. */
 async function computeWhatIf(ctx, req, result) {
   const model = await tryModel(ctx, result);
@@ -212,49 +225,68 @@ async function computeWhatIf(ctx, req, result) {
   result.reference = run.attention.map((weights, l) => layerEntry(`model layer ${l}`, model.info.heads?.[l] ?? weights.length / (m * m), pieces, pieces, weights));
 }
 
-/** Encoder-decoder attention: queries from the text (target), keys and values from the source sentence. */
-async function computeEncDec(ctx, req, result) {
-  const D = SEEDED.dModel;
-  const H = SEEDED.heads;
-  const max = SEEDED.maxTokens;
-  const tgt = simpleTokenize(req.text, max);
-  const src = simpleTokenize(String(req.source ?? ''), max);
-  if (src.pieces.length === 0) throw new RangeError('encoder-decoder mode needs a source sentence (the source attribute)');
-  result.source = String(req.source);
-  if (tgt.truncated) result.clips.push({ input: 'text', unit: 'tokens', max, owner: 'encdec' });
-  if (src.truncated) result.clips.push({ input: 'source', unit: 'tokens', max, owner: 'encdec' });
-  const nq = tgt.pieces.length;
-  const nk = src.pieces.length;
-  if (nq === 0) throw new RangeError('the text is empty: type a sentence');
-  let X = seededEmbeddings(tgt.pieces, D);
-  let C = seededEmbeddings(src.pieces, D);
-  let PE = null;
-  if (req.pe) {
-    X = add(X, ctx.positionalEncoding(nq, D));
-    PE = ctx.positionalEncoding(Math.max(nq, nk), D);
-    C = add(C, ctx.positionalEncoding(nk, D));
-  }
-  const stack = await seededStack(ctx.engine, {
-    x: X, context: C, nq, nk, d: D, heads: H, layers: 1, score: req.score, mask: 'none', prefix: 'encdec',
-  });
-  result.layers.push(layerEntry('cross-attention', H, tgt.pieces, src.pieces, stack.attention[0]));
+// ---- the trained encoder-decoder (engine.loadTranslator: the shipped weights, or those trained in the page) ----
+
+/**
+ * Translates req.text and fills result.translation { output, sourceTokens, targetTokens, inputTokens, info,
+ * trainedIn } and the layers `which` asks for, each [H][rows][cols]:
+ *   encoder l  [H][n][n]  source over source (where "it" looks at its antecedent),
+ *   decoder l  [H][m][m]  row i produced targetTokens[i], over the decoder's inputs <bos>, y_1 .. y_i (causal),
+ *   cross l    [H][m][n]  row i produced targetTokens[i], over the source.
+ */
+async function translateInto(ctx, req, result, which) {
+  const tr = await ctx.getTranslator();
+  const t = tr.translator;
+  const text = req.text.trim();
+  if (!text) throw new RangeError('the text is empty: type an English sentence from the toy language');
+  const r = await t.translate(text);
+  result.weightsFrom = 'translator';
+  result.score = t.info.score ?? result.score;
+  const src = Array.from(r.sourceTokens);
+  const tgt = Array.from(r.targetTokens);
+  const H = t.info.heads;
+  // Labels: the generated token of each decoder row, the decoder's inputs as the keys of its self-attention.
+  const rows = tgt;
+  const inputs = Array.from(r.decoderInputTokens);
+  result.translation = {
+    output: r.output, sourceTokens: src, targetTokens: tgt, inputTokens: inputs, rows,
+    info: { ...t.info }, trainedIn: tr.trainedIn ?? null,
+  };
+  if (which.includes('encoder')) r.attention.encoder.forEach((w, l) => result.layers.push(layerEntry(`encoder ${l}`, H, src, src, w)));
+  if (which.includes('decoder')) r.attention.decoder.forEach((w, l) => result.layers.push(layerEntry(`decoder ${l} (masked)`, H, rows, inputs, w)));
+  if (which.includes('cross')) r.attention.cross.forEach((w, l) => result.layers.push(layerEntry(`cross ${l}`, H, rows, src, w)));
   if (req.steps) {
-    result.steps = await steps(ctx.engine, {
-      X, C, PE, nq, nk, d: D, heads: H, head: clampInt(req.steps.head, 0, H - 1), w: stack.params[0], score: req.score, mask: 'none',
-      label: `X: seeded target embeddings, C: seeded source embeddings${PE ? ' (both + PE)' : ''}; W_Q, W_K, W_V: seeded`,
-    });
-    result.steps.layer = 0;
+    // The translator's API returns its attention weights but not a layer's input and W_Q, W_K, W_V, so there
+    // is no step-by-step of its own numbers to show (and seeded ones would not be this model's).
+    result.stepsMissing = "the trained translator's API does not expose a layer's input and W_Q, W_K, W_V yet";
   }
+}
+
+/** Translate: the output token by token with its cross-attention, the encoder's and the masked decoder's. */
+async function computeTranslate(ctx, req, result) {
+  await translateInto(ctx, req, result, ['cross', 'decoder', 'encoder']);
+}
+
+/** Decoder self-attention (causal mask) of the trained model as it writes the translation of the text. */
+async function computeCausal(ctx, req, result) {
+  await translateInto(ctx, req, result, ['decoder']);
+}
+
+/** Encoder-decoder (cross) attention of the trained model: each German word over the English source. */
+async function computeEncDec(ctx, req, result) {
+  await translateInto(ctx, req, result, ['cross']);
 }
 
 /** What each mode computes (ids and labels: modes.js). */
 export const COMPUTE = {
-  model: computeModel, whatif: computeWhatIf, causal: computeCausal, encdec: computeEncDec, seeded: computeSeeded,
+  model: computeModel, whatif: computeWhatIf, translate: computeTranslate, causal: computeCausal, encdec: computeEncDec,
+  seeded: computeSeeded,
 };
 
 /**
  * Computes everything the views of one widget show.
- * ctx: { engine, positionalEncoding, getModel: () => Promise<model> }.
+ * ctx: { engine, positionalEncoding, getModel: () => Promise<model>,
+ *   getTranslator: () => Promise<{ translator, trainedIn }> }.
  * req: { mode, text, source, score, pe, backend, steps: { layer, head } | null }.
  */
 export async function computeRequest(ctx, request) {
@@ -272,7 +304,7 @@ export async function computeRequest(ctx, request) {
   };
   await COMPUTE[mode](ctx, req, result);
   result.truncated = result.clips.length > 0;
-  if (result.weightsFrom !== 'model') {
+  if (result.weightsFrom === 'seeded') {
     const n = Math.max(...result.layers.map((l) => Math.max(l.nq, l.nk)));
     result.peImage = { n, d: SEEDED.dModel, values: ctx.positionalEncoding(n, SEEDED.dModel), used: req.pe };
   }

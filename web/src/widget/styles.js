@@ -105,6 +105,17 @@ canvas.cells { position: absolute; image-rendering: pixelated; pointer-events: n
 .progress progress { width: 12em; height: 10px; accent-color: var(--av-accent); }
 .status .badge.precomputed { box-shadow: inset 0 0 0 1px var(--av-accent); }
 .probe { position: absolute; visibility: hidden; }
+.translation-output { font-size: 18px; margin: 6px 0; }
+.translation-scroll { overflow-x: auto; }
+.translation-rows { border-collapse: collapse; font-size: 12px; }
+.translation-rows th { font-weight: 600; text-align: left; padding: 2px 6px; white-space: nowrap; }
+.translation-rows th.src { font-weight: 400; color: var(--av-muted); }
+.translation-rows td.w { min-width: 34px; text-align: center; padding: 2px 3px; font-variant-numeric: tabular-nums; }
+.translation-rows td.best { outline: 2px solid var(--av-accent); outline-offset: -2px; }
+@media (prefers-reduced-motion: no-preference) {
+  .translation-rows tr.generated { animation: av-appear .25s ease-out both; }
+}
+@keyframes av-appear { from { opacity: 0; transform: translateY(-4px); } to { opacity: 1; transform: none; } }
 `;
 
 let sheet = null;

@@ -1,7 +1,8 @@
 // The Web Worker that owns the engine for every <attention-view> on the page. The main thread only draws.
 // Messages in: { id, type: 'compute', request } (request.modelUrl: the model file's URL) | { id, type: 'warm',
-// backend, model } (model: the model file's URL, or null) | the model file from the page (not answered):
-// { type: 'model-file', expect: true, url }, then { type: 'model-file', length } or
+// backend, model } (model: the model file's URL, or null) | { id, type: 'translator-weights', bytes (a
+// safetensors file from the page's training) | null (the shipped weights), trainedIn } | the model file from
+// the page (not answered): { type: 'model-file', expect: true, url }, then { type: 'model-file', length } or
 // { ..., error }, then { type: 'model-chunk', chunk } ... and { type: 'model-chunk', done: true } or { ..., error }.
 // Messages out: { id, ok: true, result } | { id, ok: false, error: { name, message } }.
 import { createEngine, positionalEncoding } from '../lib/index.js';
@@ -28,6 +29,24 @@ function engineFor(backend) {
     engines.set(key, pending);
   }
   return engines.get(key);
+}
+
+/** One trained translator per engine: the shipped weights, or those the page trained (translator-weights). */
+const translators = new Map();
+let trainedWeights = null;  // { bytes, trainedIn } from the page's Train panel, or null
+
+function translatorFor(engine) {
+  if (!translators.has(engine)) {
+    if (typeof engine.loadTranslator !== 'function') {
+      return Promise.reject(new Error('this engine build has no trained translator (engine.loadTranslator)'));
+    }
+    const from = trainedWeights;
+    const pending = (from ? engine.loadTranslator(from.bytes.slice()) : engine.loadTranslator())
+      .then((translator) => ({ translator, trainedIn: from?.trainedIn ?? null }));
+    pending.catch(() => setTimeout(() => { if (translators.get(engine) === pending) translators.delete(engine); }, 0));
+    translators.set(engine, pending);
+  }
+  return translators.get(engine);
 }
 
 /** The model file's download (a Response being read into memory) until a model load takes it, and its URL. */
@@ -120,7 +139,9 @@ async function handle(message) {
     const engine = await engineFor(message.request.backend);
     const engineMs = performance.now() - t0;
     const getModel = () => (modelUrl ? modelFor(engine, modelUrl) : Promise.reject(new Error('no model file was given')));
-    const result = await computeRequest({ engine, positionalEncoding, getModel }, message.request);
+    const result = await computeRequest(
+      { engine, positionalEncoding, getModel, getTranslator: () => translatorFor(engine) }, message.request,
+    );
     result.modelUrl = result.weightsFrom === 'model' ? modelUrl : null;
     result.timings.engineReadyMs = engineMs;
     result.timings.workerMs = performance.now() - t0;
@@ -130,6 +151,14 @@ async function handle(message) {
     if (message.model) prefetchModel(message.model);
     const engine = await engineFor(message.backend);
     if (message.model) modelFor(engine, message.model).catch(() => {});
+    return {};
+  }
+  if (message.type === 'translator-weights') {  // the page trained a translator: every view uses it from now on
+    trainedWeights = message.bytes ? { bytes: new Uint8Array(message.bytes), trainedIn: message.trainedIn ?? null } : null;
+    for (const [engine, pending] of translators) {
+      translators.delete(engine);
+      pending.then(({ translator }) => translator.dispose?.(), () => {});
+    }
     return {};
   }
   throw new TypeError(`attention-view worker: unknown message type '${message.type}'`);

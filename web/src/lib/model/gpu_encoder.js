@@ -120,6 +120,8 @@ export function createGpuEncoder(rt, tensors) {
       // pass 1: pre-norm and fused QKV projection [T][3 Da]
       const h = layerNorm(name('attention_norm'), x, din, L.normScale, L.normBias);
       const qkv = dense(name('qkv'), h, din, 3 * da, L.qkv, L.qkvBias);
+      if (outputs & OUTPUT_BITS.layerInputs) run.read(name('layerInput'), h, t * din);
+      if (outputs & OUTPUT_BITS.qkv) run.read(name('qkv'), qkv, t * 3 * da);
       // pass 2: scores S [H][T][T] = scale * Q K^T (head h: columns h*Dh of Q and K), softmax in place
       const S = run.scratch(name('attention'), H * t * t);
       encodeMatmul(run, name('QK^T'), { a: view(qkv, 3 * da, 0, dh), b: view(qkv, 3 * da, da, dh),
@@ -159,11 +161,16 @@ export function createGpuEncoder(rt, tensors) {
       const t = ids.length;
       const x0 = inputEmbeddings(ids);
       const results = await withRun(rt, `model.${fn}`, (run) => encode(run, x0, t, outputs));
-      // read back in encode()'s order: per layer its attention and hidden (each when asked for), then the embedding
+      // read back in encode()'s order: per layer its input, qkv, attention and hidden (each when asked for),
+      // then the embedding
       const attention = outputs & OUTPUT_BITS.attention ? [] : null;
       const hidden = outputs & OUTPUT_BITS.hidden ? [] : null;
+      const layerInputs = outputs & OUTPUT_BITS.layerInputs ? [] : null;
+      const qkv = outputs & OUTPUT_BITS.qkv ? [] : null;
       let next = 0;
       layers.forEach(() => {
+        if (layerInputs) layerInputs.push(results[next++]);
+        if (qkv) qkv.push(results[next++]);
         if (attention) attention.push(results[next++]);
         if (hidden) hidden.push(results[next++]);
       });
@@ -174,7 +181,7 @@ export function createGpuEncoder(rt, tensors) {
       const inv = 1 / Math.sqrt(Math.max(norm2, l2Epsilon));
       for (let i = 0; i < embedding.length; i++) embedding[i] *= inv;
       return {
-        attention, hidden, embedding: outputs & OUTPUT_BITS.embedding ? embedding : null,
+        attention, hidden, layerInputs, qkv, embedding: outputs & OUTPUT_BITS.embedding ? embedding : null,
         inputEmbeddings: outputs & OUTPUT_BITS.inputEmbeddings ? x0 : null,
       };
     },

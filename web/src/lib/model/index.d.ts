@@ -10,6 +10,8 @@ export interface ModelInfo {
   dims: readonly number[];
   /** Width of one head's queries, keys and values, per layer. */
   headDims: readonly number[];
+  /** Per layer: the factor q is multiplied by before q.k (the layer's score is dot on scaled queries). */
+  attentionScales: readonly number[];
   /** Width of the input embeddings (token embedding + timing signal). */
   inputDims: number;
   embeddingDims: number;
@@ -35,9 +37,13 @@ export interface ModelResult {
   hidden: Float32Array[] | null;
   /** [n][inputDims]: 2 * token embedding + timing signal, what layer 0 receives; null when not in options.outputs. */
   inputEmbeddings: Float32Array | null;
+  /** Per layer [n][width of the layer's input]: LN(x), what the layer's W_Q, W_K, W_V multiply. */
+  layerInputs: Float32Array[] | null;
+  /** Per layer [n][3 heads headDims]: Q | K | V = LN(x) Wqkv + b (Q before attentionScales[layer]). */
+  qkv: Float32Array[] | null;
 }
 
-export type ModelOutput = 'embedding' | 'attention' | 'hidden' | 'inputEmbeddings';
+export type ModelOutput = 'embedding' | 'attention' | 'hidden' | 'inputEmbeddings' | 'layerInputs' | 'qkv';
 
 export interface RunOptions {
   kernel?: 'optimized' | 'reference';

@@ -230,6 +230,7 @@ export function createModel(wasm, { call, dispose: disposeEncoders, alive = () =
     heads: Object.freeze(raw.heads),
     dims: Object.freeze(raw.dims),
     headDims: Object.freeze(raw.headDims),
+    attentionScales: Object.freeze(raw.attentionScales),
     inputDims: raw.inputDims,
     embeddingDims: raw.embeddingDims,
     vocabSize: raw.vocabSize,
@@ -247,6 +248,7 @@ export function createModel(wasm, { call, dispose: disposeEncoders, alive = () =
     return {
       pieces, ids, n: ids.length, truncated: tokensBeforeClip > ids.length, tokensBeforeClip,
       embedding: r.embedding, attention: r.attention, hidden: r.hidden, inputEmbeddings: r.inputEmbeddings,
+      layerInputs: r.layerInputs, qkv: r.qkv,
       backend: r.backend, ...(r.fallback ? { fallback: r.fallback } : {}),
     };
   };
@@ -264,7 +266,8 @@ export function createModel(wasm, { call, dispose: disposeEncoders, alive = () =
      *   MODEL_OUTPUTS (default all; the others are null; without 'attention' the WASM layers run the
      *   no-weights attention kernel and no [heads][n][n] arrays are made) }.
      * @returns {Promise<object>} { pieces, ids, n, truncated, tokensBeforeClip, embedding [E],
-     *   attention[layer] [heads][n][n], hidden[layer] [n][dims[layer]], inputEmbeddings [n][inputDims], backend }
+     *   attention[layer] [heads][n][n], hidden[layer] [n][dims[layer]], inputEmbeddings [n][inputDims],
+     *   layerInputs[layer] [n][width of its input], qkv[layer] [n][3 heads headDims] (Q | K | V), backend }
      */
     async run(text, opts) {
       live('run');

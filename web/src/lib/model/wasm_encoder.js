@@ -35,11 +35,14 @@ export function createWasmEncoder(module, tensors) {
     pieces: (ids) => module.modelPieces(handle, Array.from(ids)),
     /**
      * ids [T] (clipped to maxTokens, each in [0, vocabSize)) -> { embedding, attention[L] [H][T][T],
-     * hidden[L], inputEmbeddings }, the results not in `outputs` (spec.js MODEL_OUTPUTS bits) null.
+     * hidden[L], inputEmbeddings, layerInputs[L], qkv[L] }, the results not in `outputs` (spec.js MODEL_OUTPUTS bits) null.
      */
     async run(ids, { kernel, outputs, fn }) {
       const r = unwrap(module.modelRunIds(handle, Array.from(ids), kernel, outputs), fn);
-      return { embedding: r.embedding, attention: r.attention, hidden: r.hidden, inputEmbeddings: r.inputEmbeddings };
+      return {
+        embedding: r.embedding, attention: r.attention, hidden: r.hidden, inputEmbeddings: r.inputEmbeddings,
+        layerInputs: r.layerInputs, qkv: r.qkv,
+      };
     },
     dispose() { module.modelFree(handle); },
   };

@@ -4,15 +4,17 @@
 // needs: what the worker must compute besides the layers' weights ('steps': one head step by step for the
 // state's layer and head); controls: the toolbar controls the view reads (the others are disabled);
 // select: extra fields of `shown` derived from the result (pure); reserve: the most height the view takes
-// at a width, kept free before the first drawing. render is a pure function of its props:
+// at a width, kept free before the first drawing; modes (optional): the modes whose toolbar shows the view.
+// render is a pure function of its props:
 //   { result, shown, state, palette, width, hiddenHeads, announce(text), setState(partial), toggleHead(h) }.
 import heatmap from './heatmap.js';
 import head from './head.js';
 import model from './model.js';
 import neuron from './neuron.js';
 import steps from './steps.js';
+import translation from './translation.js';
 
-export const VIEWS = [heatmap, head, model, neuron, steps];
+export const VIEWS = [heatmap, head, model, neuron, steps, translation];
 
 /** The view registered as `id`, else the first one. */
 export function viewFor(id) {

@@ -8,7 +8,7 @@ import { displayPiece } from '../derive.js';
 function render(ctx) {
   const { result, palette } = ctx;
   const st = result.steps;
-  if (!st) return h('p', { class: 'caption' }, 'Computing…');
+  if (!st) return h('p', { class: 'caption' }, result.stepsMissing ? `No step-by-step here: ${result.stepsMissing}.` : 'Computing…');
   const L = result.layers[st.layer ?? 0];
   const q = L.queryPieces.map(displayPiece);
   const k = L.keyPieces.map(displayPiece);
@@ -36,9 +36,10 @@ function render(ctx) {
   }
   list.append(step(n++, st.PE ? 'X + PE' : 'X', `${st.label}${st.C ? ' (queries from the target)' : ''}`, st.X, nq, d, q, null));
   if (st.C) list.append(step(n++, 'C', 'the source sentence: keys and values come from here', st.C, nk, d, k, null));
-  list.append(step(n++, 'Q', `Q = X W_Q  (head ${st.head}: columns ${st.head * dh}…${st.head * dh + dh - 1})`, st.Q, nq, dh, q, dims(dh)));
-  list.append(step(n++, 'K', `K = ${st.C ? 'C' : 'X'} W_K`, st.K, nk, dh, k, dims(dh)));
-  list.append(step(n++, 'V', `V = ${st.C ? 'C' : 'X'} W_V`, st.V, nk, dh, k, dims(dh)));
+  const bias = st.qLabel ? ' + b' : '';
+  list.append(step(n++, 'Q', st.qLabel ?? `Q = X W_Q  (head ${st.head}: columns ${st.head * dh}…${st.head * dh + dh - 1})`, st.Q, nq, dh, q, dims(dh)));
+  list.append(step(n++, 'K', `K = ${st.C ? 'C' : 'X'} W_K${bias}`, st.K, nk, dh, k, dims(dh)));
+  list.append(step(n++, 'V', `V = ${st.C ? 'C' : 'X'} W_V${bias}`, st.V, nk, dh, k, dims(dh)));
   list.append(step(n++, 'S', `scores, ${scoreText}`, st.scores, nq, nk, q, k));
   list.append(step(n++, 'M', `mask, ${maskText}`, st.masked, nq, nk, q, k));
   list.append(step(n++, 'W', 'softmax per row: w_ij = exp(M_ij − max_j M_ij) / Σ_j exp(M_ij − max_j M_ij)', st.weights, nq, nk, q, k, false));

@@ -1,0 +1,71 @@
+// The Translate mode and the Train panel of the explorer, on the trained encoder-decoder
+// (engine.loadTranslator, engine.createTrainer).
+import { test, expect } from '@playwright/test';
+import { ready } from './helpers.js';
+
+const CLASSIC = "The animal didn't cross the street because it was too tired";
+
+test('Translate mode: the translation, token by token, with each token\'s cross-attention row over the source', async ({ page }) => {
+  await page.goto(`/?mode=translate&view=translation&text=${encodeURIComponent(CLASSIC)}`);
+  const first = await ready(page);
+  expect(first.weightsFrom).toBe('translator');
+  const r = await page.evaluate(() => {
+    const res = document.querySelector('attention-view').result;
+    const cross = res.layers.filter((L) => L.name.startsWith('cross'));
+    const decoder = res.layers.filter((L) => L.name.startsWith('decoder'));
+    const last = cross[cross.length - 1];
+    // every row of every head sums to 1; the decoder's weights are zero above the diagonal
+    let worstSum = 0;
+    for (let i = 0; i < last.heads * last.nq; i++) {
+      let sum = 0;
+      for (let j = 0; j < last.nk; j++) sum += last.weights[i * last.nk + j];
+      worstSum = Math.max(worstSum, Math.abs(sum - 1));
+    }
+    let above = 0;
+    for (const L of decoder) {
+      for (let hd = 0; hd < L.heads; hd++) {
+        for (let i = 0; i < L.nq; i++) for (let j = i + 1; j < L.nk; j++) above = Math.max(above, L.weights[(hd * L.nq + i) * L.nk + j]);
+      }
+    }
+    const rows = [...document.querySelector('attention-view').shadowRoot.querySelectorAll('.translation-view tr.generated')];
+    return {
+      output: res.translation.output, m: last.nq, n: last.nk, sources: res.translation.sourceTokens.length, worstSum, above,
+      shownRows: rows.length, cellsPerRow: rows.map((tr) => tr.querySelectorAll('td').length),
+      encoder: res.layers.filter((L) => L.name.startsWith('encoder')).length, decoder: decoder.length, cross: cross.length,
+    };
+  });
+  expect(r.output).toBe('Das Tier überquerte die Straße nicht, weil es zu müde war.');
+  expect(r.worstSum).toBeLessThan(1e-5);
+  expect(r.above).toBe(0);
+  expect(r.shownRows).toBe(r.m);
+  expect(r.cellsPerRow.every((c) => c === r.n)).toBe(true);
+  expect(r.encoder).toBeGreaterThan(0);
+  expect(r.decoder).toBeGreaterThan(0);
+  expect(r.cross).toBeGreaterThan(0);
+});
+
+test('Train: held-out accuracy improves within a bounded number of steps; pause and resume', async ({ page }) => {
+  test.setTimeout(180_000);
+  await page.goto('/?mode=translate&view=translation');
+  await page.locator('#train-max-steps').fill('200');
+  await page.locator('#train-eval-every').fill('100');
+  await page.locator('#train-start').click();
+  await expect.poll(() => page.evaluate(() => globalThis.__train.evals.length), { timeout: 60_000 }).toBeGreaterThan(1);
+  await page.locator('#train-pause').click();
+  await expect.poll(() => page.evaluate(() => globalThis.__train.state)).toBe('paused');
+  await page.locator('#train-resume').click();
+  await expect.poll(() => page.evaluate(() => globalThis.__train.state), { timeout: 150_000 }).toBe('done');
+  const h = await page.evaluate(() => globalThis.__train);
+  const first = h.evals[0];
+  const last = h.evals[h.evals.length - 1];
+  console.log(`held-out exact: ${first.exact} at step ${first.step} -> ${last.exact} at step ${last.step}; pronoun ${first.pronoun} -> ${last.pronoun}; loss ${h.loss[0][1].toFixed(3)} -> ${h.loss[h.loss.length - 1][1].toFixed(3)}`);
+  expect(first.step).toBe(0);
+  expect(last.step).toBe(200);
+  expect(last.exact).toBeGreaterThan(first.exact);
+  expect(h.loss[h.loss.length - 1][1]).toBeLessThan(h.loss[0][1]);
+  expect(h.attention?.step).toBe(200);
+  expect(h.errors).toEqual([]);
+  // The trained model goes to every view: the widget recomputes on it.
+  await page.locator('#train-use').click();
+  await expect.poll(() => page.evaluate(() => document.querySelector('attention-view').result?.translation?.trainedIn?.steps ?? null)).toBe(200);
+});
