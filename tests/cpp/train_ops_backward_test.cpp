@@ -31,7 +31,7 @@ struct DenseShape {
 class DenseBackward : public ::testing::TestWithParam<DenseShape> {};
 
 TEST_P(DenseBackward, MatchesCentralDifferencesAndVariants) {
-  const auto [t, in, n_out] = GetParam();
+  const int t = GetParam().t, in = GetParam().in, n_out = GetParam().out;  // (no structured bindings: lambdas below)
   std::mt19937 rng(t * 100 + in * 10 + n_out);
   auto x = rounded(uniform(rng, size_t(t) * in)), W = rounded(uniform(rng, size_t(in) * n_out));
   auto b = rounded(uniform(rng, n_out)), dout = rounded(uniform(rng, size_t(t) * n_out));
@@ -85,7 +85,8 @@ TEST(DenseBackward, OptimizedOnThreadsMatchesReference) {
 }
 
 TEST(LayerNormBackward, MatchesCentralDifferencesAndVariants) {
-  for (auto [t, d] : {std::pair{1, 1}, std::pair{1, 2}, std::pair{3, 5}, std::pair{4, 8}, std::pair{7, 33}}) {
+  for (auto td : {std::pair{1, 1}, std::pair{1, 2}, std::pair{3, 5}, std::pair{4, 8}, std::pair{7, 33}}) {
+    const int t = td.first, d = td.second;
     std::mt19937 rng(t * 50 + d);
     auto x = rounded(uniform(rng, size_t(t) * d, 2.0)), scale = rounded(uniform(rng, d, 1.5));
     auto bias = rounded(uniform(rng, d)), dout = rounded(uniform(rng, size_t(t) * d));
@@ -202,7 +203,8 @@ TEST(EmbeddingBackward, ScatterAddsRepeatedIds) {
 // The mean loss over the rows whose target is not ignored; ignored rows get no gradient.
 TEST(CrossEntropyBackward, MatchesCentralDifferencesWithPaddingIgnored) {
   const int32_t ignore = -100;
-  for (auto [t, vocab] : {std::pair{1, 1}, std::pair{1, 3}, std::pair{5, 7}, std::pair{6, 33}}) {
+  for (auto tv : {std::pair{1, 1}, std::pair{1, 3}, std::pair{5, 7}, std::pair{6, 33}}) {
+    const int t = tv.first, vocab = tv.second;
     std::vector<int32_t> targets(t);
     for (int r = 0; r < t; ++r) targets[r] = (r * 5 + 1) % vocab;
     if (t > 2) targets[1] = targets[t - 1] = ignore;

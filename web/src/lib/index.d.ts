@@ -93,6 +93,49 @@ export interface AttentionResult {
   fallback?: { from: BackendName; reason: string };
 }
 
+/** attentionBackward: attention's arguments (without the result options) and the gradient of the loss. */
+export interface AttentionBackwardOptions
+  extends Omit<AttentionOptions, 'returnWeights' | 'out' | 'weightsOut'> {
+  /** [H][Tq][Dv]: d loss / d output */
+  dOutput: Float32Array;
+}
+
+/** Gradients of the loss; score parameters the score function does not have are null. */
+export interface AttentionGradients {
+  /** [H][Tq][D] */ dQuery: Float32Array;
+  /** [H][Tk][D] */ dKey: Float32Array;
+  /** [H][Tk][Dv] */ dValue: Float32Array;
+  /** general: [D][D] */ dW: Float32Array | null;
+  /** additive: [A][D] */ dWq: Float32Array | null;
+  /** additive: [A][D] */ dWk: Float32Array | null;
+  /** additive: [A] */ dv: Float32Array | null;
+}
+
+export interface MultiHeadBackwardOptions
+  extends Omit<MultiHeadOptions, 'returnWeights' | 'out' | 'weightsOut'> {
+  /** [Tq][M]: d loss / d output */
+  dOutput: Float32Array;
+}
+
+export interface MultiHeadGradients {
+  /** [Tq][M]; for self-attention it holds x's gradient as query and as context */
+  dx: Float32Array;
+  /** [Tk][M]; null for self-attention */
+  dContext: Float32Array | null;
+  /** [M][M] each */
+  dWq: Float32Array;
+  dWk: Float32Array;
+  dWv: Float32Array;
+  dWo: Float32Array;
+  /** [M], null when that bias was not given */
+  dbq: Float32Array | null;
+  dbk: Float32Array | null;
+  dbv: Float32Array | null;
+  dbo: Float32Array | null;
+  /** the score parameters' (head size D = M / heads), null when unused */
+  scoreParams: { dW: Float32Array | null; dWq: Float32Array | null; dWk: Float32Array | null; dv: Float32Array | null };
+}
+
 export interface ModelInfo {
   layers: number;
   heads: number[];
@@ -135,6 +178,10 @@ export interface Engine {
   readonly adapterInfo: unknown;
   attention(options: AttentionOptions): Promise<AttentionResult>;
   multiHeadAttention(options: MultiHeadOptions): Promise<AttentionResult>;
+  /** Gradients of attention (forward recomputed, then the backward); always computed on WASM. */
+  attentionBackward(options: AttentionBackwardOptions): Promise<AttentionGradients>;
+  /** Gradients of the multi-head layer; always computed on WASM. */
+  multiHeadAttentionBackward(options: MultiHeadBackwardOptions): Promise<MultiHeadGradients>;
   /**
    * a URL, a fetch Response, a ReadableStream of Uint8Array chunks, the bytes of a safetensors file, or nothing
    * for the default compact model from the page's origin; URLs, responses and streams are read into the WASM

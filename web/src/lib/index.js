@@ -2,6 +2,7 @@
 // (validate.js); backends (WASM, WebGPU) receive normalized arguments. See README.md for the API.
 import { normalizeAttention, normalizeMultiHead, checkPositionalEncoding } from './validate.js';
 import { createWasmBackend, wasmSimdSupported, MAX_THREADS } from './backends/wasm.js';
+import { normalizeAttentionBackward, normalizeMultiHeadBackward } from './validate_backward.js';
 
 export { wasmSimdSupported };
 // The op spec: names, codes, parameters, labels and formulas of score functions, masks, kernels, model outputs.
@@ -191,6 +192,15 @@ export async function createEngine(options = {}) {
     // async, so that a validation error is a rejected promise like any other failure.
     attention: op('attention', normalizeAttention),
     multiHeadAttention: op('multiHeadAttention', normalizeMultiHead),
+    // Gradients (docs/TRAINING.md): always on WASM, whichever backend runs the forward calls.
+    attentionBackward: async (args) => {
+      live('attentionBackward');
+      return wasm.attentionBackward(normalizeAttentionBackward(args));
+    },
+    multiHeadAttentionBackward: async (args) => {
+      live('multiHeadAttentionBackward');
+      return wasm.multiHeadAttentionBackward(normalizeMultiHeadBackward(args));
+    },
     loadModel,
     // The toy English -> German encoder-decoder (web/src/lib/translator/, docs/TRANSLATOR.md): trained and run on WASM.
     async createTrainer(options) {

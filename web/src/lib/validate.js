@@ -12,11 +12,11 @@ export const MAX_HEAP_BYTES = 2 ** 31;
 // Largest size accepted for any one dimension; products are checked against the heap separately.
 const MAX_DIM = 2 ** 24;
 
-const ATTENTION_KEYS = new Set([
+export const ATTENTION_KEYS = new Set([
   'query', 'key', 'value', 'heads', 'nq', 'nk', 'dk', 'dv', 'score', 'W', 'Wq', 'Wk', 'v', 'mask',
   'returnWeights', 'returnScores', 'kernel', 'out', 'weightsOut',
 ]);
-const MHA_KEYS = new Set([
+export const MHA_KEYS = new Set([
   'x', 'context', 'nq', 'nk', 'dModel', 'heads', 'Wq', 'Wk', 'Wv', 'Wo', 'bq', 'bk', 'bv', 'bo', 'score',
   'scoreParams', 'mask', 'returnWeights', 'kernel', 'out', 'weightsOut',
 ]);
@@ -271,17 +271,19 @@ function checkMask(mask, nq, nk, fn) {
   return { kind: 'explicit', allowed: mask };
 }
 
-function checkHeap(bytes, what, fn) {
+export function checkHeap(bytes, what, fn) {
   if (bytes > MAX_HEAP_BYTES) {
     throw new RangeError(`${fn}: ${what} need ${(bytes / 2 ** 20).toFixed(0)} MiB but the WASM heap ` +
       `holds at most ${MAX_HEAP_BYTES / 2 ** 20} MiB`);
   }
 }
 
-/** Validates attention() options; returns the normalized object of docs/CONTRACTS.md. */
-export function normalizeAttention(options) {
-  const fn = 'attention';
-  checkOptions(options, ATTENTION_KEYS, fn);
+/**
+ * Validates attention() options; returns the normalized object of docs/CONTRACTS.md. fn and keys: the caller's
+ * name and its known options (attentionBackward, validate_backward.js, takes the same arguments).
+ */
+export function normalizeAttention(options, fn = 'attention', keys = ATTENTION_KEYS) {
+  checkOptions(options, keys, fn);
   const heads = options.heads === undefined ? 1 : checkSize(options.heads, 'heads', fn);
   const nq = checkSize(options.nq, 'nq', fn);
   const nk = checkSize(options.nk, 'nk', fn);
@@ -306,10 +308,9 @@ export function normalizeAttention(options) {
   };
 }
 
-/** Validates multiHeadAttention() options; returns the normalized object of docs/CONTRACTS.md. */
-export function normalizeMultiHead(options) {
-  const fn = 'multiHeadAttention';
-  checkOptions(options, MHA_KEYS, fn);
+/** Validates multiHeadAttention() options (fn, keys: as for normalizeAttention). */
+export function normalizeMultiHead(options, fn = 'multiHeadAttention', keys = MHA_KEYS) {
+  checkOptions(options, keys, fn);
   const self = options.context === undefined || options.context === null || options.context === options.x;
   const nq = checkSize(options.nq, 'nq', fn);
   let nk;

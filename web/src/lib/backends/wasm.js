@@ -7,6 +7,11 @@ import { heapF32, heapU8 } from '../heap.js';
 import { SCORES, MASKS, KERNELS } from '../spec.js';
 import { lengthOf } from '../validate.js';
 import { createWasmEncoder } from '../model/wasm_encoder.js';
+import { attentionBackwardOnHeap, multiHeadAttentionBackwardOnHeap } from './wasm_backward.js';
+
+// Name -> code maps of the op spec, for the backward calls (wasm_backward.js).
+const codesOf = (entries) => Object.fromEntries(Object.entries(entries).map(([name, e]) => [name, e.code]));
+const CODES = { score: codesOf(SCORES), mask: codesOf(MASKS), kernel: codesOf(KERNELS) };
 
 // A module whose one function returns i8x16.popcnt(i8x16.splat(0)): valid only where WASM SIMD is.
 const SIMD_PROBE = new Uint8Array([
@@ -238,6 +243,14 @@ export async function createWasmBackend(options = {}) {
 
     /** The model of an open model file (model/tensors.js) on this backend: the C++ encoder. */
     createEncoder: (tensors) => createWasmEncoder(module, tensors),
+
+    // The backward calls (wasm_backward.js): gradients of attention and of the multi-head layer.
+    async attentionBackward(a) {
+      return withHeap('attentionBackward', (heap) => attentionBackwardOnHeap(module, heap, a, CODES));
+    },
+    async multiHeadAttentionBackward(a) {
+      return withHeap('multiHeadAttentionBackward', (heap) => multiHeadAttentionBackwardOnHeap(module, heap, a, CODES));
+    },
 
     /** Heap figures for leak checks and the bench: total heap size and bytes malloc'd now. */
     memory() {

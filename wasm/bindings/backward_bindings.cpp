@@ -1,0 +1,212 @@
+// H heads, Tq queries, Tk keys, D query/key dims, Dv value dims, A additive hidden dims, M model dims.
+//
+// The Embind layer of the backward ops (attn/backward.h): converts arguments, runs the forward that saves
+// and then the backward, nothing else. Pointers are byte offsets into the WASM heap (0 = null) allocated by
+// JS; gradient buffers are zeroed here before the backward accumulates into them. As in bindings.cpp,
+// nothing throws: an impossible argument returns a negative status and writes nothing.
+#include <emscripten/bind.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "attn/backward.h"
+
+namespace {
+
+using attn::MaskKind;
+using attn::Score;
+using attn::Variant;
+
+constexpr int kOk = 0;
+constexpr int kBadArgument = -1;
+
+// attention's arguments (bindings.cpp's AttentionArgs without out and weights), dout, and the gradients.
+struct AttentionBackwardArgs {
+  uintptr_t q = 0, k = 0, v = 0, W = 0, Wq = 0, Wk = 0, va = 0, allowed = 0, dout = 0;
+  uintptr_t dq = 0, dk = 0, dvalue = 0, dW = 0, dWq = 0, dWk = 0, dva = 0;
+  int score = 1, mask = 0, variant = 1, heads = 1, nq = 0, nk = 0, dkDims = 0, dvDims = 0, da = 0;
+};
+
+struct MultiHeadBackwardArgs {
+  uintptr_t x = 0, context = 0, wq = 0, wk = 0, wv = 0, wo = 0, bq = 0, bk = 0, bv = 0, bo = 0, W = 0, Wq = 0,
+            Wk = 0, va = 0, allowed = 0, dout = 0;
+  uintptr_t dx = 0, dcontext = 0, dwq = 0, dwk = 0, dwv = 0, dwo = 0, dbq = 0, dbk = 0, dbv = 0, dbo = 0, dW = 0,
+            dWq = 0, dWk = 0, dva = 0;
+  int score = 1, mask = 0, variant = 1, nq = 0, nk = 0, dModel = 0, heads = 1, da = 0;
+};
+
+template <typename T>
+T* ptr(uintptr_t p) {
+  return reinterpret_cast<T*>(p);
+}
+
+// Zeroes `count` floats at p (when p is not null) and returns it as a gradient buffer.
+float* zeroed(uintptr_t p, size_t count) {
+  float* f = ptr<float>(p);
+  if (f) std::fill(f, f + count, 0.0f);
+  return f;
+}
+
+bool to_params(int score, uintptr_t W, uintptr_t Wq, uintptr_t Wk, uintptr_t va, int da, int mask, uintptr_t allowed,
+               attn::ScoreParams* sp, attn::MaskParams* mp) {
+  if (score < 0 || score > 3 || mask < 0 || mask > 2) return false;
+  sp->score = Score(score);
+  if (sp->score == Score::kGeneral) {
+    if (!W) return false;
+    sp->W = ptr<const float>(W);
+  }
+  if (sp->score == Score::kAdditive) {
+    if (!Wq || !Wk || !va || da < 1) return false;
+    sp->Wq = ptr<const float>(Wq);
+    sp->Wk = ptr<const float>(Wk);
+    sp->v = ptr<const float>(va);
+    sp->da = da;
+  }
+  mp->kind = MaskKind(mask);
+  if (mp->kind == MaskKind::kExplicit) {
+    if (!allowed) return false;
+    mp->allowed = ptr<const uint8_t>(allowed);
+  }
+  return true;
+}
+
+// The score-parameter gradients, zeroed, for the score function in sp.
+attn::ScoreGrads score_grads(const attn::ScoreParams& sp, int dk, uintptr_t dW, uintptr_t dWq, uintptr_t dWk,
+                             uintptr_t dva) {
+  attn::ScoreGrads g;
+  if (sp.score == Score::kGeneral) g.dW = zeroed(dW, size_t(dk) * dk);
+  if (sp.score == Score::kAdditive) {
+    g.dWq = zeroed(dWq, size_t(sp.da) * dk);
+    g.dWk = zeroed(dWk, size_t(sp.da) * dk);
+    g.dv = zeroed(dva, size_t(sp.da));
+  }
+  return g;
+}
+
+// attention_forward_f32 (out, row max and sum kept here), then attention_backward_f32 into zeroed gradients.
+int attentionBackward(const AttentionBackwardArgs& a) {
+  attn::ScoreParams sp;
+  attn::MaskParams mp;
+  if (!a.q || !a.k || !a.v || !a.dout || !a.dq || !a.dk || !a.dvalue || a.heads < 1 || a.nq < 1 || a.nk < 1 ||
+      a.dkDims < 1 || a.dvDims < 1 || a.variant < 0 || a.variant > 1 ||
+      !to_params(a.score, a.W, a.Wq, a.Wk, a.va, a.da, a.mask, a.allowed, &sp, &mp))
+    return kBadArgument;
+  const int H = a.heads, nq = a.nq, nk = a.nk, D = a.dkDims, Dv = a.dvDims;
+  std::vector<float> out(size_t(H) * nq * Dv), rmax(size_t(H) * nq), rsum(size_t(H) * nq);
+  attn::attention_forward_f32(out.data(), rmax.data(), rsum.data(), ptr<const float>(a.q), ptr<const float>(a.k),
+                              ptr<const float>(a.v), sp, mp, H, nq, nk, D, Dv, Variant(a.variant));
+  const attn::ScoreGrads g = score_grads(sp, D, a.dW, a.dWq, a.dWk, a.dva);
+  attn::attention_backward_f32(zeroed(a.dq, size_t(H) * nq * D), zeroed(a.dk, size_t(H) * nk * D),
+                               zeroed(a.dvalue, size_t(H) * nk * Dv), g, ptr<const float>(a.dout), out.data(),
+                               rmax.data(), rsum.data(), ptr<const float>(a.q), ptr<const float>(a.k),
+                               ptr<const float>(a.v), sp, mp, H, nq, nk, D, Dv, Variant(a.variant));
+  return kOk;
+}
+
+// multi_head_attention_forward_f32 (saved kept here), then the backward. Self-attention (context == x): the
+// gradients with respect to x as query and as context both go to dx (dcontext is then 0 and unused).
+int multiHeadAttentionBackward(const MultiHeadBackwardArgs& a) {
+  attn::ScoreParams sp;
+  attn::MaskParams mp;
+  if (!a.x || !a.context || !a.wq || !a.wk || !a.wv || !a.wo || !a.dout || !a.dx || !a.dwq || !a.dwk || !a.dwv ||
+      !a.dwo || a.heads < 1 || a.nq < 1 || a.nk < 1 || a.dModel < 1 || a.dModel % a.heads != 0 || a.variant < 0 ||
+      a.variant > 1 || !to_params(a.score, a.W, a.Wq, a.Wk, a.va, a.da, a.mask, a.allowed, &sp, &mp))
+    return kBadArgument;
+  const int m = a.dModel, nq = a.nq, nk = a.nk, dh = m / a.heads;
+  const bool self = a.context == a.x;
+  attn::MultiHeadParams p;
+  p.q = {ptr<const float>(a.wq), ptr<const float>(a.bq)};
+  p.k = {ptr<const float>(a.wk), ptr<const float>(a.bk)};
+  p.v = {ptr<const float>(a.wv), ptr<const float>(a.bv)};
+  p.o = {ptr<const float>(a.wo), ptr<const float>(a.bo)};
+  std::vector<float> out(size_t(nq) * m), saved(attn::multi_head_saved_size(nq, nk, m, a.heads));
+  attn::multi_head_attention_forward_f32(out.data(), saved.data(), ptr<const float>(a.x), ptr<const float>(a.context),
+                                         p, sp, mp, nq, nk, m, a.heads, Variant(a.variant));
+  const size_t mm = size_t(m) * m;
+  attn::MultiHeadGrads g;
+  g.q = {zeroed(a.dwq, mm), a.bq ? zeroed(a.dbq, m) : nullptr};
+  g.k = {zeroed(a.dwk, mm), a.bk ? zeroed(a.dbk, m) : nullptr};
+  g.v = {zeroed(a.dwv, mm), a.bv ? zeroed(a.dbv, m) : nullptr};
+  g.o = {zeroed(a.dwo, mm), a.bo ? zeroed(a.dbo, m) : nullptr};
+  const attn::ScoreGrads sg = score_grads(sp, dh, a.dW, a.dWq, a.dWk, a.dva);
+  float* dx = zeroed(a.dx, size_t(nq) * m);
+  float* dcontext = self ? dx : zeroed(a.dcontext, size_t(nk) * m);
+  attn::multi_head_attention_backward_f32(dx, dcontext, g, sg, ptr<const float>(a.dout), saved.data(),
+                                          ptr<const float>(a.x), ptr<const float>(a.context), p, sp, mp, nq, nk, m,
+                                          a.heads, Variant(a.variant));
+  return kOk;
+}
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(attn_backward) {
+  using namespace emscripten;
+  value_object<AttentionBackwardArgs>("AttentionBackwardArgs")
+      .field("q", &AttentionBackwardArgs::q)
+      .field("k", &AttentionBackwardArgs::k)
+      .field("v", &AttentionBackwardArgs::v)
+      .field("W", &AttentionBackwardArgs::W)
+      .field("Wq", &AttentionBackwardArgs::Wq)
+      .field("Wk", &AttentionBackwardArgs::Wk)
+      .field("va", &AttentionBackwardArgs::va)
+      .field("allowed", &AttentionBackwardArgs::allowed)
+      .field("dout", &AttentionBackwardArgs::dout)
+      .field("dq", &AttentionBackwardArgs::dq)
+      .field("dk", &AttentionBackwardArgs::dk)
+      .field("dvalue", &AttentionBackwardArgs::dvalue)
+      .field("dW", &AttentionBackwardArgs::dW)
+      .field("dWq", &AttentionBackwardArgs::dWq)
+      .field("dWk", &AttentionBackwardArgs::dWk)
+      .field("dva", &AttentionBackwardArgs::dva)
+      .field("score", &AttentionBackwardArgs::score)
+      .field("mask", &AttentionBackwardArgs::mask)
+      .field("variant", &AttentionBackwardArgs::variant)
+      .field("heads", &AttentionBackwardArgs::heads)
+      .field("nq", &AttentionBackwardArgs::nq)
+      .field("nk", &AttentionBackwardArgs::nk)
+      .field("dkDims", &AttentionBackwardArgs::dkDims)
+      .field("dvDims", &AttentionBackwardArgs::dvDims)
+      .field("da", &AttentionBackwardArgs::da);
+  value_object<MultiHeadBackwardArgs>("MultiHeadBackwardArgs")
+      .field("x", &MultiHeadBackwardArgs::x)
+      .field("context", &MultiHeadBackwardArgs::context)
+      .field("wq", &MultiHeadBackwardArgs::wq)
+      .field("wk", &MultiHeadBackwardArgs::wk)
+      .field("wv", &MultiHeadBackwardArgs::wv)
+      .field("wo", &MultiHeadBackwardArgs::wo)
+      .field("bq", &MultiHeadBackwardArgs::bq)
+      .field("bk", &MultiHeadBackwardArgs::bk)
+      .field("bv", &MultiHeadBackwardArgs::bv)
+      .field("bo", &MultiHeadBackwardArgs::bo)
+      .field("W", &MultiHeadBackwardArgs::W)
+      .field("Wq", &MultiHeadBackwardArgs::Wq)
+      .field("Wk", &MultiHeadBackwardArgs::Wk)
+      .field("va", &MultiHeadBackwardArgs::va)
+      .field("allowed", &MultiHeadBackwardArgs::allowed)
+      .field("dout", &MultiHeadBackwardArgs::dout)
+      .field("dx", &MultiHeadBackwardArgs::dx)
+      .field("dcontext", &MultiHeadBackwardArgs::dcontext)
+      .field("dwq", &MultiHeadBackwardArgs::dwq)
+      .field("dwk", &MultiHeadBackwardArgs::dwk)
+      .field("dwv", &MultiHeadBackwardArgs::dwv)
+      .field("dwo", &MultiHeadBackwardArgs::dwo)
+      .field("dbq", &MultiHeadBackwardArgs::dbq)
+      .field("dbk", &MultiHeadBackwardArgs::dbk)
+      .field("dbv", &MultiHeadBackwardArgs::dbv)
+      .field("dbo", &MultiHeadBackwardArgs::dbo)
+      .field("dW", &MultiHeadBackwardArgs::dW)
+      .field("dWq", &MultiHeadBackwardArgs::dWq)
+      .field("dWk", &MultiHeadBackwardArgs::dWk)
+      .field("dva", &MultiHeadBackwardArgs::dva)
+      .field("score", &MultiHeadBackwardArgs::score)
+      .field("mask", &MultiHeadBackwardArgs::mask)
+      .field("variant", &MultiHeadBackwardArgs::variant)
+      .field("nq", &MultiHeadBackwardArgs::nq)
+      .field("nk", &MultiHeadBackwardArgs::nk)
+      .field("dModel", &MultiHeadBackwardArgs::dModel)
+      .field("heads", &MultiHeadBackwardArgs::heads)
+      .field("da", &MultiHeadBackwardArgs::da);
+  function("attentionBackward", &attentionBackward);
+  function("multiHeadAttentionBackward", &multiHeadAttentionBackward);
+}

@@ -1,0 +1,263 @@
+// H heads, Tq queries, Tk keys, D query/key dims, Dv value dims, Bq = 32 queries per block, Bk = 64 keys per
+// block, MR = 4 rows and NR = 8 columns per micro-tile (2 x f32x4); Tq4, Tk8, D8, Dv8: rounded up to MR or NR.
+//
+// Flash-style attention backward with WASM SIMD128 (f32x4), compiled only with -msimd128. The probabilities
+// are recomputed from the row max and sum saved by attention_forward_f32, one [Bq][Bk] block at a time, so
+// nothing of size Tq x Tk is held (FlashAttention-2's backward, key blocks outside, query blocks inside).
+// Every product runs on the forward's 4x8 micro-kernels (attention_simd.h): scores_4x8 for S = Q' K^T and
+// dP = dO V^T (K and V as panels [D][NR]), pv_4x8 for dV += P^T dO, dK += dS^T Q' and dQ' += dS K (row
+// operands padded to NR columns). Additive scores run the scalar kernel: their tanh per (query, key, hidden
+// unit) has no such product form.
+#if defined(__wasm_simd128__)
+
+#include <wasm_simd128.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <vector>
+
+#include "attention_backward_prep.h"
+#include "attention_prep.h"
+#include "attention_simd.h"
+#include "attn/backward.h"
+
+namespace attn {
+namespace {
+
+using namespace kernels::simd;  // NOLINT: the micro-kernels of attention_simd.h
+
+constexpr int kBq = 32;  // queries per block (multiple of MR)
+constexpr int kBk = 64;  // keys per block (multiple of NR and MR)
+
+// One head's operands, packed and zero-padded so that no micro-kernel sees an edge.
+struct Packed {
+  int nq4, nk8, d8, dv8;
+  std::vector<float> qp;      // Q' [Tq4][D8]
+  std::vector<float> kpanel;  // K panels [Tk8/NR][D][NR]
+  std::vector<float> krow;    // K [Tk8][D8]
+  std::vector<float> vpanel;  // V panels [Tk8/NR][Dv][NR]
+  std::vector<float> dout;    // dO [Tq4][Dv8]
+  std::vector<float> m, inv, delta;  // [Tq4]: row max (0 for a row without keys), 1/l (0 there), dO . O
+  std::vector<float> dqp;     // dQ' [Tq4][D8]
+};
+
+struct Scratch {
+  std::vector<float> s, dp;    // [Bq][Bk]: P, then dS; dP
+  std::vector<float> pt, dst;  // [Bk][Bq]: P^T, dS^T
+  std::vector<float> dkb, dvb; // [Bk][D8], [Bk][Dv8]: dK, dV of the key block
+};
+
+// panels [ceil(T/NR)][C][NR] <- x [T][C]: row t goes to lane t % NR of panel t / NR.
+void pack_panels(float* panels, const float* x, int t_count, int c_count) {
+  for (int t = 0; t < t_count; ++t) {
+    float* p = panels + size_t(t / kNr) * c_count * kNr + t % kNr;
+    for (int c = 0; c < c_count; ++c) p[size_t(c) * kNr] = x[size_t(t) * c_count + c];
+  }
+}
+
+// dst [T][ld] <- x [T][C] (ld >= C; the padding keeps its zeros).
+void pack_rows(float* dst, int ld, const float* x, int t_count, int c_count) {
+  for (int t = 0; t < t_count; ++t) std::copy(x + size_t(t) * c_count, x + size_t(t + 1) * c_count, dst + size_t(t) * ld);
+}
+
+// x[c] = exp(x[c] - m) * inv for c < n (n a multiple of 4); -INFINITY entries become 0.
+inline void probabilities_row(float* x, int n, float m, float inv) {
+  const v128_t vm = wasm_f32x4_splat(m), vinv = wasm_f32x4_splat(inv);
+  for (int c = 0; c < n; c += 4)
+    wasm_v128_store(x + c, wasm_f32x4_mul(vexp_nonpositive(wasm_f32x4_sub(wasm_v128_load(x + c), vm)), vinv));
+}
+
+// p[c] = p[c] * (dp[c] - delta) for c < n (n a multiple of 4): dS in place of P.
+inline void ds_row(float* p, const float* dp, int n, float delta) {
+  const v128_t vdelta = wasm_f32x4_splat(delta);
+  for (int c = 0; c < n; c += 4)
+    wasm_v128_store(p + c, wasm_f32x4_mul(wasm_v128_load(p + c), wasm_f32x4_sub(wasm_v128_load(dp + c), vdelta)));
+}
+
+// dst [cols][ldd] <- src [rows][lds] transposed (rows, cols multiples of 4), 4x4 blocks through shuffles.
+void transpose(float* dst, int ldd, const float* src, int lds, int rows, int cols) {
+  for (int r = 0; r < rows; r += 4)
+    for (int c = 0; c < cols; c += 4) {
+      const v128_t v0 = wasm_v128_load(src + size_t(r) * lds + c);
+      const v128_t v1 = wasm_v128_load(src + size_t(r + 1) * lds + c);
+      const v128_t v2 = wasm_v128_load(src + size_t(r + 2) * lds + c);
+      const v128_t v3 = wasm_v128_load(src + size_t(r + 3) * lds + c);
+      const v128_t t0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5);
+      const v128_t t1 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5);
+      const v128_t t2 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7);
+      const v128_t t3 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
+      wasm_v128_store(dst + size_t(c) * ldd + r, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+      wasm_v128_store(dst + size_t(c + 1) * ldd + r, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+      wasm_v128_store(dst + size_t(c + 2) * ldd + r, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+      wasm_v128_store(dst + size_t(c + 3) * ldd + r, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+    }
+}
+
+class HeadBackward {
+ public:
+  HeadBackward(const ScoreParams& score, const MaskParams& mask, int nq, int nk, int dk, int dv)
+      : score_(score), mask_(mask), nq_(nq), nk_(nk), dk_(dk), dv_(dv) {
+    p_.nq4 = round_up(nq, kMr);
+    p_.nk8 = round_up(nk, kNr);
+    p_.d8 = round_up(dk, kNr);
+    p_.dv8 = round_up(dv, kNr);
+    p_.qp.assign(size_t(p_.nq4) * p_.d8, 0.0f);
+    p_.kpanel.assign(size_t(p_.nk8) * dk, 0.0f);
+    p_.krow.assign(size_t(p_.nk8) * p_.d8, 0.0f);
+    p_.vpanel.assign(size_t(p_.nk8) * dv, 0.0f);
+    p_.dout.assign(size_t(p_.nq4) * p_.dv8, 0.0f);
+    p_.m.assign(p_.nq4, 0.0f);
+    p_.inv.assign(p_.nq4, 0.0f);
+    p_.delta.assign(p_.nq4, 0.0f);
+    p_.dqp.resize(size_t(p_.nq4) * p_.d8);
+    w_.s.resize(size_t(kBq) * kBk);
+    w_.dp.resize(size_t(kBq) * kBk);
+    w_.pt.resize(size_t(kBk) * kBq);
+    w_.dst.resize(size_t(kBk) * kBq);
+    w_.dkb.resize(size_t(kBk) * p_.d8);
+    w_.dvb.resize(size_t(kBk) * p_.dv8);
+  }
+
+  // pass 0: pack one head; Delta_i = dO_i . O_i; rows without an allowed key (l = 0) get m = 0 and 1/l = 0,
+  // so their recomputed P is 0 (exp(-INFINITY - 0) = 0) and no NaN appears.
+  void pack(const float* q, const float* k, const float* v, const float* dout, const float* out, const float* rmax,
+            const float* rsum) {
+    kernels::transform_queries(p_.qp.data(), p_.d8, q, score_, nq_, dk_);
+    pack_panels(p_.kpanel.data(), k, nk_, dk_);
+    pack_rows(p_.krow.data(), p_.d8, k, nk_, dk_);
+    pack_panels(p_.vpanel.data(), v, nk_, dv_);
+    pack_rows(p_.dout.data(), p_.dv8, dout, nq_, dv_);
+    for (int i = 0; i < nq_; ++i) {
+      const bool any = rsum[i] > 0.0f;
+      p_.m[i] = any ? rmax[i] : 0.0f;
+      p_.inv[i] = any ? 1.0f / rsum[i] : 0.0f;
+      float d = 0.0f;
+      for (int c = 0; c < dv_; ++c) d += dout[size_t(i) * dv_ + c] * out[size_t(i) * dv_ + c];
+      p_.delta[i] = d;
+    }
+    std::fill(p_.dqp.begin(), p_.dqp.end(), 0.0f);
+  }
+
+  // Keys [0, end) may be attended by query i (all keys unless causal).
+  int keys_end(int i) const { return kernels::causal_end(mask_, std::min(i, nq_ - 1), nq_, nk_); }
+
+  // The key block [j0, j0 + nb8) against every query that may attend it; dK, dV of the block into dkey, dvalue.
+  void key_block(float* dkey, float* dvalue, int j0, int n8) {
+    const int d8 = p_.d8, dv8 = p_.dv8;
+    std::fill(w_.dkb.begin(), w_.dkb.end(), 0.0f);
+    std::fill(w_.dvb.begin(), w_.dvb.end(), 0.0f);
+    // Causal: query i reaches key j0 only when its keys_end > j0, and keys_end grows with i.
+    int i0 = 0;
+    if (mask_.kind == MaskKind::kCausal)
+      while (i0 < nq_ && keys_end(i0) <= j0) ++i0;
+    i0 -= i0 % kMr;
+    for (int ib = i0; ib < p_.nq4 && ib < nq_; ib += kBq) {
+      const int nb = std::min(kBq, p_.nq4 - ib);
+      const int n = std::min(n8, round_up(keys_end(ib + nb - 1), kNr) - j0);  // keys of the block in reach
+      if (n <= 0) continue;
+      float* s = w_.s.data();
+      float* dp = w_.dp.data();
+      for (int g = 0; g < nb; g += kMr) {
+        // pass 1: S = Q' K^T, masked; P = exp(S - m) / l
+        for (int c = 0; c < n; c += kNr)
+          scores_4x8(s + size_t(g) * kBk + c, kBk, &p_.qp[size_t(ib + g) * d8], d8,
+                     &p_.kpanel[size_t((j0 + c) / kNr) * dk_ * kNr], dk_);
+        mask_rows(s + size_t(g) * kBk, ib + g, j0, n);
+        for (int r = 0; r < kMr; ++r)
+          probabilities_row(s + size_t(g + r) * kBk, n, p_.m[ib + g + r], p_.inv[ib + g + r]);
+        // pass 2: dP = dO V^T; dS = P (dP - Delta), in place of P after P^T is taken below
+        for (int c = 0; c < n; c += kNr)
+          scores_4x8(dp + size_t(g) * kBk + c, kBk, &p_.dout[size_t(ib + g) * dv8], dv8,
+                     &p_.vpanel[size_t((j0 + c) / kNr) * dv_ * kNr], dv_);
+      }
+      transpose(w_.pt.data(), kBq, s, kBk, nb, n);
+      for (int r = 0; r < nb; ++r) ds_row(s + size_t(r) * kBk, dp + size_t(r) * kBk, n, p_.delta[ib + r]);
+      transpose(w_.dst.data(), kBq, s, kBk, nb, n);
+      // pass 3: dV_b += P^T dO; dK_b += dS^T Q'; dQ' += dS K_b
+      for (int kk = 0; kk < n; kk += kMr) {
+        for (int c = 0; c < dv8; c += kNr)
+          pv_4x8(&w_.dvb[size_t(kk) * dv8 + c], dv8, &w_.pt[size_t(kk) * kBq], kBq, &p_.dout[size_t(ib) * dv8 + c],
+                 dv8, nb);
+        for (int c = 0; c < d8; c += kNr)
+          pv_4x8(&w_.dkb[size_t(kk) * d8 + c], d8, &w_.dst[size_t(kk) * kBq], kBq, &p_.qp[size_t(ib) * d8 + c], d8,
+                 nb);
+      }
+      for (int g = 0; g < nb; g += kMr)
+        for (int c = 0; c < d8; c += kNr)
+          pv_4x8(&p_.dqp[size_t(ib + g) * d8 + c], d8, s + size_t(g) * kBk, kBk, &p_.krow[size_t(j0) * d8 + c], d8, n);
+    }
+    for (int j = j0; j < std::min(j0 + n8, nk_); ++j) {  // pass 4: the block's rows of dK and dV
+      const float* gk = &w_.dkb[size_t(j - j0) * d8];
+      const float* gv = &w_.dvb[size_t(j - j0) * dv8];
+      if (dkey)
+        for (int c = 0; c < dk_; ++c) dkey[size_t(j) * dk_ + c] += gk[c];
+      if (dvalue)
+        for (int c = 0; c < dv_; ++c) dvalue[size_t(j) * dv_ + c] += gv[c];
+    }
+  }
+
+  // pass 5: dQ' back to dq (and dW for general).
+  void finish(float* dquery, const ScoreGrads& dscore, const float* q) const {
+    kernels::queries_backward(dquery, dscore, p_.dqp.data(), p_.d8, q, score_, nq_, dk_);
+  }
+
+  int nk8() const { return p_.nk8; }
+
+ private:
+  // -INFINITY where the mask forbids (causal, explicit) and on the padding keys >= Tk, for rows i..i+3 of
+  // s [4][Bk] and keys j0..j0+n-1. Padding rows (>= Tq) need nothing: their 1/l is 0.
+  void mask_rows(float* s, int i, int j0, int n) const {
+    for (int r = 0; r < kMr && i + r < nq_; ++r) {
+      float* sr = s + size_t(r) * kBk;
+      const int end = kernels::causal_end(mask_, i + r, nq_, nk_);
+      for (int c = std::max(0, end - j0); c < n; ++c) sr[c] = -INFINITY;
+      if (mask_.kind == MaskKind::kExplicit) {
+        const uint8_t* allowed = mask_.allowed + size_t(i + r) * nk_;
+        for (int c = 0, e = std::min(n, end - j0); c < e; ++c)
+          if (!allowed[j0 + c]) sr[c] = -INFINITY;
+      }
+    }
+  }
+
+  ScoreParams score_;
+  MaskParams mask_;
+  int nq_, nk_, dk_, dv_;
+  Packed p_;
+  Scratch w_;
+};
+
+}  // namespace
+
+// dquery, dkey, dvalue, dscore (+=): attn/backward.h. Per head: pass 0 (pack), then per key block of Bk keys,
+// per query block of Bq queries that reaches it (causal blocks wholly above the diagonal are skipped):
+//   pass 1: S = Q' K_b^T masked to -INFINITY, P = exp(S - m) / l      (2 Bq Bk D flops, the recomputation)
+//   pass 2: dP = dO V_b^T; dS = P (dP - Delta)                           (2 Bq Bk Dv)
+//   pass 3: dV_b += P^T dO; dK_b += dS^T Q'; dQ' += dS K_b               (2 Bq Bk (Dv + 2 D))
+//   pass 4: dkey, dvalue rows of the block += dK_b, dV_b
+// pass 5 (per head): dquery += dQ' through the score transform (scaled: 1/sqrt(D); general: W^T, and dW).
+void attention_backward_f32__wasmsimd(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore,
+                                      const float* dout, const float* out, const float* row_max,
+                                      const float* row_sum, const float* q, const float* k, const float* v,
+                                      const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
+                                      int dk, int dv) {
+  assert(dout && out && row_max && row_sum && q && k && v && heads > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0);
+  if (score.score == Score::kAdditive) {
+    attention_backward_f32__scalar(dquery, dkey, dvalue, dscore, dout, out, row_max, row_sum, q, k, v, score, mask,
+                                   heads, nq, nk, dk, dv);
+    return;
+  }
+  HeadBackward head(score, mask, nq, nk, dk, dv);
+  for (int h = 0; h < heads; ++h) {
+    const size_t oq = size_t(h) * nq, ok = size_t(h) * nk;
+    head.pack(q + oq * dk, k + ok * dk, v + ok * dv, dout + oq * dv, out + oq * dv, row_max + oq, row_sum + oq);
+    for (int j0 = 0; j0 < head.nk8(); j0 += kBk)
+      head.key_block(dkey ? dkey + ok * dk : nullptr, dvalue ? dvalue + ok * dv : nullptr, j0,
+                     std::min(kBk, head.nk8() - j0));
+    head.finish(dquery ? dquery + oq * dk : nullptr, dscore, q + oq * dk);
+  }
+}
+
+}  // namespace attn
+
+#endif  // __wasm_simd128__

@@ -1,0 +1,208 @@
+// MR = 4 queries per micro-tile, NR = 8 keys (or value columns) per micro-tile = 2 x f32x4, D dims, T keys.
+//
+// The WASM SIMD128 building blocks of the attention kernels (attention_f32__wasmsimd.cpp, the forward;
+// attention_backward_f32__wasmsimd.cpp, the backward): exp and tanh on f32x4, the 4x8 score and P.V
+// micro-kernels, and the row operations of the softmax. Only with -msimd128.
+#pragma once
+#if defined(__wasm_simd128__)
+
+#include <wasm_simd128.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+namespace attn::kernels::simd {
+
+constexpr int kMr = 4;  // MR: queries per micro-tile
+constexpr int kNr = 8;  // NR: keys per K panel, value columns per P.V micro-tile
+
+inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+// exp(x) for x <= 0 and x = -INFINITY (XNNPACK's "rr2_p5": range reduction x = n ln2 + t with ln2 in two
+// parts, a degree-5 polynomial on t, 2^n built in the exponent bits). Relative error about 1e-7;
+// x < -87.34 (where expf is denormal) and -INFINITY give exactly 0.
+inline v128_t vexp_nonpositive(v128_t vx) {
+  const v128_t vmagic_bias = wasm_f32x4_const_splat(0x1.8000FEp23f);
+  const v128_t vlog2e = wasm_f32x4_const_splat(0x1.715476p+0f);
+  const v128_t vminus_ln2_hi = wasm_f32x4_const_splat(-0x1.62E400p-1f);
+  const v128_t vminus_ln2_lo = wasm_f32x4_const_splat(-0x1.7F7D1Cp-20f);
+  const v128_t vc5 = wasm_f32x4_const_splat(0x1.0F9F9Cp-7f);
+  const v128_t vc4 = wasm_f32x4_const_splat(0x1.573A1Ap-5f);
+  const v128_t vc3 = wasm_f32x4_const_splat(0x1.555A80p-3f);
+  const v128_t vc2 = wasm_f32x4_const_splat(0x1.FFFDC6p-2f);
+  const v128_t vc1 = wasm_f32x4_const_splat(0x1.FFFFF6p-1f);
+  const v128_t vdenorm_cutoff = wasm_f32x4_const_splat(-0x1.5D589Ep6f);
+
+  v128_t vn = wasm_f32x4_add(wasm_f32x4_mul(vx, vlog2e), vmagic_bias);
+  const v128_t vs = wasm_i32x4_shl(vn, 23);  // 2^n
+  vn = wasm_f32x4_sub(vn, vmagic_bias);
+  v128_t vt = wasm_f32x4_add(wasm_f32x4_mul(vn, vminus_ln2_hi), vx);
+  vt = wasm_f32x4_add(wasm_f32x4_mul(vn, vminus_ln2_lo), vt);
+  v128_t vp = wasm_f32x4_add(wasm_f32x4_mul(vc5, vt), vc4);
+  vp = wasm_f32x4_add(wasm_f32x4_mul(vp, vt), vc3);
+  vp = wasm_f32x4_add(wasm_f32x4_mul(vp, vt), vc2);
+  vp = wasm_f32x4_add(wasm_f32x4_mul(vp, vt), vc1);
+  vt = wasm_f32x4_mul(vt, vs);
+  const v128_t vf = wasm_f32x4_add(wasm_f32x4_mul(vt, vp), vs);  // 2^n (1 + t p(t))
+  return wasm_v128_andnot(vf, wasm_f32x4_lt(vx, vdenorm_cutoff));
+}
+
+// tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|) <= 1.
+inline v128_t vtanh(v128_t vx) {
+  const v128_t vsign = wasm_f32x4_const_splat(-0.0f);
+  const v128_t vone = wasm_f32x4_const_splat(1.0f);
+  const v128_t vabs = wasm_v128_andnot(vx, vsign);
+  const v128_t ve = vexp_nonpositive(wasm_f32x4_mul(vabs, wasm_f32x4_const_splat(-2.0f)));
+  const v128_t vt = wasm_f32x4_div(wasm_f32x4_sub(vone, ve), wasm_f32x4_add(vone, ve));
+  return wasm_v128_or(vt, wasm_v128_and(vx, vsign));
+}
+
+inline float hmax(v128_t v) {
+  v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+  return wasm_f32x4_extract_lane(v, 0);
+}
+
+inline float hsum(v128_t v) {
+  v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+  return wasm_f32x4_extract_lane(v, 0);
+}
+
+// s [MR rows at stride lds][NR]; q [MR rows at stride ldq][D] (q'); kpanel [D][NR] (NR keys, transposed).
+// s[r][c] = sum_d q[r][d] kpanel[d][c]: each loaded key vector serves 4 queries, 8 accumulators in registers.
+inline void scores_4x8(float* s, int lds, const float* q, int ldq, const float* kpanel, int dk) {
+  const float* q0 = q;
+  const float* q1 = q0 + ldq;
+  const float* q2 = q1 + ldq;
+  const float* q3 = q2 + ldq;
+  v128_t vacc0x0123 = wasm_f32x4_const_splat(0.0f), vacc0x4567 = vacc0x0123;
+  v128_t vacc1x0123 = vacc0x0123, vacc1x4567 = vacc0x0123;
+  v128_t vacc2x0123 = vacc0x0123, vacc2x4567 = vacc0x0123;
+  v128_t vacc3x0123 = vacc0x0123, vacc3x4567 = vacc0x0123;
+  for (int d = 0; d < dk; ++d) {
+    const v128_t vk0123 = wasm_v128_load(kpanel);
+    const v128_t vk4567 = wasm_v128_load(kpanel + 4);
+    kpanel += kNr;
+    const v128_t vq0 = wasm_v128_load32_splat(q0 + d);
+    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vq0, vk0123));
+    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vq0, vk4567));
+    const v128_t vq1 = wasm_v128_load32_splat(q1 + d);
+    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vq1, vk0123));
+    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vq1, vk4567));
+    const v128_t vq2 = wasm_v128_load32_splat(q2 + d);
+    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vq2, vk0123));
+    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vq2, vk4567));
+    const v128_t vq3 = wasm_v128_load32_splat(q3 + d);
+    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vq3, vk0123));
+    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vq3, vk4567));
+  }
+  wasm_v128_store(s, vacc0x0123);
+  wasm_v128_store(s + 4, vacc0x4567);
+  wasm_v128_store(s + lds, vacc1x0123);
+  wasm_v128_store(s + lds + 4, vacc1x4567);
+  wasm_v128_store(s + 2 * lds, vacc2x0123);
+  wasm_v128_store(s + 2 * lds + 4, vacc2x4567);
+  wasm_v128_store(s + 3 * lds, vacc3x0123);
+  wasm_v128_store(s + 3 * lds + 4, vacc3x4567);
+}
+
+// Additive scores for one query row and NR keys: s[c] = sum_a v[a] tanh(pq[a] + pkT[a][c]).
+// pq [A]; pkT [A][ldk] (keys along lanes, so no horizontal sums).
+inline void scores_additive_1x8(float* s, const float* pq, const float* pkT, int ldk, const float* va, int da) {
+  v128_t vacc0123 = wasm_f32x4_const_splat(0.0f), vacc4567 = vacc0123;
+  for (int a = 0; a < da; ++a) {
+    const v128_t vq = wasm_v128_load32_splat(pq + a);
+    const v128_t vv = wasm_v128_load32_splat(va + a);
+    const float* pk = pkT + size_t(a) * ldk;
+    vacc0123 = wasm_f32x4_add(vacc0123, wasm_f32x4_mul(vv, vtanh(wasm_f32x4_add(vq, wasm_v128_load(pk)))));
+    vacc4567 = wasm_f32x4_add(vacc4567, wasm_f32x4_mul(vv, vtanh(wasm_f32x4_add(vq, wasm_v128_load(pk + 4)))));
+  }
+  wasm_v128_store(s, vacc0123);
+  wasm_v128_store(s + 4, vacc4567);
+}
+
+// acc [MR rows at stride lda][NR] += p [MR rows at stride ldp][T] . vcols [T rows at stride ldv][NR].
+inline void pv_4x8(float* acc, int lda, const float* p, int ldp, const float* vcols, int ldv, int nkeys) {
+  float* a0 = acc;
+  float* a1 = a0 + lda;
+  float* a2 = a1 + lda;
+  float* a3 = a2 + lda;
+  const float* p0 = p;
+  const float* p1 = p0 + ldp;
+  const float* p2 = p1 + ldp;
+  const float* p3 = p2 + ldp;
+  v128_t vacc0x0123 = wasm_v128_load(a0), vacc0x4567 = wasm_v128_load(a0 + 4);
+  v128_t vacc1x0123 = wasm_v128_load(a1), vacc1x4567 = wasm_v128_load(a1 + 4);
+  v128_t vacc2x0123 = wasm_v128_load(a2), vacc2x4567 = wasm_v128_load(a2 + 4);
+  v128_t vacc3x0123 = wasm_v128_load(a3), vacc3x4567 = wasm_v128_load(a3 + 4);
+  for (int t = 0; t < nkeys; ++t) {
+    const v128_t vv0123 = wasm_v128_load(vcols);
+    const v128_t vv4567 = wasm_v128_load(vcols + 4);
+    vcols += ldv;
+    const v128_t vp0 = wasm_v128_load32_splat(p0 + t);
+    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vp0, vv0123));
+    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vp0, vv4567));
+    const v128_t vp1 = wasm_v128_load32_splat(p1 + t);
+    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vp1, vv0123));
+    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vp1, vv4567));
+    const v128_t vp2 = wasm_v128_load32_splat(p2 + t);
+    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vp2, vv0123));
+    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vp2, vv4567));
+    const v128_t vp3 = wasm_v128_load32_splat(p3 + t);
+    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vp3, vv0123));
+    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vp3, vv4567));
+  }
+  wasm_v128_store(a0, vacc0x0123);
+  wasm_v128_store(a0 + 4, vacc0x4567);
+  wasm_v128_store(a1, vacc1x0123);
+  wasm_v128_store(a1 + 4, vacc1x4567);
+  wasm_v128_store(a2, vacc2x0123);
+  wasm_v128_store(a2 + 4, vacc2x4567);
+  wasm_v128_store(a3, vacc3x0123);
+  wasm_v128_store(a3 + 4, vacc3x4567);
+}
+
+// x[t] *= c for t < n (any n).
+inline void scale_row(float* x, int n, float c) {
+  const v128_t vc = wasm_f32x4_splat(c);
+  int t = 0;
+  for (; t + 4 <= n; t += 4) wasm_v128_store(x + t, wasm_f32x4_mul(wasm_v128_load(x + t), vc));
+  for (; t < n; ++t) x[t] *= c;
+}
+
+// max of s[t] for t < n (any n; -INFINITY when n = 0).
+inline float row_max(const float* s, int n) {
+  v128_t vm = wasm_f32x4_const_splat(-INFINITY);
+  int t = 0;
+  for (; t + 4 <= n; t += 4) vm = wasm_f32x4_pmax(vm, wasm_v128_load(s + t));
+  float m = hmax(vm);
+  for (; t < n; ++t) m = std::max(m, s[t]);
+  return m;
+}
+
+// s[t] = exp(s[t] - m) in place for t < n (any n), returns the sum. -INFINITY entries become exactly 0.
+inline float exp_row(float* s, int n, float m) {
+  const v128_t vm = wasm_f32x4_splat(m);
+  v128_t vsum = wasm_f32x4_const_splat(0.0f);
+  int t = 0;
+  for (; t + 4 <= n; t += 4) {
+    const v128_t vp = vexp_nonpositive(wasm_f32x4_sub(wasm_v128_load(s + t), vm));
+    wasm_v128_store(s + t, vp);
+    vsum = wasm_f32x4_add(vsum, vp);
+  }
+  if (t < n) {  // the last 1..3 entries, through a padded vector (the padding is -INFINITY, so 0)
+    float tail[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    std::copy(s + t, s + n, tail);
+    const v128_t vp = vexp_nonpositive(wasm_f32x4_sub(wasm_v128_load(tail), vm));
+    wasm_v128_store(tail, vp);
+    std::copy(tail, tail + (n - t), s + t);
+    vsum = wasm_f32x4_add(vsum, vp);
+  }
+  return hsum(vsum);
+}
+
+}  // namespace attn::kernels::simd
+
+#endif  // __wasm_simd128__
