@@ -55,6 +55,8 @@ export function seq2seqLoss(tf, info, w, batch) {
     }
     return dense(tf.concat(heads, 1), `${p}.o`);
   };
+  // The lookup as one-hot rows times the table (tfjs-backend-wasm has no kernel for gather's gradient).
+  const embed = (ids, table) => tf.matMul(tf.oneHot(ids, table.shape[0]), table);
   const ffn = (x, p) => dense(gelu(dense(x, `${p}.ffn1`)), `${p}.ffn2`);
   return () => {
     let total = tf.scalar(0);
@@ -65,7 +67,7 @@ export function seq2seqLoss(tf, info, w, batch) {
       const tgt = Array.from(batch.tgt.slice(t0, t0 + k));
       s0 += n;
       t0 += k;
-      let x = tf.add(tf.mul(tf.gather(w.src_embed, srcIds), scale), tf.slice(pe, [0, 0], [n, M]));
+      let x = tf.add(tf.mul(embed(srcIds, w.src_embed), scale), tf.slice(pe, [0, 0], [n, M]));
       for (let l = 0; l < info.encoderLayers; l++) {
         const h = norm(x, `enc.${l}.ln1`);
         x = tf.add(x, mha(h, h, `enc.${l}.self`, false));
@@ -74,7 +76,7 @@ export function seq2seqLoss(tf, info, w, batch) {
       const enc = norm(x, 'enc.ln');
       const m = k + 1;
       const decIds = tf.tensor1d([info.bos, ...tgt], 'int32');
-      let y = tf.add(tf.mul(tf.gather(w.tgt_embed, decIds), scale), tf.slice(pe, [0, 0], [m, M]));
+      let y = tf.add(tf.mul(embed(decIds, w.tgt_embed), scale), tf.slice(pe, [0, 0], [m, M]));
       for (let l = 0; l < info.decoderLayers; l++) {
         const h = norm(y, `dec.${l}.ln1`);
         y = tf.add(y, mha(h, h, `dec.${l}.self`, true));
