@@ -1,8 +1,11 @@
 // Vite serves and builds the explorer page (web/index.html), the sample blog post and the widget.
 // COOP/COEP make the pages cross-origin isolated (SharedArrayBuffer for the threaded build).
-// The build writes dist/index.html, dist/examples/blog-post.html and dist/attention-view.js (the
-// embeddable widget: one ES module at a stable name, its worker, wasm and chunks under dist/assets/, the
-// model under dist/models/), all plain static files that any server can host.
+// Two builds, plain static files that any server can host:
+//   vite build               the site: dist/site/index.html (explorer), dist/site/examples/blog-post.html, their
+//                            assets, and of the model files only the float16 one the explorer loads
+//   vite build --mode widget the self-contained widget folder dist/widget/: attention-view.js (the one file a
+//                            page includes) and everything it loads, found relative to it: assets/ (the worker,
+//                            chunks, WASM modules) and models/use-lite.i8.safetensors (the compact model)
 import { defineConfig } from 'vite';
 import { resolve, basename } from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -41,10 +44,41 @@ function rawPthreadWorker() {
 // an edit in the checkout never reloads a page in the middle of a test.
 const testServer = Boolean(process.env.ATTN_TEST_SERVER);
 
-export default defineConfig({
+// The site's explorer loads /models/use-lite.f16.safetensors (web/src/lib/model DEFAULT_MODEL_PATH): the build
+// copies that one file, not the whole public folder (the float32 file is only for tests and tools).
+function explorerModel() {
+  return {
+    name: 'attn-explorer-model',
+    async generateBundle() {
+      const path = 'models/use-lite.f16.safetensors';
+      this.emitFile({ type: 'asset', fileName: path, source: await readFile(resolve('web/public', path)) });
+    },
+  };
+}
+
+// Stable names where an author looks for them; hashed names for the rest (cached forever).
+const assetFileNames = (info) => {
+  const name = info.names?.[0] ?? info.name ?? '';
+  return name.endsWith('.safetensors') ? 'models/[name][extname]' : 'assets/[name]-[hash][extname]';
+};
+
+const widget = {
+  outDir: '../dist/widget',
+  emptyOutDir: true,
+  target: 'es2022',
+  assetsInlineLimit: 0,
+  rollupOptions: {
+    input: { 'attention-view': resolve('web/src/widget/attention-view.js') },
+    preserveEntrySignatures: 'exports-only',
+    output: { entryFileNames: '[name].js', chunkFileNames: 'assets/[name]-[hash].js', assetFileNames },
+  },
+};
+
+export default defineConfig(({ command, mode }) => ({
   root: 'web',
-  plugins: [rawPthreadWorker()],
-  publicDir: 'public',
+  plugins: [rawPthreadWorker(), ...(command === 'build' && mode !== 'widget' ? [explorerModel()] : [])],
+  // The dev server serves web/public at /; builds copy only what they load (above).
+  publicDir: command === 'build' ? false : 'public',
   base: './',
   server: {
     host: '127.0.0.1',
@@ -54,27 +88,19 @@ export default defineConfig({
     ...(testServer ? { hmr: false, watch: null } : {}),
   },
   preview: { host: '127.0.0.1', port: 4173, headers: isolation },
-  build: {
-    outDir: '../dist',
+  build: mode === 'widget' ? widget : {
+    outDir: '../dist/site',
     emptyOutDir: true,
     target: 'es2022',
     // The wasm and model files stay files (never inlined as data: URLs, which a strict CSP may refuse).
     assetsInlineLimit: 0,
     rollupOptions: {
-      input: {
-        main: resolve('web/index.html'),
-        blog: resolve('web/examples/blog-post.html'),
-        'attention-view': resolve('web/src/widget/attention-view.js'),
-      },
-      // Keep the widget's exports (customElements.define runs as a side effect of loading it).
-      preserveEntrySignatures: 'exports-only',
-      output: {
-        entryFileNames: (chunk) => (chunk.name === 'attention-view' ? 'attention-view.js' : 'assets/[name]-[hash].js'),
-      },
+      input: { main: resolve('web/index.html'), blog: resolve('web/examples/blog-post.html') },
+      output: { assetFileNames },
     },
   },
   worker: {
     format: 'es',
-    rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js' } },
+    rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js', assetFileNames } },
   },
-});
+}));

@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh safetensors model    only these targets
 #   FUZZ_SECONDS=300 scripts/fuzz.sh     longer runs
 #   FUZZ_JOBS=2 scripts/fuzz.sh          libFuzzer -fork=2 (default 1; one process per core at most)
-# Targets: safetensors json tokenizer model attention (see tests/fuzz/fuzz_targets.h).
+# Targets: safetensors json tokenizer model attention vocab shapes (see tests/fuzz/fuzz_targets.h).
 # The engine library is built by CMake in build/fuzz (Debug, so kernel asserts are live, at -O1); the growing
 # corpus lives in build/fuzz/corpus/<target> (not committed), seeded from tests/fuzz/corpus/<target> and the
 # regression inputs. Logs: build/fuzz/logs/<target>.log. Exits 1 when any target found something.
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-all_targets=(safetensors json tokenizer model attention)
+all_targets=(safetensors json tokenizer model attention vocab shapes)
 seconds=${FUZZ_SECONDS:-60}
 fuzz_jobs=${FUZZ_JOBS:-1}
 targets=("$@")

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(emscripten libeigen3-dev nlohmann-json3-dev chromium cmake g++ libgtest-dev googletest libbenchmark-dev)
+packages=(emscripten libeigen3-dev nlohmann-json3-dev chromium cmake g++ libgtest-dev googletest libbenchmark-dev
+          clang libclang-rt-14-dev)  # clang + compiler-rt: libFuzzer and the sanitizers (scripts/fuzz.sh)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

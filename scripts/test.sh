@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm test: set up if needed, build, then run every suite: native C++ (CTest + GoogleTest), the C++ tests
-# compiled to WASM under Node, JS (Vitest, Node), the page (Playwright, headless Chromium).
+# compiled to WASM under Node, a bounded fuzzing run (4 s per target, 7 targets), JS (Vitest, Node), the page
+# (Playwright, headless Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,6 +16,9 @@ ctest --test-dir build/native --output-on-failure -j"$jobs"
 
 echo "== native C++ under AddressSanitizer + UndefinedBehaviorSanitizer (skips the two 4096x4096 cases)"
 bash scripts/sanitize.sh
+
+echo "== fuzzing (libFuzzer + ASan + UBSan), a bounded run of every target (scripts/fuzz.sh; FUZZ_SECONDS each)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-4} bash scripts/fuzz.sh
 
 echo "== C++ tests compiled to WASM (SIMD and scalar), run under Node"
 bash scripts/build-wasm.sh --tests

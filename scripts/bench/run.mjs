@@ -2,7 +2,8 @@
 // isolated, peers' files mapped from node_modules under /vendor/), runs web/bench/ in headless Chromium,
 // prints the tables and writes bench/results.json, bench/table.txt and bench/chart.svg.
 // Options: --rounds N, --quick (2 rounds, N <= 512), --sizes 128,512, --heads 1,12, --no-model, --no-webgpu,
-// --no-memory, --port P, --timeout-min M (20).
+// --no-memory, --no-backward, --backward-only (the peak and the attention-backward rows alone), --port P,
+// --timeout-min M (20).
 // Figures only: nothing here asserts a time.
 import { createServer } from 'vite';
 import { chromium } from '@playwright/test';
@@ -30,6 +31,8 @@ const options = {
   model: !flag('--no-model'),
   webgpu: !flag('--no-webgpu'),
   memory: !flag('--no-memory'),
+  backward: !flag('--no-backward'),
+  backwardOnly: flag('--backward-only'),
 };
 
 // /vendor/<name>/<file> -> a package's dist folder; nothing outside these folders is served.

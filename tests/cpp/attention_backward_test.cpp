@@ -242,13 +242,41 @@ TEST_P(AttentionBackwardVariants, MatchReference) {
     const double tol = offset > 0.0 ? 2e-3 : 2e-4;
     expect_close(float_backward(in, Variant::kReference), want, tol, "reference");
     expect_close(float_backward(in, Variant::kOptimized), want, tol, "optimized");
-    if (kThreadsBuild && s.heads > 1) {
+    if (kThreadsBuild) {  // H >= 2: heads on threads; H = 1: the wasmsimd kernel splits the keys
       ASSERT_EQ(set_thread_count(2), 2);
       expect_close(float_backward(in, Variant::kOptimized), want, tol, "optimized, 2 threads");
       set_thread_count(1);
     }
   }
 }
+
+#if defined(__wasm_simd128__)
+// The key-block split of the wasmsimd kernel (what the dispatch runs when H < threads), with 3 parts: in a
+// build without threads the parts run one after the other, which checks the split and the dQ' reduction.
+TEST(AttentionBackwardSimd, KeySplitMatchesOnePart) {
+  for (MaskKind mask : {MaskKind::kNone, MaskKind::kCausal, MaskKind::kExplicit}) {
+    const Shape s{Score::kGeneral, mask, 2, 70, 200, 16, 12, 0};
+    Inputs in(s, 23);
+    const Grads want = double_backward(in);
+    const auto q = to_float(in.q), k = to_float(in.k), v = to_float(in.v), dout = to_float(in.dout), W = to_float(in.W);
+    ScoreParams p;
+    p.score = s.score;
+    p.W = W.data();
+    std::vector<float> out(dout.size()), rmax(size_t(s.heads) * s.nq), rsum(rmax.size());
+    attention_forward_f32(out.data(), rmax.data(), rsum.data(), q.data(), k.data(), v.data(), p, in.mask(), s.heads,
+                          s.nq, s.nk, s.dk, s.dv, Variant::kOptimized);
+    std::vector<float> dq(q.size()), dk(k.size()), dv(v.size()), dW(W.size());
+    ScoreGrads sg;
+    sg.dW = dW.data();
+    attention_backward_f32__wasmsimd_parts(dq.data(), dk.data(), dv.data(), sg, dout.data(), out.data(), rmax.data(),
+                                           rsum.data(), q.data(), k.data(), v.data(), p, in.mask(), s.heads, s.nq,
+                                           s.nk, s.dk, s.dv, 3);
+    const Grads got{std::vector<double>(dq.begin(), dq.end()), std::vector<double>(dk.begin(), dk.end()),
+                    std::vector<double>(dv.begin(), dv.end()), std::vector<double>(dW.begin(), dW.end()), {}, {}, {}};
+    expect_close(got, want, 2e-4, "3 parts");
+  }
+}
+#endif
 
 // The backward adds to what its gradient buffers hold: twice into the same buffers gives twice the gradient.
 TEST_P(AttentionBackwardVariants, Accumulates) {

@@ -18,21 +18,22 @@
 namespace attn::test {
 namespace {
 
-using AttentionFn = void (*)(float*, float*, const float*, const float*, const float*, const ScoreParams&,
+using AttentionFn = bool (*)(float*, float*, const float*, const float*, const float*, const ScoreParams&,
                              const MaskParams&, int, int, int, int, int);
 
-void dispatch_optimized(float* out, float* weights, const float* q, const float* k, const float* v,
+bool dispatch_optimized(float* out, float* weights, const float* q, const float* k, const float* v,
                         const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
-  attention_f32(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv, Variant::kOptimized);
+  return attention_f32(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv, Variant::kOptimized);
 }
 
 // The dispatch on 3 threads (in a build with threads): heads split when H >= 3, query rows split otherwise
 // (with the causal diagonal and the explicit mask rows offset per block). Back to 1 thread after.
-void dispatch_threads(float* out, float* weights, const float* q, const float* k, const float* v,
+bool dispatch_threads(float* out, float* weights, const float* q, const float* k, const float* v,
                       const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
   set_thread_count(3);
-  attention_f32(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv, Variant::kOptimized);
+  const bool ok = attention_f32(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv, Variant::kOptimized);
   set_thread_count(1);
+  return ok;
 }
 
 struct NamedVariant {

@@ -75,7 +75,7 @@ TEST_P(Replay, EveryKeptInputHoldsUp) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, Replay,
-                         ::testing::Values("safetensors", "json", "tokenizer", "model", "attention"),
+                         ::testing::Values("safetensors", "json", "tokenizer", "model", "attention", "vocab", "shapes"),
                          [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 
 TEST(FuzzRegressions, HostileSafetensorsFilesAreRefused) {

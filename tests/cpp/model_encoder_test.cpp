@@ -64,7 +64,7 @@ TEST_F(ModelEncoder, MatchesTfjsOnTheClassicSentence) {
   ASSERT_FALSE(text.empty());
   nlohmann::json oracle = nlohmann::json::parse(text.begin(), text.end());
   const auto ids = oracle["ids"].get<std::vector<int32_t>>();
-  EXPECT_EQ(model_->tokenizer().encode(oracle["text"].get<std::string>()), ids);
+  EXPECT_EQ(encode(model_->tokenizer(), oracle["text"].get<std::string>()), ids);
   for (Variant variant : {Variant::kOptimized, Variant::kReference}) {
     EncoderResult r;
     std::string error;
@@ -80,7 +80,7 @@ TEST_F(ModelEncoder, MatchesTfjsOnTheClassicSentence) {
 }
 
 TEST_F(ModelEncoder, ReferenceAndOptimizedAgree) {
-  std::vector<int32_t> ids = model_->tokenizer().encode("Attention is all you need, or so they say.");
+  std::vector<int32_t> ids = encode(model_->tokenizer(), "Attention is all you need, or so they say.");
   EncoderResult fast, slow;
   std::string error;
   ASSERT_TRUE(model_->forward(ids, Variant::kOptimized, &fast, &error)) << error;
@@ -120,7 +120,7 @@ TEST_F(ModelEncoder, ClipsAt128Tokens) {
 // Only the embedding kept: the layers run the no-weights attention kernel, no weights, hidden or input kept,
 // and the embedding is the full run's (the two kernels agree to rounding).
 TEST_F(ModelEncoder, KeepsOnlyWhatIsAskedFor) {
-  std::vector<int32_t> ids = model_->tokenizer().encode("The animal didn't cross the street because it was too tired");
+  std::vector<int32_t> ids = encode(model_->tokenizer(), "The animal didn't cross the street because it was too tired");
   for (Variant variant : {Variant::kOptimized, Variant::kReference}) {
     EncoderResult all, lean, some;
     std::string error;
@@ -161,12 +161,28 @@ TEST_F(ModelEncoder, CompactFileStaysClose) {
   std::string error;
   ASSERT_TRUE(compact.load(bytes.data(), bytes.size(), &error)) << error;
   EXPECT_EQ(compact.weight_dtype(), "float16");
-  std::vector<int32_t> ids = model_->tokenizer().encode("The animal didn't cross the street because it was too tired");
+  std::vector<int32_t> ids = encode(model_->tokenizer(), "The animal didn't cross the street because it was too tired");
   EncoderResult a, b;
   ASSERT_TRUE(model_->forward(ids, Variant::kOptimized, &a, &error)) << error;
   ASSERT_TRUE(compact.forward(ids, Variant::kOptimized, &b, &error)) << error;
   for (size_t l = 0; l < a.attention.size(); ++l) EXPECT_LE(max_abs(a.attention[l], b.attention[l]), 5e-3f);
   EXPECT_GE(cosine(a.embedding, b.embedding), 0.9999);
+}
+
+// The widget's int8 file (a scale per 16 values): within issue 18's bounds of the float32 file.
+TEST_F(ModelEncoder, Int8FileStaysClose) {
+  std::vector<uint8_t> bytes = read_file(model_i8_path());
+  if (bytes.empty()) GTEST_SKIP() << model_i8_path() << " is missing";
+  EncoderModel compact;
+  std::string error;
+  ASSERT_TRUE(compact.load(bytes.data(), bytes.size(), &error)) << error;
+  EXPECT_EQ(compact.weight_dtype(), "int8");
+  std::vector<int32_t> ids = encode(model_->tokenizer(), "The animal didn't cross the street because it was too tired");
+  EncoderResult a, b;
+  ASSERT_TRUE(model_->forward(ids, Variant::kOptimized, &a, &error)) << error;
+  ASSERT_TRUE(compact.forward(ids, Variant::kOptimized, &b, &error)) << error;
+  for (size_t l = 0; l < a.attention.size(); ++l) EXPECT_LE(max_abs(a.attention[l], b.attention[l]), 2e-2f);
+  EXPECT_GE(cosine(a.embedding, b.embedding), 0.999);
 }
 
 TEST_F(ModelEncoder, LoadRefusesFilesThatAreNotThisModel) {

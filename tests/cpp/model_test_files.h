@@ -8,7 +8,17 @@
 #include <string>
 #include <vector>
 
+#include "attn/tokenizer.h"
+
 namespace attn::test {
+
+// Tokenizer::encode on a test's (small) text; a failure gives {-1}, which no comparison of ids accepts.
+inline std::vector<int32_t> encode(const Tokenizer& tokenizer, const std::string& text) {
+  std::vector<int32_t> ids;
+  std::string error;
+  if (!tokenizer.encode(text, &ids, &error)) return {-1};
+  return ids;
+}
 
 inline std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -19,5 +29,6 @@ inline std::vector<uint8_t> read_file(const std::string& path) {
 inline std::string source_path(const std::string& relative) { return std::string(ATTN_SOURCE_DIR) + "/" + relative; }
 inline std::string model_f32_path() { return source_path("web/public/models/use-lite.f32.safetensors"); }
 inline std::string model_f16_path() { return source_path("web/public/models/use-lite.f16.safetensors"); }
+inline std::string model_i8_path() { return source_path("web/public/models/use-lite.i8.safetensors"); }
 
 }  // namespace attn::test

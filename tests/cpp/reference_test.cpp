@@ -16,7 +16,7 @@
 namespace attn::test {
 namespace {
 
-using AttentionFn = void (*)(float*, float*, const float*, const float*, const float*, const ScoreParams&,
+using AttentionFn = bool (*)(float*, float*, const float*, const float*, const float*, const ScoreParams&,
                              const MaskParams&, int, int, int, int, int);
 
 // The reference and every optimized variant compiled in: hand-worked cases must hold for all of them.

@@ -81,11 +81,73 @@ TEST(SafeTensorsReader, ReadF32ChecksNameShapeAndDtype) {
   ASSERT_TRUE(SafeTensors::parse(file.data(), file.size(), &st, &error)) << error;
   std::vector<float> v;
   EXPECT_FALSE(st.read_f32("i", {2}, &v, &error));
-  EXPECT_NE(error.find("tensor 'i' is I32, not F32, F16 or BF16"), std::string::npos) << error;
+  EXPECT_NE(error.find("tensor 'i' is I32, not F32, F16, BF16 or I8 + scales"), std::string::npos) << error;
   EXPECT_FALSE(st.read_f32("i", {3}, &v, &error));
   EXPECT_NE(error.find("has shape [2] but [3] was expected"), std::string::npos) << error;
   EXPECT_FALSE(st.read_f32("missing", {1}, &v, &error));
   EXPECT_NE(error.find("no tensor 'missing'"), std::string::npos) << error;
+}
+
+// An I8 tensor [2][4] with F32 scales [2][2] (blocks of 2 values): X[r][c] = q[r][c] * scale[r][c / 2].
+std::vector<uint8_t> int8_file(const std::string& scales_entry) {
+  std::vector<uint8_t> data = {1, 0xFF, 127, 0x81, 0, 2, 0xFE, 4};  // 1 -1 127 -127 | 0 2 -2 4
+  std::vector<uint8_t> scales = floats({0.5f, 0.25f, 2.0f, -1.0f});
+  data.insert(data.end(), scales.begin(), scales.end());
+  return make_file(R"({"w":{"dtype":"I8","shape":[2,4],"data_offsets":[0,8]},)" + scales_entry + "}", data);
+}
+
+TEST(SafeTensorsReader, ReadsInt8WithBlockScales) {
+  std::vector<uint8_t> file = int8_file(R"("w.scales":{"dtype":"F32","shape":[2,2],"data_offsets":[8,24]})");
+  SafeTensors st;
+  std::string error;
+  ASSERT_TRUE(SafeTensors::parse(file.data(), file.size(), &st, &error)) << error;
+  std::vector<float> v;
+  ASSERT_TRUE(st.read_f32("w", {2, 4}, &v, &error)) << error;
+  EXPECT_EQ(v, (std::vector<float>{0.5f, -0.5f, 31.75f, -31.75f, 0, 4, 2, -4}));
+  FloatRows rows;
+  ASSERT_TRUE(st.float_rows("w", {2, 4}, &rows, &error)) << error;
+  EXPECT_EQ(rows.rows, 2u);
+  EXPECT_EQ(rows.cols, 4u);
+  EXPECT_EQ(rows.block, 2u);
+  std::vector<float> row(4);
+  rows.read(1, row.data());
+  EXPECT_EQ(row, (std::vector<float>{0, 4, 2, -4}));
+  // One scale per row is the case blocks = 1.
+  std::vector<uint8_t> per_row = int8_file(R"("w.scales":{"dtype":"F32","shape":[4,1],"data_offsets":[8,24]})");
+  ASSERT_TRUE(SafeTensors::parse(per_row.data(), per_row.size(), &st, &error)) << error;
+  EXPECT_FALSE(st.read_f32("w", {2, 4}, &v, &error));  // 4 rows of scales for 2 rows of values
+  EXPECT_NE(error.find("no 'w.scales' F32 [2, blocks] with blocks dividing 4"), std::string::npos) << error;
+}
+
+TEST(SafeTensorsReader, RefusesInt8WithoutFittingScales) {
+  const std::string wrong[] = {
+      R"("w.scales":{"dtype":"F32","shape":[2,2,1],"data_offsets":[8,24]})",   // rank 3
+      R"("w.scales":{"dtype":"F32","shape":[1,4],"data_offsets":[8,24]})",     // 1 row
+      R"("w.scales":{"dtype":"F32","shape":[2,0],"data_offsets":[8,8]},"pad":{"dtype":"U8","shape":[16],"data_offsets":[8,24]})",
+      R"("w.scales":{"dtype":"I32","shape":[2,2],"data_offsets":[8,24]})",     // not F32
+      R"("x.scales":{"dtype":"F32","shape":[2,2],"data_offsets":[8,24]})",     // another tensor's
+  };
+  for (const std::string& entry : wrong) {
+    std::vector<uint8_t> file = int8_file(entry);
+    SafeTensors st;
+    std::string error;
+    ASSERT_TRUE(SafeTensors::parse(file.data(), file.size(), &st, &error)) << error << " " << entry;
+    std::vector<float> v;
+    EXPECT_FALSE(st.read_f32("w", {2, 4}, &v, &error)) << entry;
+    EXPECT_NE(error.find("tensor 'w' is I8 but the file has no 'w.scales'"), std::string::npos) << error;
+  }
+  // Blocks that do not divide the row: 3 scales per row of 4.
+  std::vector<uint8_t> data = {1, 2, 3, 4, 5, 6, 7, 8};
+  std::vector<uint8_t> scales = floats({1, 1, 1, 1, 1, 1});
+  data.insert(data.end(), scales.begin(), scales.end());
+  std::vector<uint8_t> file = make_file(R"({"w":{"dtype":"I8","shape":[2,4],"data_offsets":[0,8]},)"
+                                        R"("w.scales":{"dtype":"F32","shape":[2,3],"data_offsets":[8,32]}})",
+                                        data);
+  SafeTensors st;
+  std::string error;
+  ASSERT_TRUE(SafeTensors::parse(file.data(), file.size(), &st, &error)) << error;
+  std::vector<float> v;
+  EXPECT_FALSE(st.read_f32("w", {2, 4}, &v, &error));
 }
 
 TEST(SafeTensorsReader, RefusesBadHeaderLengths) {
@@ -109,6 +171,44 @@ TEST(SafeTensorsReader, RefusesBadJson) {
   EXPECT_NE(parse_error(make_file(std::string(200, '['), {})).find("nesting too deep"), std::string::npos);
   EXPECT_NE(parse_error(make_file(R"({"__metadata__":{"k":1}})", {})).find("__metadata__.k is not a string"),
             std::string::npos);
+}
+
+// Repeated keys were resolved differently inside a tensor entry (first wins) and in __metadata__ (last wins);
+// invalid UTF-8 in the header was accepted. Both are refused now, as the format's reference reader does.
+TEST(SafeTensorsReader, RefusesDuplicateKeysAndInvalidUtf8) {
+  const std::string t = R"("t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]})";
+  auto error_of = [](const std::string& header, size_t data_bytes) {
+    return parse_error(make_file(header, std::vector<uint8_t>(data_bytes)));
+  };
+  auto parses = [](const std::string& header, size_t data_bytes) {
+    const std::vector<uint8_t> file = make_file(header, std::vector<uint8_t>(data_bytes));
+    SafeTensors st;
+    std::string error;
+    const bool ok = SafeTensors::parse(file.data(), file.size(), &st, &error);
+    EXPECT_TRUE(ok) << error;
+    return ok;
+  };
+  EXPECT_TRUE(parses("{" + t + "}", 4));
+  EXPECT_NE(error_of(R"({"t":{"dtype":"F32","shape":[1],"dtype":"I32","data_offsets":[0,4]}})", 4)
+                .find("duplicate key 'dtype'"), std::string::npos);
+  EXPECT_NE(error_of(R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"data_offsets":[0,8]}})", 8)
+                .find("duplicate key 'data_offsets'"), std::string::npos);
+  EXPECT_NE(error_of(R"({"__metadata__":{"config":"a","config":"b"},)" + t + "}", 4).find("duplicate key 'config'"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"__metadata__":{},"__metadata__":{},)" + t + "}", 4).find("duplicate key '__metadata__'"),
+            std::string::npos);
+  EXPECT_NE(error_of("{" + t + "," + t + "}", 4).find("duplicate key 't'"), std::string::npos);
+  // Invalid UTF-8: a stray continuation byte, an overlong '/', an encoded surrogate, a truncated sequence,
+  // a code point past U+10FFFF; and a lone surrogate escape. Valid multi-byte names still load.
+  for (const std::string bytes : {"\x80", "\xC0\xAF", "\xED\xA0\x80", "\xE2\x96", "\xF4\x90\x80\x80"}) {
+    EXPECT_NE(error_of(R"({"__metadata__":{"k":")" + bytes + R"("},)" + t + "}", 4).find("invalid UTF-8"),
+              std::string::npos) << bytes.size();
+    EXPECT_NE(error_of("{\"" + bytes + R"(":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4)
+                  .find("invalid UTF-8"), std::string::npos) << bytes.size();
+  }
+  EXPECT_NE(error_of(R"({"__metadata__":{"k":"\uD800"},)" + t + "}", 4).find("lone surrogate"), std::string::npos);
+  EXPECT_TRUE(parses("{\"\\u00e9\\uD83D\\uDE00\xC3\xA9\xF0\x9F\x98\x80\":"
+                     R"({"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4));
 }
 
 TEST(SafeTensorsReader, RefusesBadTensorEntries) {
@@ -145,7 +245,7 @@ TEST(SafeTensorsReader, RefusesBadTensorEntries) {
   EXPECT_NE(tensor_file_error(R"("a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
                               R"("a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]})",
                               2)
-                .find("appears twice"),
+                .find("duplicate key"),
             std::string::npos);
 }
 
@@ -198,7 +298,7 @@ TEST(SafeTensorsReader, HalfToFloatIsExact) {
 }
 
 TEST(SafeTensorsReader, ReadsTheConvertedModelFiles) {
-  for (const std::string& path : {model_f32_path(), model_f16_path()}) {
+  for (const std::string& path : {model_f32_path(), model_f16_path(), model_i8_path()}) {
     std::vector<uint8_t> bytes = read_file(path);
     if (bytes.empty()) GTEST_SKIP() << path << " is missing: run scripts/build.sh";
     SafeTensors st;

@@ -50,7 +50,7 @@ export function maxAbsDiff(a, b) {
 
 /**
  * Checks the widget's step-by-step numbers against engine.attention on its own Q, K, V (weights and Z),
- * in the page. Returns { weights, output } max abs differences.
+ * in the page. Returns { weights, output, scores } max abs differences (scores: the masked scores).
  */
 export async function checkStepsAgainstEngine(page, selector = 'attention-view') {
   return page.evaluate(async (sel) => {
@@ -61,10 +61,11 @@ export async function checkStepsAgainstEngine(page, selector = 'attention-view')
     const sp = el.result.weightsFrom === 'model' && el.result.mode === 'model' ? {} : seededScoreParams(st.score, prefix, st.dh);
     const r = await globalThis.__engine.attention({
       query: st.Q, key: st.K, value: st.V, heads: 1, nq: st.nq, nk: st.nk, dk: st.dh, dv: st.dh, score: st.score, ...sp,
-      mask: st.mask, returnWeights: true,
+      mask: st.mask, returnWeights: true, returnScores: true,
     });
-    const diff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
-    return { weights: diff(r.weights, st.weights), output: diff(r.output, st.Z), n: st.nq };
+    // -Infinity (masked) on both sides counts as equal.
+    const diff = (a, b) => a.reduce((m, v, i) => Math.max(m, v === b[i] ? 0 : Math.abs(v - b[i])), 0);
+    return { weights: diff(r.weights, st.weights), output: diff(r.output, st.Z), scores: diff(r.scores, st.masked), n: st.nq };
   }, selector);
 }
 

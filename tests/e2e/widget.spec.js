@@ -19,7 +19,7 @@ test('heatmap: the weights on screen are the engine\'s, for every layer and head
     const engine = globalThis.__engine;
     let expected;
     if (r.weightsFrom === 'model') {
-      const model = await engine.loadModel();
+      const model = await engine.loadModel(r.modelUrl);  // the file the widget runs (the int8 one by default)
       expected = (await model.run(text)).attention;
     } else {
       // The seeded stand-in: layer 0 is one multi-head attention over seeded embeddings + PE.
@@ -128,10 +128,11 @@ test('step by step: Q, K, V -> weights and Z equal engine.attention on the same 
   const figures = page.locator('attention-view .steps-view figure.step');
   await expect(figures.first()).toBeVisible();
   const names = await figures.evaluateAll((fs) => fs.map((f) => f.dataset.step));
-  for (const name of ['Q', 'K', 'V', 'S', 'S′', 'M', 'W', 'Z']) expect(names).toContain(name);
+  for (const name of ['Q', 'K', 'V', 'S', 'M', 'W', 'Z']) expect(names).toContain(name);
   const d = await checkStepsAgainstEngine(page);
   expect(d.weights).toBeLessThanOrEqual(1e-6);
   expect(d.output).toBeLessThanOrEqual(1e-5);
+  expect(d.scores).toBe(0);
   // Each step shows its formula.
   await expect(page.locator('attention-view figure.step[data-step="Z"] .formula')).toContainText('Σ');
 });
@@ -146,12 +147,14 @@ test('neuron view: q·k, the scaled score and the softmax weight of every key ar
     const st = el.result.steps;
     const i = 7;
     const texts = [...el.shadowRoot.querySelectorAll('.neuron-view svg text')].map((t) => t.textContent);
-    // q·k_j is the sum of q ⊙ k_j; the shown weight is the engine's.
+    // The engine's score is q·k_j / √d_k, the sum of the q ⊙ k_j strip scaled; the shown score and weight are the engine's.
     let good = true;
     for (let j = 0; j < st.nk; j++) {
       let dot = 0;
       for (let c = 0; c < st.dh; c++) dot += st.Q[i * st.dh + c] * st.K[j * st.dh + c];
-      good &&= Math.abs(dot - st.scores[i * st.nk + j]) < 1e-3 * Math.max(1, Math.abs(dot));
+      const scaled = dot / Math.sqrt(st.dh);
+      good &&= Math.abs(scaled - st.scores[i * st.nk + j]) < 1e-3 * Math.max(1, Math.abs(scaled));
+      good &&= texts.includes(st.masked[i * st.nk + j].toFixed(3));
       good &&= texts.includes(st.weights[i * st.nk + j].toFixed(3));
     }
     return good;
@@ -308,4 +311,70 @@ test('attention-computed fires after each computation with the result; attribute
   });
   expect(after.t).toBe(before);
   expect(after.fg).toBe('#e6e9ec');
+});
+
+/** In the page: counts animation frames from now until globalThis.__frames.stop(), which returns the count. */
+function countFrames() {
+  let frames = 0;
+  let on = true;
+  const tick = () => { frames += 1; if (on) requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+  globalThis.__frames = { stop: () => { on = false; return frames; } };
+}
+
+test('200 rapid layer/head/view/attribute changes draw at most once per animation frame, ending on the last state', async ({ page }) => {
+  await page.evaluate(() => document.querySelector('attention-view').ready);
+  await page.evaluate(countFrames);
+  const r = await page.evaluate(async () => {
+    const el = document.querySelector('attention-view');
+    const frames = globalThis.__frames;
+    const before = el.renderCount;
+    let yields = 0;
+    for (let i = 0; i < 200; i++) {
+      el.setAttribute('layer', String(i % 2));
+      el.setAttribute('head', String(i % 4));
+      el.setAttribute('view', i % 3 === 2 ? 'head' : 'heatmap');
+      el.setAttribute('aggregate', i % 5 === 4 ? 'mean' : 'head');
+      if (i % 20 === 19) {
+        yields += 1;
+        await new Promise(requestAnimationFrame);
+      }
+    }
+    await el.ready;
+    const s = el.result.shown;
+    return { renders: el.renderCount - before, frames: frames.stop(), yields, shown: [s.view, s.layer, s.head, s.aggregate] };
+  });
+  console.log(`200 changes x 4 attributes: ${r.renders} renders over ${r.frames} frames`);
+  expect(r.renders).toBeGreaterThan(0);
+  expect(r.renders).toBeLessThanOrEqual(r.frames);
+  expect(r.renders).toBeLessThanOrEqual(r.yields + 1);
+  // i = 199: layer 1, head 3, 199 % 3 = 1 -> heatmap, 199 % 5 = 4 -> mean
+  expect(r.shown).toEqual(['heatmap', 1, 3, 'mean']);
+});
+
+test('200 rapid text changes mixed with head changes never draw a stale result, and draw once per frame at most', async ({ page }) => {
+  await setAttrs(page, { mode: 'seeded' });
+  await page.evaluate(countFrames);
+  const r = await page.evaluate(async () => {
+    const el = document.querySelector('attention-view');
+    const frames = globalThis.__frames;
+    const before = el.renderCount;
+    const drawn = [];
+    const listener = (e) => drawn.push(e.detail.result.text);
+    el.addEventListener('attention-rendered', listener);
+    for (let i = 0; i < 200; i++) {
+      el.setAttribute('text', `Sentence number ${i} of the burst`);
+      el.setAttribute('head', String(i % 4));
+      if (i % 20 === 19) await new Promise(requestAnimationFrame);
+    }
+    await el.ready;
+    el.removeEventListener('attention-rendered', listener);
+    return { drawn, renders: el.renderCount - before, frames: frames.stop(), text: el.result.text, head: el.result.shown.head };
+  });
+  console.log(`200 text + head changes: ${r.renders} renders over ${r.frames} frames`);
+  expect(r.text).toBe('Sentence number 199 of the burst');
+  expect(r.head).toBe(3);
+  expect(r.drawn.length).toBeGreaterThan(0);
+  expect(r.drawn.every((t) => t === r.text)).toBe(true);
+  expect(r.renders).toBeLessThanOrEqual(r.frames);
 });

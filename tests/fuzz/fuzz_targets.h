@@ -18,6 +18,12 @@
 //   attention    bytes decoded into small sizes, score, mask and values -> attention_f32 (reference and
 //                optimized, with and without weights), multi_head_attention_f32 and gemm_f32; the variants
 //                must agree and every output must be finite
+//   vocab        arbitrary bytes -> a vocabulary (pieces split at NUL, scores from bytes) -> Tokenizer::init;
+//                on success encode() of texts made of its own pieces, repeated to 1,024 bytes, with the
+//                tokenizer properties above (the piece limits keep the walk linear: -timeout catches it)
+//   shapes       bytes decoded into sizes up to INT_MAX -> the 64-bit size arithmetic (checked_product,
+//                attention_f32_workspace_bytes, multi_head_attention_f32_workspace_bytes, forward_bytes):
+//                never wraps (>= a lower bound computed in long double, or saturated), monotone in every size
 #pragma once
 
 #include <algorithm>
@@ -34,8 +40,12 @@
 #include "attn/model.h"
 #include "attn/safetensors.h"
 #include "attn/tokenizer.h"
-// The JSON reader is private to the engine (wasm/src/model); its symbols are in the engine library.
+// The JSON reader and the size arithmetic are private to the engine (wasm/src); their symbols are in the
+// engine library (buffer.h is header-only).
+#include "../../wasm/src/buffer.h"
 #include "../../wasm/src/model/json.h"
+#include <climits>
+#include <nlohmann/json.hpp>
 
 #ifndef ATTN_SOURCE_DIR
 #error "define ATTN_SOURCE_DIR (the repository root) to find the model file and the fixtures"
@@ -102,6 +112,25 @@ inline std::string check_safetensors(const uint8_t* data, size_t size) {
     return "";
   }
   if (!error.empty()) return "parse succeeded but left a message: " + error;
+  // An accepted header is valid UTF-8 and JSON by an independent reader too (nlohmann-json validates UTF-8),
+  // and has no repeated key (else a tensor's find() would miss it, checked below; __metadata__ keys here).
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | copy[i];
+  const char* header = reinterpret_cast<const char*>(copy.get() + 8);
+  if (nlohmann::json::parse(header, header + header_len, nullptr, false).is_discarded()) {
+    return "accepted a header that nlohmann-json refuses (invalid UTF-8 or JSON)";
+  }
+  size_t metadata_keys = 0;
+  {
+    json::Value root;
+    std::string json_error;
+    if (!json::parse(header, header_len, &root, &json_error)) return "parse succeeded on a header json refuses";
+    if (const json::Value* m = root.find("__metadata__")) metadata_keys = m->object.size();
+    if (root.object.size() != file.tensors().size() + (root.find("__metadata__") ? 1 : 0)) {
+      return "the header's entries and the tensors read differ in number";
+    }
+  }
+  if (file.metadata().size() != metadata_keys) return "a __metadata__ key was repeated and accepted";
   // Every tensor lies in the data, has size = product(shape) * dtype size, and reads back in full.
   uint64_t checksum = 0;
   for (const TensorInfo& t : file.tensors()) {
@@ -115,7 +144,14 @@ inline std::string check_safetensors(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < t.end - t.begin; ++i) checksum += bytes[i];
     std::vector<float> values;
     std::string read_error;
-    const bool floating = t.dtype == DType::kF32 || t.dtype == DType::kF16 || t.dtype == DType::kBF16;
+    // I8 reads as float with a scales tensor F32 [rows][blocks], blocks dividing the row (FloatRows).
+    const size_t cols = t.shape.empty() ? 1 : static_cast<size_t>(t.shape.back());
+    const TensorInfo* scales = file.find(t.name + ".scales");
+    const bool scaled = t.dtype == DType::kI8 && scales && scales->dtype == DType::kF32 &&
+                        scales->shape.size() == 2 && scales->shape[1] > 0 &&
+                        static_cast<size_t>(scales->shape[0]) == (cols ? t.count() / cols : 0) &&
+                        cols % static_cast<size_t>(scales->shape[1]) == 0;
+    const bool floating = t.dtype == DType::kF32 || t.dtype == DType::kF16 || t.dtype == DType::kBF16 || scaled;
     const bool read = file.read_f32(t.name, t.shape, &values, &read_error);
     if (read != floating) return "read_f32('" + t.name + "') returned " + (read ? "true" : "false");
     if (read && values.size() != t.count()) return "read_f32('" + t.name + "') gave the wrong count";
@@ -211,8 +247,10 @@ inline const Tokenizer* real_tokenizer() {
 // the unknown; no two unknowns in a row (they merge); and when the text is valid UTF-8 of the Basic
 // Multilingual Plane and no unknown came out, the pieces spell the normalised text exactly.
 inline std::string check_tokenizer_with(const Tokenizer& tokenizer, const std::string& text, const char* name) {
-  const std::vector<int32_t> ids = tokenizer.encode(text);
+  std::vector<int32_t> ids;
+  std::string error;
   const std::string where = std::string(name) + " vocabulary: ";
+  if (!tokenizer.encode(text, &ids, &error)) return where + "encode failed on a small text: " + error;
   if (text.empty() != ids.empty()) return where + (text.empty() ? "ids for empty text" : "no ids for text");
   bool unknown = false, previous_unknown = false;
   std::string spelled;
@@ -279,7 +317,9 @@ inline std::string check_model(const uint8_t* data, size_t size) {
   }
   // The tokenizer of a loaded model must hold up too.
   const std::string text = "the ant \xC3\xA9 a";
-  for (int32_t id : model.tokenizer().encode(text))
+  std::vector<int32_t> text_ids;
+  if (!model.tokenizer().encode(text, &text_ids, &error)) return "the model's tokenizer failed: " + error;
+  for (int32_t id : text_ids)
     if (id < 0 || id >= model.tokenizer().size()) return "the model's tokenizer gave id " + std::to_string(id);
   return "";
 }
@@ -412,6 +452,113 @@ inline std::string check_attention(const uint8_t* data, size_t size) {
   return r;
 }
 
+// ---- vocab -----------------------------------------------------------------------------------------------
+
+// Byte 0: how many times to repeat the text; then pieces separated by NUL, each piece's score from its first
+// byte. The six reserved pieces come first, as in a model file.
+inline std::string check_vocab(const uint8_t* data, size_t size) {
+  ByteReader in{data, size};
+  const int repeat = 1 + in.byte() % 64;
+  std::vector<std::string> pieces = {"<unk>", "<s>", "</s>", "<r3>", "<r4>", "<r5>"};
+  std::vector<double> scores(6, 0.0);
+  std::string piece;
+  for (size_t i = 1; i <= size; ++i) {
+    if (i == size || data[i] == 0) {
+      scores.push_back(piece.empty() ? 0.0 : -double(uint8_t(piece[0])) / 16.0);
+      pieces.push_back(piece);
+      piece.clear();
+    } else {
+      piece += char(data[i]);
+    }
+  }
+  Tokenizer tokenizer;
+  std::string error;
+  if (!tokenizer.init(pieces, scores, &error)) {
+    if (error.empty()) return "init failed without a message";
+    if (pieces.size() <= size_t(Tokenizer::kReserved)) return "";  // no piece beside the reserved ones
+    for (const std::string& p : pieces)
+      if (p.size() > Tokenizer::kMaxPieceBytes) return "";
+    return "init refused a vocabulary within the limits: " + error;
+  }
+  // A text of the vocabulary's own pieces (spaces between some), repeated: long matches everywhere.
+  std::string text;
+  for (size_t i = 6; i < pieces.size(); ++i) text += pieces[i] + (i % 3 ? "" : " ");
+  std::string repeated;
+  for (int r = 0; r < repeat && repeated.size() < 1024; ++r) repeated += text;
+  return check_tokenizer_with(tokenizer, repeated.substr(0, 1024), "fuzzed");
+}
+
+// ---- shapes ----------------------------------------------------------------------------------------------
+
+// Sizes in [1, INT_MAX] from 4 little-endian bytes each: the top 2 bits pick small (1 + v % 97), medium
+// (1 + v % 65536), large (1 + v) or near INT_MAX (INT_MAX - v % 1024), v = the low 30 bits.
+inline int size_from(ByteReader& in) {
+  uint32_t x = uint32_t(in.byte()) | uint32_t(in.byte()) << 8 | uint32_t(in.byte()) << 16 | uint32_t(in.byte()) << 24;
+  const uint32_t v = x & 0x3FFFFFFF;
+  switch (x >> 30) {
+    case 0: return 1 + int(v % 97);
+    case 1: return 1 + int(v % 65536);
+    case 2: return 1 + int(v);
+    default: return INT_MAX - int(v % 1024);
+  }
+}
+
+inline std::string check_shapes(const uint8_t* data, size_t size) {
+  ByteReader in{data, size};
+  const Score score = Score(in.byte() % 4);
+  const Variant variant = Variant(in.byte() % 2);
+  int dims[6];
+  for (int& d : dims) d = size_from(in);
+  int heads = dims[0], nq = dims[1], nk = dims[2], dk = dims[3], dv = dims[4], da = dims[5];
+  ScoreParams sp;
+  sp.score = score;
+  sp.da = score == Score::kAdditive ? da : 0;
+  // 1. checked_product agrees with 128-bit arithmetic.
+  uint64_t n = 0;
+  const unsigned __int128 exact = (unsigned __int128)uint64_t(nq) * uint64_t(nk) * uint64_t(dk) * uint64_t(heads);
+  const bool fits = checked_product(&n, {uint64_t(nq), uint64_t(nk), uint64_t(dk), uint64_t(heads)}, UINT64_MAX);
+  if (fits != (exact <= UINT64_MAX) || (fits && n != uint64_t(exact))) return "checked_product disagrees with 128 bits";
+  // 2. attention: at least the double row (8 (Tk + Dv)) and, optimized, the query transform (4 Tq cols), or
+  //    saturated; never less when a size grows.
+  const uint64_t w = attention_f32_workspace_bytes(sp, heads, nq, nk, dk, dv, variant);
+  const long double cols = score == Score::kAdditive ? da : dk;
+  long double lower = 8.0L * ((long double)nk + dv);
+  if (variant == Variant::kOptimized) lower += 4.0L * nq * cols;
+  if (w != UINT64_MAX && (long double)w < lower) return "attention workspace below its lower bound (wrapped?)";
+  for (int* grow : {&heads, &nq, &nk, &dk, &dv}) {
+    if (*grow == INT_MAX) continue;
+    ++*grow;
+    const uint64_t w2 = attention_f32_workspace_bytes(sp, heads, nq, nk, dk, dv, variant);
+    --*grow;
+    if (w2 < w) return "attention workspace shrank when a size grew";
+  }
+  // 3. multi-head: the five [T][M] buffers at least, or saturated.
+  const int d_model = dk, h = 1 + heads % 16;
+  if (d_model % h == 0) {
+    const uint64_t m = multi_head_attention_f32_workspace_bytes(sp, nq, nk, d_model, h, variant);
+    const long double mlower = 4.0L * d_model * ((long double)std::max(nq, nk) + 2.0L * nq + 2.0L * nk);
+    if (m != UINT64_MAX && (long double)m < mlower) return "multi-head workspace below its lower bound";
+  }
+  // 4. the encoder: forward_bytes of the tiny model for T tokens is at least its input and weights, monotone.
+  static const std::unique_ptr<EncoderModel> tiny = []() -> std::unique_ptr<EncoderModel> {
+    bool ok;
+    const std::string bytes = read_file(ATTN_SOURCE_DIR "/tests/fuzz/corpus/model/tiny-1layer.safetensors", &ok);
+    auto model = std::make_unique<EncoderModel>();
+    std::string error;
+    if (!ok || !model->load(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &error)) return nullptr;
+    return model;
+  }();
+  if (!tiny) return "the tiny model of the corpus does not load";
+  const int t = std::min(nq, EncoderModel::kMaxTokens);
+  const uint64_t f = tiny->forward_bytes(t, variant, EncoderOutputs{});
+  const long double flower = 4.0L * t * tiny->input_dims() + 4.0L * tiny->layers()[0].heads * (long double)t * t;
+  if ((long double)f < flower) return "forward_bytes below its lower bound";
+  if (t < EncoderModel::kMaxTokens && tiny->forward_bytes(t + 1, variant, EncoderOutputs{}) < f) {
+    return "forward_bytes shrank when T grew";
+  }
+  return "";
+}
+
 // ---- by name ---------------------------------------------------------------------------------------------
 
 using CheckFn = std::string (*)(const uint8_t*, size_t);
@@ -426,7 +573,9 @@ inline const std::vector<Target>& targets() {
                                           {"json", &check_json},
                                           {"tokenizer", &check_tokenizer},
                                           {"model", &check_model},
-                                          {"attention", &check_attention}};
+                                          {"attention", &check_attention},
+                                          {"vocab", &check_vocab},
+                                          {"shapes", &check_shapes}};
   return all;
 }
 

@@ -270,3 +270,12 @@ const md = (name, m) => write(join(regressions, 'model', `reject-${name}.safeten
   write(join(regressions, 'model', 'hostile-config-numbers-beyond-float.safetensors'), safetensors(m.tensors, m.metadata));
 }
 console.log('make_seeds: wrote', corpus, 'and reject-* files under', regressions);
+
+// ---- int8 with block scales (the widget's model layout, FloatRows in wasm/include/attn/safetensors.h) ------
+const int8 = [
+  { name: 'w', dtype: 'I8', shape: [2, 4], bytes: Int8Array.from([1, -1, 127, -127, 0, 2, -2, 4]) },
+  { name: 'w.scales', dtype: 'F32', shape: [2, 2], bytes: new Uint8Array(Float32Array.from([0.5, 0.25, 2, -1]).buffer) },
+  { name: 'v', dtype: 'I8', shape: [3], bytes: Int8Array.from([5, 6, 7]) },
+  { name: 'v.scales', dtype: 'F32', shape: [1, 3], bytes: new Uint8Array(Float32Array.from([1, 2, 3]).buffer) },
+];
+write(join(corpus, 'safetensors', 'int8-block-scales.safetensors'), safetensors(int8.map((t) => ({ ...t, bytes: new Uint8Array(t.bytes.buffer) })), null));

@@ -20,6 +20,7 @@ using attn::Variant;
 
 constexpr int kOk = 0;
 constexpr int kBadArgument = -1;
+constexpr int kOutOfMemory = -2;  // the forward's scratch did not fit (as in bindings.cpp)
 
 // attention's arguments (bindings.cpp's AttentionArgs without out and weights), dout, and the gradients.
 struct AttentionBackwardArgs {
@@ -94,8 +95,9 @@ int attentionBackward(const AttentionBackwardArgs& a) {
     return kBadArgument;
   const int H = a.heads, nq = a.nq, nk = a.nk, D = a.dkDims, Dv = a.dvDims;
   std::vector<float> out(size_t(H) * nq * Dv), rmax(size_t(H) * nq), rsum(size_t(H) * nq);
-  attn::attention_forward_f32(out.data(), rmax.data(), rsum.data(), ptr<const float>(a.q), ptr<const float>(a.k),
-                              ptr<const float>(a.v), sp, mp, H, nq, nk, D, Dv, Variant(a.variant));
+  if (!attn::attention_forward_f32(out.data(), rmax.data(), rsum.data(), ptr<const float>(a.q), ptr<const float>(a.k),
+                                   ptr<const float>(a.v), sp, mp, H, nq, nk, D, Dv, Variant(a.variant)))
+    return kOutOfMemory;
   const attn::ScoreGrads g = score_grads(sp, D, a.dW, a.dWq, a.dWk, a.dva);
   attn::attention_backward_f32(zeroed(a.dq, size_t(H) * nq * D), zeroed(a.dk, size_t(H) * nk * D),
                                zeroed(a.dvalue, size_t(H) * nk * Dv), g, ptr<const float>(a.dout), out.data(),
@@ -121,8 +123,10 @@ int multiHeadAttentionBackward(const MultiHeadBackwardArgs& a) {
   p.v = {ptr<const float>(a.wv), ptr<const float>(a.bv)};
   p.o = {ptr<const float>(a.wo), ptr<const float>(a.bo)};
   std::vector<float> out(size_t(nq) * m), saved(attn::multi_head_saved_size(nq, nk, m, a.heads));
-  attn::multi_head_attention_forward_f32(out.data(), saved.data(), ptr<const float>(a.x), ptr<const float>(a.context),
-                                         p, sp, mp, nq, nk, m, a.heads, Variant(a.variant));
+  if (!attn::multi_head_attention_forward_f32(out.data(), saved.data(), ptr<const float>(a.x),
+                                              ptr<const float>(a.context), p, sp, mp, nq, nk, m, a.heads,
+                                              Variant(a.variant)))
+    return kOutOfMemory;
   const size_t mm = size_t(m) * m;
   attn::MultiHeadGrads g;
   g.q = {zeroed(a.dwq, mm), a.bq ? zeroed(a.dbq, m) : nullptr};

@@ -3,7 +3,9 @@
 // The Embind layer of the engine: converts arguments and calls wasm/include/attn/attention.h, nothing else.
 // Pointers arrive as plain numbers (byte offsets into the WASM heap, 0 = null) allocated by JS with
 // Module._malloc; see docs/CONTRACTS.md. Nothing throws across this boundary: the JS library validates
-// first; a call that still gets an impossible argument returns a negative status and writes nothing.
+// first; a call that still gets an impossible argument returns a negative status and writes nothing. A call
+// whose scratch (attention_f32_workspace_bytes, counted before it starts) cannot fit in the heap, or cannot be
+// allocated, returns kOutOfMemory, having freed all it took (the JS side reports a RangeError).
 #include <emscripten/bind.h>
 #include <malloc.h>
 
@@ -20,6 +22,10 @@ using attn::Variant;
 
 constexpr int kOk = 0;
 constexpr int kBadArgument = -1;  // a null required pointer, a size < 1, an unknown enum value
+constexpr int kOutOfMemory = -2;  // the scratch does not fit in the WASM heap (web/src/lib/backends/wasm.js)
+
+// The WASM heap's limit (MAXIMUM_MEMORY = 2 GiB) less what malloc holds now: no scratch larger can be had.
+double heap_room() { return double(uint64_t(1) << 31) - double(mallinfo().uordblks); }
 
 // The score functions web/src/lib/spec.js lists (SCORES, codes 0..3): a score function added there and in
 // attn::Score must be counted here too, so that the two sides cannot drift apart silently.
@@ -72,13 +78,29 @@ int attention(const AttentionArgs& a) {
   if (!a.out || !a.q || !a.k || !a.v || a.heads < 1 || a.nq < 1 || a.nk < 1 || a.dk < 1 || a.dv < 1 ||
       a.variant < 0 || a.variant > 1 || !to_params(a.score, a.W, a.Wq, a.Wk, a.va, a.da, a.mask, a.allowed, &sp, &mp))
     return kBadArgument;
-  attn::attention_f32(ptr<float>(a.out), ptr<float>(a.weights), ptr<const float>(a.q), ptr<const float>(a.k),
-                      ptr<const float>(a.v), sp, mp, a.heads, a.nq, a.nk, a.dk, a.dv, Variant(a.variant));
+  if (double(attn::attention_f32_workspace_bytes(sp, a.heads, a.nq, a.nk, a.dk, a.dv, Variant(a.variant))) > heap_room())
+    return kOutOfMemory;
+  const bool ok = attn::attention_f32(ptr<float>(a.out), ptr<float>(a.weights), ptr<const float>(a.q),
+                                      ptr<const float>(a.k), ptr<const float>(a.v), sp, mp, a.heads, a.nq, a.nk, a.dk,
+                                      a.dv, Variant(a.variant));
+  if (!ok) return kOutOfMemory;
   if (a.scores) {
     attn::attention_scores_f32__reference(ptr<float>(a.scores), ptr<const float>(a.q), ptr<const float>(a.k), sp, mp,
                                           a.heads, a.nq, a.nk, a.dk);
   }
   return kOk;
+}
+
+// Bytes of scratch attention() needs beside its arguments (for the RangeError's message), -1 for bad arguments.
+double attentionScratchBytes(const AttentionArgs& a) {
+  attn::ScoreParams sp;
+  attn::MaskParams mp;
+  if (a.heads < 1 || a.nq < 1 || a.nk < 1 || a.dk < 1 || a.dv < 1 || a.variant < 0 || a.variant > 1 ||
+      a.score < 0 || a.score >= attn::kScoreCount)
+    return -1;
+  sp.score = Score(a.score);
+  sp.da = a.da;
+  return double(attn::attention_f32_workspace_bytes(sp, a.heads, a.nq, a.nk, a.dk, a.dv, Variant(a.variant)));
 }
 
 int multiHeadAttention(const MultiHeadArgs& a) {
@@ -93,10 +115,23 @@ int multiHeadAttention(const MultiHeadArgs& a) {
   p.k = {ptr<const float>(a.wk), ptr<const float>(a.bk)};
   p.v = {ptr<const float>(a.wv), ptr<const float>(a.bv)};
   p.o = {ptr<const float>(a.wo), ptr<const float>(a.bo)};
-  attn::multi_head_attention_f32(ptr<float>(a.out), ptr<float>(a.weights), ptr<const float>(a.x),
-                                 ptr<const float>(a.context), p, sp, mp, a.nq, a.nk, a.dModel, a.heads,
-                                 Variant(a.variant));
-  return kOk;
+  if (double(attn::multi_head_attention_f32_workspace_bytes(sp, a.nq, a.nk, a.dModel, a.heads, Variant(a.variant))) >
+      heap_room())
+    return kOutOfMemory;
+  const bool ok = attn::multi_head_attention_f32(ptr<float>(a.out), ptr<float>(a.weights), ptr<const float>(a.x),
+                                                 ptr<const float>(a.context), p, sp, mp, a.nq, a.nk, a.dModel, a.heads,
+                                                 Variant(a.variant));
+  return ok ? kOk : kOutOfMemory;
+}
+
+double multiHeadScratchBytes(const MultiHeadArgs& a) {
+  attn::ScoreParams sp;
+  if (a.heads < 1 || a.nq < 1 || a.nk < 1 || a.dModel < 1 || a.dModel % a.heads != 0 || a.variant < 0 ||
+      a.variant > 1 || a.score < 0 || a.score >= attn::kScoreCount)
+    return -1;
+  sp.score = Score(a.score);
+  sp.da = a.da;
+  return double(attn::multi_head_attention_f32_workspace_bytes(sp, a.nq, a.nk, a.dModel, a.heads, Variant(a.variant)));
 }
 
 void positionalEncoding(uintptr_t out, int n, int d) {
@@ -109,7 +144,7 @@ void gemm(uintptr_t c, uintptr_t a, uintptr_t b, uintptr_t bias, int m, int k, i
                  Variant(variant));
 }
 
-bool simd() { return attn::kSimdBuild; }
+bool simd() { return attn::simd_build(); }
 
 // Asks for n threads in all (n < 1 counts as 1); returns the count in effect (1 in a build without threads).
 int setThreads(int n) { return attn::set_thread_count(n); }
@@ -175,6 +210,8 @@ EMSCRIPTEN_BINDINGS(attn_engine) {
       .field("da", &MultiHeadArgs::da);
   function("attention", &attention);
   function("multiHeadAttention", &multiHeadAttention);
+  function("attentionScratchBytes", &attentionScratchBytes);
+  function("multiHeadScratchBytes", &multiHeadScratchBytes);
   function("positionalEncoding", &positionalEncoding);
   function("gemm", &gemm);
   function("simd", &simd);

@@ -7,7 +7,9 @@
 // success). Text arrives NFKC-normalised by web/src/lib/model/index.js, as the original tokenizer does.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
+#include <malloc.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -97,7 +99,9 @@ val model_info(int handle) {
 val model_tokenize(int handle, const std::string& normalized) {
   const attn::EncoderModel* m = lookup(handle);
   if (!m) return error_result("modelTokenize: no model with handle " + std::to_string(handle));
-  std::vector<int32_t> ids = m->tokenizer().encode(normalized);
+  std::vector<int32_t> ids;
+  std::string error;
+  if (!m->tokenizer().encode(normalized, &ids, &error)) return error_result(error);
   val r = val::object();
   r.set("error", std::string());
   r.set("ids", copy_array("Int32Array", ids.data(), ids.size()));
@@ -120,6 +124,13 @@ val run_ids(const attn::EncoderModel& m, const std::vector<int32_t>& ids, int va
   keep.input = (outputs & kOutputInput) != 0;
   keep.attention = (outputs & kOutputAttention) != 0;
   keep.hidden = (outputs & kOutputHidden) != 0;
+  // Counted before the run: more than the heap has room for is an error here, not an abort inside.
+  const int t = static_cast<int>(std::min<size_t>(ids.size(), static_cast<size_t>(m.max_tokens())));
+  const uint64_t bytes = m.forward_bytes(t, static_cast<attn::Variant>(variant), keep);
+  if (!ids.empty() && double(bytes) > double(uint64_t(1) << 31) - double(mallinfo().uordblks)) {
+    return error_result("model: a run of " + std::to_string(t) + " tokens needs " + std::to_string(bytes >> 20) +
+                        " MiB, more than the WASM heap (2048 MiB at most) has room for");
+  }
   attn::EncoderResult out;
   std::string error;
   if (!m.forward(ids, static_cast<attn::Variant>(variant), &out, &error, keep)) return error_result(error);
@@ -142,7 +153,10 @@ val run_ids(const attn::EncoderModel& m, const std::vector<int32_t>& ids, int va
 val model_run(int handle, const std::string& normalized, int variant, int outputs) {
   const attn::EncoderModel* m = lookup(handle);
   if (!m) return error_result("modelRun: no model with handle " + std::to_string(handle));
-  return run_ids(*m, m->tokenizer().encode(normalized), variant, outputs);
+  std::vector<int32_t> ids;
+  std::string error;
+  if (!m->tokenizer().encode(normalized, &ids, &error)) return error_result(error);
+  return run_ids(*m, ids, variant, outputs);
 }
 
 // The forward pass on piece ids (an array of numbers or an Int32Array).
@@ -216,7 +230,7 @@ val tensors_info(int handle) {
 }
 
 // {data: Float32Array, error}: tensor `name`, which must have exactly `shape` (an array of numbers) and be
-// F32, F16 or BF16, as float32 (SafeTensors::read_f32).
+// F32, F16, BF16 or I8 + scales, as float32 (SafeTensors::read_f32).
 val tensors_read_f32(int handle, const std::string& name, val shape) {
   auto it = readers().find(handle);
   if (it == readers().end()) return error_result("tensorsRead: no reader with handle " + std::to_string(handle));

@@ -3,7 +3,8 @@
 // Dispatch of attention_backward_f32: kReference -> the double reference (calling thread); kOptimized -> the
 // best kernel compiled in (wasmsimd under -msimd128, scalar otherwise), one head per task on P threads when
 // H >= P (each head's gradients are disjoint except the score parameters', which each task accumulates in a
-// private buffer that is added at the end). With H < P the kernel runs on the calling thread.
+// private buffer that is added at the end). With H < P the wasmsimd kernel splits each head's key blocks over
+// the threads itself (attention_backward_f32__wasmsimd_parts); the scalar kernel runs on the calling thread.
 #include <cassert>
 #include <cstddef>
 #include <vector>
@@ -62,6 +63,13 @@ void attention_backward_f32(float* dquery, float* dkey, float* dvalue, const Sco
   }
   const int threads = thread_count();
   const double macs = double(heads) * nq * nk * (dk + dv);
+#if defined(__wasm_simd128__)
+  if (threads > 1 && heads < threads && macs >= kParallelMinMacs) {  // split each head's keys instead
+    attention_backward_f32__wasmsimd_parts(dquery, dkey, dvalue, dscore, dout, out, row_max, row_sum, q, k, v, score,
+                                           mask, heads, nq, nk, dk, dv, threads);
+    return;
+  }
+#endif
   if (threads <= 1 || heads < threads || macs < kParallelMinMacs) {
     optimized(dquery, dkey, dvalue, dscore, dout, out, row_max, row_sum, q, k, v, score, mask, heads, nq, nk, dk, dv);
     return;

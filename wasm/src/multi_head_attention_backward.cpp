@@ -14,7 +14,7 @@ namespace attn {
 // saved: Q, K, V, O [H][T][Dh], row_max, row_sum [H][Tq] (attn/backward.h).
 // pass 1: Q, K, V = dense(x or context), split into heads; pass 2: attention_forward_f32 per head -> O and
 // the row stats; pass 3: out = merge(O) Wo + bo.
-void multi_head_attention_forward_f32(float* out, float* saved, const float* x, const float* context,
+bool multi_head_attention_forward_f32(float* out, float* saved, const float* x, const float* context,
                                       const MultiHeadParams& params, const ScoreParams& score,
                                       const MaskParams& mask, int nq, int nk, int d_model, int heads,
                                       Variant variant) {
@@ -34,9 +34,10 @@ void multi_head_attention_forward_f32(float* out, float* saved, const float* x, 
   reference::split_heads(K, proj.data(), nk, m, heads);
   dense_forward_f32(proj.data(), context, params.v.W, params.v.b, nk, m, m, variant);
   reference::split_heads(V, proj.data(), nk, m, heads);
-  attention_forward_f32(O, rmax, rsum, Q, K, V, score, mask, heads, nq, nk, dh, dh, variant);  // pass 2
+  if (!attention_forward_f32(O, rmax, rsum, Q, K, V, score, mask, heads, nq, nk, dh, dh, variant)) return false;
   reference::merge_heads(proj.data(), O, nq, m, heads);  // pass 3
   dense_forward_f32(out, proj.data(), params.o.W, params.o.b, nq, m, m, variant);
+  return true;
 }
 
 // pass 1: dconcat = dout Wo^T (+ dWo, dbo); pass 2: split, attention_backward_f32 -> dQ, dK, dV, dscore;

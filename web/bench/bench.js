@@ -14,6 +14,7 @@
 import { measurePeak } from './peak.js';
 import { attentionInputs, makeStream, maxAbsDiff, median } from './inputs.js';
 import { loadOrt, ortAttention, loadTfjs, tfjsAttention, loadUseGraph, runUseGraph } from './peers.js';
+import { benchBackward } from './backward.js';
 
 const D = 64;
 const flops = (heads, n, d) => 4 * heads * n * n * d;
@@ -69,8 +70,12 @@ export async function runBench(options = {}) {
   const {
     rounds = 5, sizes = [128, 512, 2048], headCounts = [1, 12], minSampleMs = 40, slowMs = 1500,
     slowBudgetMs = 15000, maxCallMs = 20000, maxSoftwareGpuCallMs = 3000,
-    model: doModel = true, webgpu: doWebgpu = true, memory: doMemory = true, peers: doPeers = true,
+    model: doModelOption = true, webgpu: doWebgpuOption = true, memory: doMemory = true, peers: doPeersOption = true,
+    backward: doBackward = true, backwardOnly = false,
   } = options;
+  // backwardOnly: the peak, the engines and the attention-backward rows (backward.js), nothing else.
+  const doModel = doModelOption && !backwardOnly, doWebgpu = doWebgpuOption && !backwardOnly;
+  const doPeers = doPeersOption && !backwardOnly;
   const log = logger(typeof document !== 'undefined' ? document.getElementById('log') : null);
   const started = performance.now();
   const results = {
@@ -149,7 +154,7 @@ export async function runBench(options = {}) {
   }
 
   // pass 2: memory, in a fresh engine so that earlier calls have not grown its heap
-  if (engine && doMemory && lib) {
+  if (engine && doMemory && lib && !backwardOnly) {
     try {
       const n = 16384;
       const fresh = await lib.createEngine({ backend: 'wasm' });
@@ -266,7 +271,7 @@ export async function runBench(options = {}) {
   if (tf) competitors.push({ id: 'tfjs', label: 'tfjs-wasm', make: (s) => tfjsAttention(tf, s) });
 
   const lastCost = {}; // competitor id + weights -> { ms, flops } of its previous first call
-  for (const returnWeights of [false, true]) {
+  for (const returnWeights of backwardOnly ? [] : [false, true]) {
     for (const heads of headCounts) {
       for (const n of sizes) {
         const shape = { heads, n, d: D, returnWeights, ...attentionInputs(heads, n, D) };
@@ -358,6 +363,13 @@ export async function runBench(options = {}) {
         }).join(', ') + (opt?.gflops ? ` (ours ${opt.gflops.toFixed(1)} GFLOP/s)` : ''));
       }
     }
+  }
+
+  // pass 3b: attention backward, one thread then the threaded engine (backward.js)
+  if (engine && doBackward) {
+    const engines = [{ engine, label: 'ours SIMD 1 thread', threads: 1 }];
+    if (mtEngine) engines.push({ engine: mtEngine, label: `ours SIMD ${mtEngine.threads} threads`, threads: mtEngine.threads });
+    await benchBackward({ lib, engines, rounds, minSampleMs, results, log, note, memory: doMemory });
   }
 
   // pass 4: the model

@@ -56,27 +56,34 @@ inline bool causal_allows(int i, int j, int nq, int nk) { return j <= i + (nk - 
 // out [H][Tq][Dv]; weights [H][Tq][Tk] or nullptr (not computed); q [H][Tq][D]; k [H][Tk][D]; v [H][Tk][Dv].
 // weights = softmax over keys of the masked scores; out = weights . v.
 // A query row with no allowed key gets zero weights and a zero output.
-void attention_f32__reference(float* out, float* weights, const float* q, const float* k, const float* v,
+// Finite inputs give finite outputs in every variant: a row whose float32 scores or output overflow (q = 1e30,
+// k = 1e30) is recomputed in double by the optimized kernels (see attention_f32__reference).
+// Every variant returns false, having written nothing it promises, when its scratch (attention_f32_workspace_
+// bytes) cannot be allocated; it never aborts and frees what it took on every path.
+bool attention_f32__reference(float* out, float* weights, const float* q, const float* k, const float* v,
                               const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
                               int dk, int dv);
-void attention_f32__scalar(float* out, float* weights, const float* q, const float* k, const float* v,
+bool attention_f32__scalar(float* out, float* weights, const float* q, const float* k, const float* v,
                            const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
                            int dv);
-#if defined(__wasm_simd128__)
-void attention_f32__wasmsimd(float* out, float* weights, const float* q, const float* k, const float* v,
+// Defined only in the SIMD build (-msimd128); elsewhere call attention_f32, which dispatches.
+bool attention_f32__wasmsimd(float* out, float* weights, const float* q, const float* k, const float* v,
                              const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
                              int dv);
-#endif
 // scores [H][Tq][Tk] = the score function's value s(q_i, k_j) (divided by sqrt(D) for kScaledDot), or
 // -INFINITY where the mask forbids key j: what the softmax of attention_f32 takes, computed by the
 // reference (double, rounded once to float) for readers that show the steps before the softmax.
 void attention_scores_f32__reference(float* scores, const float* q, const float* k, const ScoreParams& score,
                                      const MaskParams& mask, int heads, int nq, int nk, int dk);
 // Dispatch on `variant`: kReference -> attention_f32__reference; kOptimized -> attention_f32__wasmsimd when
-// compiled with -msimd128, else attention_f32__scalar.
-void attention_f32(float* out, float* weights, const float* q, const float* k, const float* v,
+// compiled with -msimd128, else attention_f32__scalar (split over the thread pool when it pays).
+bool attention_f32(float* out, float* weights, const float* q, const float* k, const float* v,
                    const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv,
                    Variant variant);
+// An upper bound of the bytes attention_f32 allocates beside its arguments (packed operands, tiles, and the
+// double-precision row it may recompute), computed in 64 bits; UINT64_MAX when the count itself overflows.
+uint64_t attention_f32_workspace_bytes(const ScoreParams& score, int heads, int nq, int nk, int dk, int dv,
+                                       Variant variant);
 
 // Dense layer parameters: y = x . W + b, W [in][out] (kernel layout), b [out] or nullptr.
 struct Dense {
@@ -91,28 +98,27 @@ struct Dense {
 struct MultiHeadParams {
   Dense q, k, v, o;
 };
-void multi_head_attention_f32(float* out, float* weights, const float* x, const float* context,
+// Returns false, as attention_f32 does, when its scratch cannot be allocated.
+bool multi_head_attention_f32(float* out, float* weights, const float* x, const float* context,
                               const MultiHeadParams& params, const ScoreParams& score, const MaskParams& mask,
                               int nq, int nk, int d_model, int heads, Variant variant);
+// An upper bound of the bytes multi_head_attention_f32 allocates beside its arguments: the projected and
+// per-head Q, K, V and O, plus attention_f32's workspace.
+uint64_t multi_head_attention_f32_workspace_bytes(const ScoreParams& score, int nq, int nk, int d_model, int heads,
+                                                  Variant variant);
 
 // out [N][D]: PE[p][2i] = sin(p / 10000^(2i/D)), PE[p][2i+1] = cos(p / 10000^(2i/D)).
 // Computed in double, rounded once to float. For odd D the last column is a sine.
 void positional_encoding_f32(float* out, int n, int d);
 
 // True when this build's optimized kernels are the wasmsimd ones.
-constexpr bool kSimdBuild =
-#if defined(__wasm_simd128__)
-    true;
-#else
-    false;
-#endif
+bool simd_build();
 
 // C [M][N] = A [M][K] . B [K][N] (+ bias [N] broadcast over rows when not null).
 void gemm_f32__reference(float* c, const float* a, const float* b, const float* bias, int m, int k, int n);
 void gemm_f32__scalar(float* c, const float* a, const float* b, const float* bias, int m, int k, int n);
-#if defined(__wasm_simd128__)
+// Defined only in the SIMD build (-msimd128); elsewhere call gemm_f32.
 void gemm_f32__wasmsimd(float* c, const float* a, const float* b, const float* bias, int m, int k, int n);
-#endif
 void gemm_f32(float* c, const float* a, const float* b, const float* bias, int m, int k, int n, Variant variant);
 
 }  // namespace attn

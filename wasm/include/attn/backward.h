@@ -34,8 +34,10 @@ struct ScoreGrads {
 // The forward of attention_f32 (no weights) that SAVES, per query row, the softmax's row max m = max_j s_ij
 // and row sum l = sum_j exp(s_ij - m) over the allowed keys, so that the backward recomputes the
 // probabilities P_ij = exp(s_ij - m_i) / l_i tile by tile instead of storing [H][Tq][Tk].
-// A row with no allowed key saves m = -INFINITY, l = 0 (and has out = 0).
-void attention_forward_f32(float* out, float* row_max, float* row_sum, const float* q, const float* k,
+// A row with no allowed key saves m = -INFINITY, l = 0 (and has out = 0). A row the optimized kernels recompute
+// in double (float32 overflow of its scores: |q| |k| near 1e19 and beyond) saves NaN and gets no gradient.
+// Returns false, as attention_f32 does, when the optimized kernel's scratch cannot be allocated.
+bool attention_forward_f32(float* out, float* row_max, float* row_sum, const float* q, const float* k,
                            const float* v, const ScoreParams& score, const MaskParams& mask, int heads, int nq,
                            int nk, int dk, int dv, Variant variant);
 
@@ -68,7 +70,7 @@ void attention_backward_f32__reference(float* dquery, float* dkey, float* dvalue
                                        const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
                                        int dk, int dv);
 
-void attention_forward_f32__scalar(float* out, float* row_max, float* row_sum, const float* q, const float* k,
+bool attention_forward_f32__scalar(float* out, float* row_max, float* row_sum, const float* q, const float* k,
                                    const float* v, const ScoreParams& score, const MaskParams& mask, int heads,
                                    int nq, int nk, int dk, int dv);
 void attention_backward_f32__scalar(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore,
@@ -76,7 +78,7 @@ void attention_backward_f32__scalar(float* dquery, float* dkey, float* dvalue, c
                                     const float* q, const float* k, const float* v, const ScoreParams& score,
                                     const MaskParams& mask, int heads, int nq, int nk, int dk, int dv);
 #if defined(__wasm_simd128__)
-void attention_forward_f32__wasmsimd(float* out, float* row_max, float* row_sum, const float* q, const float* k,
+bool attention_forward_f32__wasmsimd(float* out, float* row_max, float* row_sum, const float* q, const float* k,
                                      const float* v, const ScoreParams& score, const MaskParams& mask, int heads,
                                      int nq, int nk, int dk, int dv);
 void attention_backward_f32__wasmsimd(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore,
@@ -84,6 +86,13 @@ void attention_backward_f32__wasmsimd(float* dquery, float* dkey, float* dvalue,
                                       const float* row_sum, const float* q, const float* k, const float* v,
                                       const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
                                       int dk, int dv);
+// The same, each head's key blocks split into `parts` tasks on the engine's threads (the dispatch's choice
+// when H < threads).
+void attention_backward_f32__wasmsimd_parts(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore,
+                                            const float* dout, const float* out, const float* row_max,
+                                            const float* row_sum, const float* q, const float* k, const float* v,
+                                            const ScoreParams& score, const MaskParams& mask, int heads, int nq,
+                                            int nk, int dk, int dv, int parts);
 #endif
 
 // ---- dense (gemm with bias) -------------------------------------------------------------------------------
@@ -165,8 +174,9 @@ inline size_t multi_head_saved_size(int nq, int nk, int d_model, int heads) {
 }
 
 // out [Tq][M]; saved [multi_head_saved_size(Tq, Tk, M, H)]; x [Tq][M]; context [Tk][M] (x for self-attention).
-// The forward of multi_head_attention_f32 (attention.h), saving what its backward needs (see above).
-void multi_head_attention_forward_f32(float* out, float* saved, const float* x, const float* context,
+// The forward of multi_head_attention_f32 (attention.h), saving what its backward needs (see above); false
+// when attention's scratch cannot be allocated.
+bool multi_head_attention_forward_f32(float* out, float* saved, const float* x, const float* context,
                                       const MultiHeadParams& params, const ScoreParams& score,
                                       const MaskParams& mask, int nq, int nk, int d_model, int heads,
                                       Variant variant);

@@ -29,9 +29,8 @@ void gemm_f32_unpack(float* b, const float* packed, int k, int n);
 
 // c [M][N]; a [M][K]; packed = gemm_f32_pack(b [K][N]); bias [N] or nullptr. C = A . B (+ bias).
 void gemm_f32_packed__scalar(float* c, const float* a, const float* packed, const float* bias, int m, int k, int n);
-#if defined(__wasm_simd128__)
+// Defined only in the SIMD build (-msimd128); elsewhere call gemm_f32_packed.
 void gemm_f32_packed__wasmsimd(float* c, const float* a, const float* packed, const float* bias, int m, int k, int n);
-#endif
 // kOptimized: the wasmsimd kernel when compiled with SIMD, else the scalar one. kReference: unpacks B and runs
 // gemm_f32__reference (slow, allocates; for checking).
 void gemm_f32_packed(float* c, const float* a, const float* packed, const float* bias, int m, int k, int n,

@@ -51,6 +51,11 @@ struct EncoderResult {
 
 class EncoderModel {
  public:
+  // The most tokens a model file may ask for (config maxTokens; USE lite asks for 128). Every size of a run is
+  // counted in 64 bits anyway (forward_bytes): this bound only keeps a file from promising what no 2 GiB heap
+  // can run (with attention kept, 16,384 tokens need H x 1 GiB per layer, refused by forward).
+  static constexpr int kMaxTokens = 16384;
+
   // Loads from a safetensors file in data[0, size) (copied: the bytes may be freed afterwards).
   // Returns false with a message when the file is invalid or not this model.
   bool load(const uint8_t* data, size_t size, std::string* error);
@@ -61,23 +66,30 @@ class EncoderModel {
   int input_dims() const { return d0_; }
   int embedding_dims() const { return d_embedding_; }
   int max_tokens() const { return max_tokens_; }
-  // "float16", "bfloat16" or "float32": the file's weight type (that of its embedding table).
+  // "int8", "float16", "bfloat16" or "float32": the file's weight type (that of its embedding table).
   std::string weight_dtype() const {
+    if (token_embedding_dtype_ == DType::kI8) return "int8";
     if (token_embedding_dtype_ == DType::kF16) return "float16";
     return token_embedding_dtype_ == DType::kBF16 ? "bfloat16" : "float32";
   }
 
   // ids [T'] -> result, clipping to max_tokens as the graph does. Returns false with a message for no ids or
   // an id outside [0, V). `keep` says which of input, attention and hidden to keep (all by default).
+  // Returns false with a message, never aborting, when the run needs more memory than the heap can give.
   bool forward(const std::vector<int32_t>& ids, Variant variant, EncoderResult* out, std::string* error,
                EncoderOutputs keep = {}) const;
+  // An upper bound of the bytes forward() allocates for T tokens (already clipped): scratch, kept results and
+  // attention_f32's workspace, in 64 bits (saturating).
+  uint64_t forward_bytes(int t, Variant variant, EncoderOutputs keep) const;
 
  private:
   Tokenizer tokenizer_;
   std::vector<EncoderLayer> layers_;
-  // [V][D0] as stored in the file (F32, F16 or BF16): a row is converted when a token uses it, so the table
-  // stays half the size (and is written once) with a 16-bit file.
+  // [V][D0] as stored in the file (F32, F16, BF16 or I8 with [V] scales): a row is converted when a token uses
+  // it, so the table stays half (a quarter) the size, and is written once, with a 16-bit (8-bit) file.
   std::vector<uint8_t> token_embedding_;
+  std::vector<uint8_t> token_embedding_scales_;  // I8 only: [V][D0 / block] little-endian F32
+  size_t token_embedding_block_ = 0;
   DType token_embedding_dtype_ = DType::kF32;
   std::vector<float> inv_timescales_;     // [D0/2]
   std::vector<float> timing_;             // [timing_rows_][D0]: the timing signal, computed once at load

@@ -29,6 +29,21 @@ struct TensorInfo {
   size_t count() const;  // product of the shape (1 for a scalar)
 };
 
+// A float tensor [rows][cols] (cols = its last dimension, rows = the product of the others), read a row at a
+// time. F32, F16 and BF16 hold the values. An I8 tensor `X` is a float tensor when the file also holds
+// `X.scales`, F32 [rows][blocks] with blocks dividing cols: each row is cut into `blocks` blocks of
+// B = cols / blocks values, and X[r][c] = int8 X[r][c] * scales[r][c / B] (absmax scales per block, as
+// scripts/convert-model.mjs writes them); without that tensor an I8 tensor is not a float tensor.
+struct FloatRows {
+  DType dtype = DType::kF32;
+  const uint8_t* data = nullptr;    // rows * cols values of dtype, little-endian
+  const uint8_t* scales = nullptr;  // I8 only: [rows][cols / block] little-endian F32 (memcpy: may be unaligned)
+  size_t rows = 0, cols = 0;
+  size_t block = 0;                 // I8 only: values per scale (divides cols)
+  // out[0, cols) <- row r (< rows) as float32.
+  void read(size_t r, float* out) const;
+};
+
 class SafeTensors {
  public:
   // 1 MiB: the project's model header is ~4 KB, and the JSON reader holds ~60x the header's size in
@@ -45,14 +60,16 @@ class SafeTensors {
   // The tensor's bytes (end - begin of them).
   const uint8_t* bytes(const TensorInfo& info) const { return data_ + info.begin; }
 
-  // Copies tensor `name` into `out` as float32, converting from F32, F16 or BF16, after checking that it
+  // Copies tensor `name` into `out` as float32, converting from F32, F16, BF16 or I8 + scales (FloatRows),
+  // after checking that it
   // exists and has exactly `shape`. Returns false with a message naming the tensor otherwise.
   bool read_f32(const std::string& name, const std::vector<int64_t>& shape, std::vector<float>* out,
                 std::string* error) const;
 
-  // The tensor `name` after the same checks as read_f32 (F32, F16 or BF16 and exactly `shape`), for reading
-  // it in parts with to_f32; null with a message otherwise.
-  const TensorInfo* find_float(const std::string& name, const std::vector<int64_t>& shape, std::string* error) const;
+  // The tensor `name` after the same checks as read_f32 (a float tensor of exactly `shape`), as rows to read
+  // one at a time with FloatRows::read; false with a message otherwise.
+  bool float_rows(const std::string& name, const std::vector<int64_t>& shape, FloatRows* out,
+                  std::string* error) const;
 
  private:
   const uint8_t* data_ = nullptr;  // start of the data section

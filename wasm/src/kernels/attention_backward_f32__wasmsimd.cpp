@@ -21,6 +21,7 @@
 #include "attention_prep.h"
 #include "attention_simd.h"
 #include "attn/backward.h"
+#include "parallel.h"
 
 namespace attn {
 namespace {
@@ -39,13 +40,14 @@ struct Packed {
   std::vector<float> vpanel;  // V panels [Tk8/NR][Dv][NR]
   std::vector<float> dout;    // dO [Tq4][Dv8]
   std::vector<float> m, inv, delta;  // [Tq4]: row max (0 for a row without keys), 1/l (0 there), dO . O
-  std::vector<float> dqp;     // dQ' [Tq4][D8]
 };
 
+// What one task over a range of key blocks writes: scratch blocks and its own dQ'.
 struct Scratch {
   std::vector<float> s, dp;    // [Bq][Bk]: P, then dS; dP
   std::vector<float> pt, dst;  // [Bk][Bq]: P^T, dS^T
   std::vector<float> dkb, dvb; // [Bk][D8], [Bk][Dv8]: dK, dV of the key block
+  std::vector<float> dqp;      // dQ' [Tq4][D8]
 };
 
 // panels [ceil(T/NR)][C][NR] <- x [T][C]: row t goes to lane t % NR of panel t / NR.
@@ -110,13 +112,18 @@ class HeadBackward {
     p_.m.assign(p_.nq4, 0.0f);
     p_.inv.assign(p_.nq4, 0.0f);
     p_.delta.assign(p_.nq4, 0.0f);
-    p_.dqp.resize(size_t(p_.nq4) * p_.d8);
-    w_.s.resize(size_t(kBq) * kBk);
-    w_.dp.resize(size_t(kBq) * kBk);
-    w_.pt.resize(size_t(kBk) * kBq);
-    w_.dst.resize(size_t(kBk) * kBq);
-    w_.dkb.resize(size_t(kBk) * p_.d8);
-    w_.dvb.resize(size_t(kBk) * p_.dv8);
+  }
+
+  Scratch scratch() const {
+    Scratch w;
+    w.s.resize(size_t(kBq) * kBk);
+    w.dp.resize(size_t(kBq) * kBk);
+    w.pt.resize(size_t(kBk) * kBq);
+    w.dst.resize(size_t(kBk) * kBq);
+    w.dkb.resize(size_t(kBk) * p_.d8);
+    w.dvb.resize(size_t(kBk) * p_.dv8);
+    w.dqp.resize(size_t(p_.nq4) * p_.d8);
+    return w;
   }
 
   // pass 0: pack one head; Delta_i = dO_i . O_i; rows without an allowed key (l = 0) get m = 0 and 1/l = 0,
@@ -136,17 +143,17 @@ class HeadBackward {
       for (int c = 0; c < dv_; ++c) d += dout[size_t(i) * dv_ + c] * out[size_t(i) * dv_ + c];
       p_.delta[i] = d;
     }
-    std::fill(p_.dqp.begin(), p_.dqp.end(), 0.0f);
   }
 
   // Keys [0, end) may be attended by query i (all keys unless causal).
   int keys_end(int i) const { return kernels::causal_end(mask_, std::min(i, nq_ - 1), nq_, nk_); }
 
-  // The key block [j0, j0 + nb8) against every query that may attend it; dK, dV of the block into dkey, dvalue.
-  void key_block(float* dkey, float* dvalue, int j0, int n8) {
+  // The key block [j0, j0 + n8) against every query that may attend it: dK, dV of the block into dkey, dvalue,
+  // dQ' into w.dqp.
+  void key_block(Scratch& w, float* dkey, float* dvalue, int j0, int n8) const {
     const int d8 = p_.d8, dv8 = p_.dv8;
-    std::fill(w_.dkb.begin(), w_.dkb.end(), 0.0f);
-    std::fill(w_.dvb.begin(), w_.dvb.end(), 0.0f);
+    std::fill(w.dkb.begin(), w.dkb.end(), 0.0f);
+    std::fill(w.dvb.begin(), w.dvb.end(), 0.0f);
     // Causal: query i reaches key j0 only when its keys_end > j0, and keys_end grows with i.
     int i0 = 0;
     if (mask_.kind == MaskKind::kCausal)
@@ -156,8 +163,8 @@ class HeadBackward {
       const int nb = std::min(kBq, p_.nq4 - ib);
       const int n = std::min(n8, round_up(keys_end(ib + nb - 1), kNr) - j0);  // keys of the block in reach
       if (n <= 0) continue;
-      float* s = w_.s.data();
-      float* dp = w_.dp.data();
+      float* s = w.s.data();
+      float* dp = w.dp.data();
       for (int g = 0; g < nb; g += kMr) {
         // pass 1: S = Q' K^T, masked; P = exp(S - m) / l
         for (int c = 0; c < n; c += kNr)
@@ -171,25 +178,25 @@ class HeadBackward {
           scores_4x8(dp + size_t(g) * kBk + c, kBk, &p_.dout[size_t(ib + g) * dv8], dv8,
                      &p_.vpanel[size_t((j0 + c) / kNr) * dv_ * kNr], dv_);
       }
-      transpose(w_.pt.data(), kBq, s, kBk, nb, n);
+      transpose(w.pt.data(), kBq, s, kBk, nb, n);
       for (int r = 0; r < nb; ++r) ds_row(s + size_t(r) * kBk, dp + size_t(r) * kBk, n, p_.delta[ib + r]);
-      transpose(w_.dst.data(), kBq, s, kBk, nb, n);
+      transpose(w.dst.data(), kBq, s, kBk, nb, n);
       // pass 3: dV_b += P^T dO; dK_b += dS^T Q'; dQ' += dS K_b
       for (int kk = 0; kk < n; kk += kMr) {
         for (int c = 0; c < dv8; c += kNr)
-          pv_4x8(&w_.dvb[size_t(kk) * dv8 + c], dv8, &w_.pt[size_t(kk) * kBq], kBq, &p_.dout[size_t(ib) * dv8 + c],
+          pv_4x8(&w.dvb[size_t(kk) * dv8 + c], dv8, &w.pt[size_t(kk) * kBq], kBq, &p_.dout[size_t(ib) * dv8 + c],
                  dv8, nb);
         for (int c = 0; c < d8; c += kNr)
-          pv_4x8(&w_.dkb[size_t(kk) * d8 + c], d8, &w_.dst[size_t(kk) * kBq], kBq, &p_.qp[size_t(ib) * d8 + c], d8,
+          pv_4x8(&w.dkb[size_t(kk) * d8 + c], d8, &w.dst[size_t(kk) * kBq], kBq, &p_.qp[size_t(ib) * d8 + c], d8,
                  nb);
       }
       for (int g = 0; g < nb; g += kMr)
         for (int c = 0; c < d8; c += kNr)
-          pv_4x8(&p_.dqp[size_t(ib + g) * d8 + c], d8, s + size_t(g) * kBk, kBk, &p_.krow[size_t(j0) * d8 + c], d8, n);
+          pv_4x8(&w.dqp[size_t(ib + g) * d8 + c], d8, s + size_t(g) * kBk, kBk, &p_.krow[size_t(j0) * d8 + c], d8, n);
     }
     for (int j = j0; j < std::min(j0 + n8, nk_); ++j) {  // pass 4: the block's rows of dK and dV
-      const float* gk = &w_.dkb[size_t(j - j0) * d8];
-      const float* gv = &w_.dvb[size_t(j - j0) * dv8];
+      const float* gk = &w.dkb[size_t(j - j0) * d8];
+      const float* gv = &w.dvb[size_t(j - j0) * dv8];
       if (dkey)
         for (int c = 0; c < dk_; ++c) dkey[size_t(j) * dk_ + c] += gk[c];
       if (dvalue)
@@ -197,9 +204,9 @@ class HeadBackward {
     }
   }
 
-  // pass 5: dQ' back to dq (and dW for general).
-  void finish(float* dquery, const ScoreGrads& dscore, const float* q) const {
-    kernels::queries_backward(dquery, dscore, p_.dqp.data(), p_.d8, q, score_, nq_, dk_);
+  // pass 5: dQ' [Tq4][D8] back to dq (and dW for general).
+  void finish(float* dquery, const ScoreGrads& dscore, const float* q, const float* dqp) const {
+    kernels::queries_backward(dquery, dscore, dqp, p_.d8, q, score_, nq_, dk_);
   }
 
   int nk8() const { return p_.nk8; }
@@ -224,7 +231,6 @@ class HeadBackward {
   MaskParams mask_;
   int nq_, nk_, dk_, dv_;
   Packed p_;
-  Scratch w_;
 };
 
 }  // namespace
@@ -241,6 +247,18 @@ void attention_backward_f32__wasmsimd(float* dquery, float* dkey, float* dvalue,
                                       const float* row_sum, const float* q, const float* k, const float* v,
                                       const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
                                       int dk, int dv) {
+  attention_backward_f32__wasmsimd_parts(dquery, dkey, dvalue, dscore, dout, out, row_max, row_sum, q, k, v, score,
+                                         mask, heads, nq, nk, dk, dv, 1);
+}
+
+// parts > 1: per head, the key blocks are split into `parts` ranges run as tasks of parallel_for, each with its
+// own scratch and dQ' (dK, dV rows are disjoint); the dQ' of the parts are then added in order 0, 1, ..., so
+// the result does not depend on which thread ran which part.
+void attention_backward_f32__wasmsimd_parts(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore,
+                                            const float* dout, const float* out, const float* row_max,
+                                            const float* row_sum, const float* q, const float* k, const float* v,
+                                            const ScoreParams& score, const MaskParams& mask, int heads, int nq,
+                                            int nk, int dk, int dv, int parts) {
   assert(dout && out && row_max && row_sum && q && k && v && heads > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0);
   if (score.score == Score::kAdditive) {
     attention_backward_f32__scalar(dquery, dkey, dvalue, dscore, dout, out, row_max, row_sum, q, k, v, score, mask,
@@ -248,13 +266,26 @@ void attention_backward_f32__wasmsimd(float* dquery, float* dkey, float* dvalue,
     return;
   }
   HeadBackward head(score, mask, nq, nk, dk, dv);
+  const int blocks = (head.nk8() + kBk - 1) / kBk;
+  parts = std::max(1, std::min(parts, blocks));
+  std::vector<Scratch> scratch;
+  for (int t = 0; t < parts; ++t) scratch.push_back(head.scratch());
   for (int h = 0; h < heads; ++h) {
     const size_t oq = size_t(h) * nq, ok = size_t(h) * nk;
     head.pack(q + oq * dk, k + ok * dk, v + ok * dv, dout + oq * dv, out + oq * dv, row_max + oq, row_sum + oq);
-    for (int j0 = 0; j0 < head.nk8(); j0 += kBk)
-      head.key_block(dkey ? dkey + ok * dk : nullptr, dvalue ? dvalue + ok * dv : nullptr, j0,
-                     std::min(kBk, head.nk8() - j0));
-    head.finish(dquery ? dquery + oq * dk : nullptr, dscore, q + oq * dk);
+    float* dkh = dkey ? dkey + ok * dk : nullptr;
+    float* dvh = dvalue ? dvalue + ok * dv : nullptr;
+    auto run = [&](int t) {
+      Scratch& w = scratch[t];
+      std::fill(w.dqp.begin(), w.dqp.end(), 0.0f);
+      for (int b = split_point(blocks, parts, t, 1); b < split_point(blocks, parts, t + 1, 1); ++b)
+        head.key_block(w, dkh, dvh, b * kBk, std::min(kBk, head.nk8() - b * kBk));
+    };
+    if (parts == 1) run(0);
+    else parallel_for(parts, run);
+    for (int t = 1; t < parts; ++t)
+      for (size_t x = 0; x < scratch[0].dqp.size(); ++x) scratch[0].dqp[x] += scratch[t].dqp[x];
+    head.finish(dquery ? dquery + oq * dk : nullptr, dscore, q + oq * dk, scratch[0].dqp.data());
   }
 }
 

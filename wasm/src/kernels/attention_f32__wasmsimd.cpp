@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <vector>
 
+#include "../buffer.h"
 #include "attention_prep.h"
 #include "attention_simd.h"
 #include "attn/attention.h"
@@ -30,18 +30,34 @@ constexpr int kBlockQueries = 32;  // Bq (multiple of MR): queries sharing each 
 // zeroed once per call and never written by pack()).
 struct Packed {
   int nq4 = 0, nk8 = 0, dv8 = 0;
-  std::vector<float> qp;   // q' [Tq4][D], or additive Pq [Tq4][A]
-  std::vector<float> kp;   // K panels [Tk8/NR][D][NR], or additive Pk^T [A][Tk8]
-  std::vector<float> vp;   // V [Tk][Dv8] when Dv is not a multiple of NR (else V is read in place)
+  Buffer<float> qp;   // q' [Tq4][D], or additive Pq [Tq4][A]
+  Buffer<float> kp;   // K panels [Tk8/NR][D][NR], or additive Pk^T [A][Tk8]
+  Buffer<float> vp;   // V [Tk][Dv8] when Dv is not a multiple of NR (else V is read in place)
 };
 
 // Per-block scratch, allocated once per call and reused by every block and head.
 struct Scratch {
-  std::vector<float> acc;  // [Bq][Dv8] output accumulators
-  std::vector<float> m;    // [Bq] row maxima
-  std::vector<float> l;    // [Bq] row sums (with weights: their inverses)
-  std::vector<float> s;    // [MR][Bk] scores of one micro-tile (flash), or of an edge micro-tile (weights)
+  Buffer<float> acc;     // [Bq][Dv8] output accumulators
+  Buffer<float> m;       // [Bq] row maxima
+  Buffer<float> l;       // [Bq] row sums (with weights: their inverses)
+  Buffer<float> s;       // [MR][Bk] scores of one micro-tile (flash), or of an edge micro-tile (weights)
+  Buffer<uint8_t> bad;   // [Bq] 1 where a float32 score overflowed: the row is recomputed in double
+
+  bool allocate(int dv8) {
+    return acc.allocate(uint64_t(kBlockQueries) * dv8) && m.allocate(kBlockQueries) && l.allocate(kBlockQueries) &&
+           s.allocate(uint64_t(kMr) * kTileKeys) && bad.allocate(kBlockQueries);
+  }
 };
+
+// Floats of Packed and Scratch for one call (Head::allocate, Scratch::allocate).
+uint64_t packed_and_scratch_floats(const ScoreParams& score, int nq, int nk, int dk, int dv) {
+  const bool additive = score.score == Score::kAdditive;
+  const uint64_t cols = additive ? uint64_t(score.da) : uint64_t(dk);
+  const uint64_t nq4 = uint64_t(nq) + kMr, nk8 = uint64_t(nk) + kNr, dv8 = uint64_t(dv) + kNr;
+  uint64_t floats = add_sat(mul_sat(nq4, cols), mul_sat(nk8, cols));
+  floats = add_sat(floats, dv % kNr ? mul_sat(uint64_t(nk), dv8) : 0);
+  return add_sat(floats, kBlockQueries * (dv8 + 3) + kMr * kTileKeys);
+}
 
 class Head {
  public:
@@ -52,12 +68,19 @@ class Head {
     p_.nk8 = round_up(nk, kNr);
     p_.dv8 = round_up(dv, kNr);
     qcols_ = additive_ ? score.da : dk;
-    p_.qp.assign(size_t(p_.nq4) * qcols_, 0.0f);
-    p_.kp.assign(size_t(p_.nk8) * (additive_ ? score.da : dk), 0.0f);
-    if (dv != p_.dv8) p_.vp.assign(size_t(nk) * p_.dv8, 0.0f);
+  }
+
+  // The packed operands, zeroed (the padding stays zero); false when they cannot be allocated.
+  bool allocate() {
+    return p_.qp.assign(uint64_t(p_.nq4) * qcols_, 0.0f) &&
+           p_.kp.assign(uint64_t(p_.nk8) * (additive_ ? score_.da : dk_), 0.0f) &&
+           p_.vp.assign(dv_ != p_.dv8 ? uint64_t(nk_) * p_.dv8 : 0, 0.0f);
   }
 
   void pack(const float* q, const float* k, const float* v) {
+    q_ = q;
+    k_ = k;
+    v_raw_ = v;
     if (additive_) {
       kernels::project_additive(p_.qp.data(), qcols_, 1, q, score_.Wq, nq_, dk_, score_.da);
       kernels::project_additive(p_.kp.data(), 1, p_.nk8, k, score_.Wk, nk_, dk_, score_.da);
@@ -77,8 +100,9 @@ class Head {
     }
   }
 
-  // s [MR rows at stride lds][n8] for queries i..i+3 and keys j0..j0+n8-1 (n8 a multiple of NR), masked.
-  void scores(float* s, int lds, int i, int j0, int n8) const {
+  // s [MR rows at stride lds][n8] for queries i..i+3 and keys j0..j0+n8-1 (n8 a multiple of NR), masked;
+  // bad [MR] |= 1 for a row with a non-finite score (float32 overflow) on a key the causal mask allows.
+  void scores(float* s, int lds, int i, int j0, int n8, uint8_t* bad) const {
     for (int c = 0; c < n8; c += kNr) {
       const int j = j0 + c;
       if (additive_) {
@@ -95,6 +119,12 @@ class Head {
       if (row >= nq_) break;
       const int end = kernels::causal_end(mask_, row, nq_, nk_);
       float* sr = s + size_t(r) * lds;
+      if (!finite_4n(sr, n8)) {  // rare: then look at the keys that count (not padding, not causally masked)
+        const int n = std::max(0, std::min(n8, end - j0));
+        for (int c = 0; c < n; ++c)
+          if (!(std::fabs(sr[c]) < INFINITY) && (mask_.kind != MaskKind::kExplicit || mask_.allowed[size_t(row) * nk_ + j0 + c]))
+            bad[r] = 1;
+      }
       for (int c = std::max(0, end - j0); c < n8; ++c) sr[c] = -INFINITY;
       if (mask_.kind == MaskKind::kExplicit) {
         const uint8_t* allowed = mask_.allowed + size_t(row) * nk_;
@@ -121,6 +151,7 @@ class Head {
     std::fill(w.acc.begin(), w.acc.begin() + size_t(nb) * dv8, 0.0f);
     std::fill(w.m.begin(), w.m.begin() + nb, -INFINITY);
     std::fill(w.l.begin(), w.l.begin() + nb, 0.0f);
+    std::fill(w.bad.begin(), w.bad.begin() + nb, uint8_t(0));
     const int block_end8 = round_up(keys_end(ib + nb - 1), kNr);
     for (int j0 = 0; j0 < block_end8; j0 += kTileKeys) {
       for (int g = 0; g < nb; g += kMr) {
@@ -128,7 +159,7 @@ class Head {
         const int end8 = std::min(round_up(keys_end(i + kMr - 1), kNr), j0 + kTileKeys);
         if (end8 <= j0) continue;  // causal: the whole tile is masked for these queries
         const int n = end8 - j0;
-        scores(w.s.data(), kTileKeys, i, j0, n);  // pass 1
+        scores(w.s.data(), kTileKeys, i, j0, n, &w.bad[g]);  // pass 1
         for (int r = 0; r < kMr; ++r) {           // pass 2
           float* sr = &w.s[size_t(r) * kTileKeys];
           const float t = row_max(sr, n);
@@ -164,6 +195,7 @@ class Head {
     const int dv8 = p_.dv8;
     const int block_end = keys_end(ib + nb - 1);
     std::fill(w.m.begin(), w.m.begin() + nb, -INFINITY);
+    std::fill(w.bad.begin(), w.bad.begin() + nb, uint8_t(0));
     // pass 1: raw masked scores, K tile by K tile, straight into the weights rows; running row maxima.
     // An edge micro-tile (rows past Tq, or the last panel past Tk) goes through the scratch s.
     for (int j0 = 0; j0 < round_up(block_end, kNr); j0 += kTileKeys) {
@@ -177,7 +209,7 @@ class Head {
         const bool direct = rows == kMr && end8 <= nk_;
         float* s = direct ? dst : w.s.data();
         const int lds = direct ? nk_ : kTileKeys;
-        scores(s, lds, i, j0, n8);
+        scores(s, lds, i, j0, n8, &w.bad[g]);
         for (int r = 0; r < rows; ++r) {
           float* sr = s + size_t(r) * lds;
           w.m[g + r] = std::max(w.m[g + r], row_max(sr, n8));
@@ -217,6 +249,22 @@ class Head {
       std::copy(&w.acc[size_t(r) * dv8], &w.acc[size_t(r) * dv8] + dv_, outh + size_t(ib + r) * dv_);
   }
 
+  // Rows ib..ib+nb-1 whose scores overflowed (w.bad) or whose output is not finite, recomputed in double
+  // (kernels::recompute_row_in_double) into outh [Tq][Dv] and wh [Tq][Tk] (or nullptr).
+  // A recomputed row's saved m and l (rmax, rsum, when given) become NaN: the backward gives it no gradient.
+  bool fix_overflowed_rows(float* outh, float* wh, float* rmax, float* rsum, int ib, int nb, const Scratch& w) const {
+    for (int r = 0; r < nb && ib + r < nq_; ++r) {
+      float* o = outh + size_t(ib + r) * dv_;
+      if (!w.bad[r] && kernels::finite_row(o, dv_)) continue;
+      if (rmax) rmax[ib + r] = NAN;
+      if (rsum) rsum[ib + r] = NAN;
+      if (!kernels::recompute_row_in_double(o, wh ? wh + size_t(ib + r) * nk_ : nullptr, q_, k_, v_raw_, score_,
+                                            mask_, ib + r, nq_, nk_, dk_, dv_))
+        return false;
+    }
+    return true;
+  }
+
   const Packed& packed() const { return p_; }
 
  private:
@@ -226,7 +274,10 @@ class Head {
   bool additive_;
   Packed p_;
   const float* v_ = nullptr;  // V [Tk][Dv8]: the caller's V of this head, or p_.vp
+  const float *q_ = nullptr, *k_ = nullptr, *v_raw_ = nullptr;  // the caller's q, k, v of this head
 };
+
+}  // namespace
 
 // out [H][Tq][Dv]; weights [H][Tq][Tk] or nullptr; q [H][Tq][D]; k [H][Tk][D]; v [H][Tk][Dv].
 // Per head: pack q' (attention_prep.h), K into panels of NR keys [D][NR], V padded to Dv8 columns (read in
@@ -244,42 +295,51 @@ class Head {
 //   A row with no allowed key gets zero weights and a zero output. Edge micro-tiles (the last rows when Tq is
 //   not a multiple of MR, the last panel when Tk is not a multiple of NR) go through a [MR][Bk] scratch.
 // Causal tiles that lie wholly above the diagonal are skipped in every pass.
+// Overflow: a row with a non-finite float32 score on an allowed key (finite inputs, q = 1e30, k = 1e30) or a
+// non-finite output is recomputed in double after its block (fix_overflowed_rows), so finite inputs never
+// give NaN or a row that looks masked. Scratch: attention_f32__wasmsimd_workspace_bytes; false without it.
 // row_max, row_sum [H][Tq] or nullptr (flash only): m and l of every row (attention_forward_f32).
-void attention_wasmsimd(float* out, float* weights, float* row_max, float* row_sum, const float* q, const float* k,
+namespace {
+bool attention_wasmsimd(float* out, float* weights, float* row_max, float* row_sum, const float* q, const float* k,
                         const float* v, const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
                         int dk, int dv) {
   assert(out && q && k && v && heads > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0);
   Head head(score, mask, nq, nk, dk, dv);
   const Packed& p = head.packed();
   Scratch scratch;
-  scratch.acc.resize(size_t(kBlockQueries) * p.dv8);
-  scratch.m.resize(kBlockQueries);
-  scratch.l.resize(kBlockQueries);
-  scratch.s.resize(size_t(kMr) * kTileKeys);
+  if (!head.allocate() || !scratch.allocate(p.dv8)) return false;
   for (int h = 0; h < heads; ++h) {
     head.pack(q + size_t(h) * nq * dk, k + size_t(h) * nk * dk, v + size_t(h) * nk * dv);
     float* outh = out + size_t(h) * nq * dv;
+    float* wh = weights ? weights + size_t(h) * nq * nk : nullptr;
     for (int ib = 0; ib < p.nq4; ib += kBlockQueries) {
       const int nb = std::min(kBlockQueries, p.nq4 - ib);
-      if (weights) head.attend_with_weights(outh, weights + size_t(h) * nq * nk, ib, nb, scratch);
-      else head.attend_flash(outh, row_max ? row_max + size_t(h) * nq : nullptr,
-                             row_sum ? row_sum + size_t(h) * nq : nullptr, ib, nb, scratch);
+      float* rmax = row_max ? row_max + size_t(h) * nq : nullptr;
+      float* rsum = row_sum ? row_sum + size_t(h) * nq : nullptr;
+      if (wh) head.attend_with_weights(outh, wh, ib, nb, scratch);
+      else head.attend_flash(outh, rmax, rsum, ib, nb, scratch);
+      if (!head.fix_overflowed_rows(outh, wh, rmax, rsum, ib, nb, scratch)) return false;
     }
   }
+  return true;
 }
-
 }  // namespace
 
-void attention_f32__wasmsimd(float* out, float* weights, const float* q, const float* k, const float* v,
+bool attention_f32__wasmsimd(float* out, float* weights, const float* q, const float* k, const float* v,
                              const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk,
                              int dv) {
-  attention_wasmsimd(out, weights, nullptr, nullptr, q, k, v, score, mask, heads, nq, nk, dk, dv);
+  return attention_wasmsimd(out, weights, nullptr, nullptr, q, k, v, score, mask, heads, nq, nk, dk, dv);
 }
 
-void attention_forward_f32__wasmsimd(float* out, float* row_max, float* row_sum, const float* q, const float* k,
+bool attention_forward_f32__wasmsimd(float* out, float* row_max, float* row_sum, const float* q, const float* k,
                                      const float* v, const ScoreParams& score, const MaskParams& mask, int heads,
                                      int nq, int nk, int dk, int dv) {
-  attention_wasmsimd(out, nullptr, row_max, row_sum, q, k, v, score, mask, heads, nq, nk, dk, dv);
+  return attention_wasmsimd(out, nullptr, row_max, row_sum, q, k, v, score, mask, heads, nq, nk, dk, dv);
+}
+
+uint64_t kernels::attention_f32__wasmsimd_workspace_bytes(const ScoreParams& score, int nq, int nk, int dk, int dv) {
+  return add_sat(mul_sat(4, packed_and_scratch_floats(score, nq, nk, dk, dv)),
+                 kBlockQueries + recompute_row_bytes(nk, dv));
 }
 
 }  // namespace attn

@@ -4,8 +4,10 @@
 // plain dot product q' . k once the query is transformed, and additive scores split into two projections.
 #pragma once
 
+#include <cfloat>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 #include "attn/attention.h"
 
@@ -51,5 +53,34 @@ inline int causal_end(const MaskParams& m, int i, int nq, int nk) {
   const long end = long(i) + long(nk) - long(nq) - long(m.rows_after) + 1;
   return end < 0 ? 0 : (end > nk ? nk : int(end));
 }
+
+// True when x[0..n) are all finite (no overflow to +-INFINITY, no NaN).
+inline bool finite_row(const float* x, int n) {
+  for (int i = 0; i < n; ++i)
+    if (!(std::fabs(x[i]) <= FLT_MAX)) return false;
+  return true;
+}
+
+// The finite-input guarantee of the optimized kernels: query row i of one head recomputed in double, by the
+// reference on that row alone (out_row [Dv], weights_row [Tk] or nullptr; qh [Tq][D], kh [Tk][D], vh [Tk][Dv]
+// of the head, the caller's original q). Used for a row whose float32 scores overflowed (q = 1e30, k = 1e30:
+// +-INFINITY, or NaN from INFINITY - INFINITY) or whose output did. The mask keeps its meaning for the row:
+// explicit rows start at row i; the causal diagonal moves by the rows after it (attention.h).
+inline bool recompute_row_in_double(float* out_row, float* weights_row, const float* qh, const float* kh,
+                                    const float* vh, const ScoreParams& score, const MaskParams& mask, int i,
+                                    int nq, int nk, int dk, int dv) {
+  MaskParams row = mask;
+  if (mask.kind == MaskKind::kExplicit) row.allowed = mask.allowed + std::size_t(i) * nk;
+  if (mask.kind == MaskKind::kCausal) row.rows_after = mask.rows_after + (nq - 1 - i);
+  return attention_f32__reference(out_row, weights_row, qh + std::size_t(i) * dk, kh, vh, score, row, 1, 1, nk, dk,
+                                  dv);
+}
+
+// Bytes of recompute_row_in_double's scratch.
+inline uint64_t recompute_row_bytes(int nk, int dv) { return 8 * (uint64_t(nk) + uint64_t(dv)); }
+
+// Scratch bytes of one call of each optimized kernel (defined beside it), for attention_f32_workspace_bytes.
+uint64_t attention_f32__scalar_workspace_bytes(const ScoreParams& score, int nq, int nk, int dk, int dv);
+uint64_t attention_f32__wasmsimd_workspace_bytes(const ScoreParams& score, int nq, int nk, int dk, int dv);
 
 }  // namespace attn::kernels

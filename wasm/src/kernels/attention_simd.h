@@ -172,6 +172,14 @@ inline void scale_row(float* x, int n, float c) {
   for (; t < n; ++t) x[t] *= c;
 }
 
+// True when s[0..n) are all finite (n a multiple of 4): |x| < INFINITY is false for +-INFINITY and NaN.
+inline bool finite_4n(const float* s, int n) {
+  const v128_t vinf = wasm_f32x4_const_splat(INFINITY);
+  v128_t vok = wasm_i32x4_const_splat(-1);
+  for (int t = 0; t < n; t += 4) vok = wasm_v128_and(vok, wasm_f32x4_lt(wasm_f32x4_abs(wasm_v128_load(s + t)), vinf));
+  return wasm_i32x4_all_true(vok);
+}
+
 // max of s[t] for t < n (any n; -INFINITY when n = 0).
 inline float row_max(const float* s, int n) {
   v128_t vm = wasm_f32x4_const_splat(-INFINITY);

@@ -17,6 +17,7 @@
 #include "attn/gemm_packed.h"
 #include "attn/model.h"
 #include "attn/safetensors.h"
+#include "buffer.h"
 #include "json.h"
 
 namespace attn {
@@ -25,24 +26,31 @@ namespace {
 
 // A float buffer of the forward pass whose contents start undefined: each use below writes it whole before
 // reading it, so std::vector's zero fill (about 4 MiB per 128-token run, 0.7 ms of memset in V8) is skipped.
+// take() returns nullptr when the memory cannot be had (the module has no exceptions: a vector would abort).
 class Scratch {
  public:
-  float* take(size_t n) {
-    if (n > capacity_) {
-      data_.reset(new float[n]);
-      capacity_ = n;
+  float* take(uint64_t n) {
+    if (n > data_.size() && !data_.allocate(n)) {
+      size_ = 0;
+      return nullptr;
     }
-    size_ = n;
-    return data_.get();
+    size_ = static_cast<size_t>(n);
+    return data_.data();
   }
-  float* data() { return data_.get(); }
-  float* begin() { return data_.get(); }
-  float* end() { return data_.get() + size_; }
+  float* data() { return data_.data(); }
+  const float* data() const { return data_.data(); }
+  float* begin() { return data_.data(); }
+  float* end() { return data_.data() + size_; }
   size_t size() const { return size_; }
 
  private:
-  std::unique_ptr<float[]> data_;
-  size_t capacity_ = 0, size_ = 0;
+  Buffer<float> data_;
+  size_t size_ = 0;
+};
+
+// The scratch of one forward pass, reused by every layer (each sized for the largest layer that takes it).
+struct Workspace {
+  Scratch x, h, qkv, q, k, v, o, concat, y, f, res;
 };
 
 bool fail(std::string* error, const std::string& message) {
@@ -103,13 +111,12 @@ constexpr size_t kTimingTableFloats = size_t(1) << 22;
 // the whole kernel.
 bool read_packed(const SafeTensors& file, const std::string& name, int k, int n, std::vector<float>* out,
                  std::string* error) {
-  const TensorInfo* t = file.find_float(name, {k, n}, error);
-  if (!t) return false;
+  FloatRows rows;
+  if (!file.float_rows(name, {k, n}, &rows, error)) return false;
   out->resize(gemm_f32_packed_size(k, n));
   std::vector<float> row(n);
-  const size_t row_bytes = dtype_size(t->dtype) * n;
   for (int kk = 0; kk < k; ++kk) {
-    to_f32(t->dtype, file.bytes(*t) + row_bytes * kk, n, row.data());
+    rows.read(kk, row.data());
     gemm_f32_pack_row(out->data(), row.data(), kk, k, n);
   }
   return true;
@@ -140,9 +147,13 @@ bool EncoderModel::load(const uint8_t* data, size_t size, std::string* error) {
   if (!layers || !heads || !scales || !eps || !max_tokens || !l2 || !input_scale) return false;
   if (!layers->is_uint() || layers->uinteger < 1 || layers->uinteger > 64 || !heads->is_array() ||
       heads->array.size() != layers->uinteger || !scales->is_array() || scales->array.size() != layers->uinteger ||
-      !max_tokens->is_uint() || max_tokens->uinteger < 1 || max_tokens->uinteger > 65536 || !eps->is_number() ||
+      !max_tokens->is_uint() || max_tokens->uinteger < 1 || !eps->is_number() ||
       !l2->is_number() || !input_scale->is_number()) {
     return fail(error, "__metadata__.config has missing or inconsistent fields");
+  }
+  if (max_tokens->uinteger > static_cast<uint64_t>(kMaxTokens)) {
+    return fail(error, "__metadata__.config maxTokens " + std::to_string(max_tokens->uinteger) + " is over the limit of " +
+                           std::to_string(kMaxTokens));
   }
   max_tokens_ = static_cast<int>(max_tokens->uinteger);
   layer_norm_epsilon_ = static_cast<float>(eps->number);
@@ -164,10 +175,13 @@ bool EncoderModel::load(const uint8_t* data, size_t size, std::string* error) {
   vocab_rows_ = static_cast<int>(s[0]);
   d0_ = static_cast<int>(s[1]);
   if (d0_ % 2) return fail(error, "the embedding width " + std::to_string(d0_) + " is odd");
-  const TensorInfo* embedding = file.find_float("embeddings.token", s, error);
-  if (!embedding) return false;
-  token_embedding_dtype_ = embedding->dtype;
-  token_embedding_.assign(file.bytes(*embedding), file.bytes(*embedding) + (embedding->end - embedding->begin));
+  FloatRows embedding;
+  if (!file.float_rows("embeddings.token", s, &embedding, error)) return false;
+  token_embedding_dtype_ = embedding.dtype;
+  token_embedding_.assign(embedding.data, embedding.data + dtype_size(embedding.dtype) * embedding.rows * embedding.cols);
+  token_embedding_block_ = embedding.block;
+  token_embedding_scales_.assign(
+      embedding.scales, embedding.scales + (embedding.scales ? 4 * embedding.rows * (embedding.cols / embedding.block) : 0));
   if (!file.read_f32("embeddings.timing_inv_timescales", {d0_ / 2}, &inv_timescales_, error)) return false;
   // The timing signal of positions 0 .. maxTokens-1 is the same for every run: computed once, here.
   timing_rows_ = static_cast<int>(std::min(static_cast<size_t>(max_tokens_), kTimingTableFloats / d0_));
@@ -252,6 +266,134 @@ bool EncoderModel::load(const uint8_t* data, size_t size, std::string* error) {
   return tokenizer_.init(std::move(pieces), std::move(score_values), error);
 }
 
+namespace {
+
+// x [T][D0] = scale * Emb[ids[p]] + timing[p]: emb [V][D0] as stored (F32, F16 or BF16), one row converted per
+// token; timing [rows][D0] computed at load, positions past it computed here (a config whose table would be
+// over 16 MiB).
+void embed_forward(float* x, const int32_t* ids, int t, const FloatRows& table, float scale, const float* timing,
+                   int timing_rows, const float* inv_timescales, int d0) {
+  std::vector<float> late(d0), embedded(d0);
+  for (int p = 0; p < t; ++p) {
+    table.read(ids[p], embedded.data());
+    const float* tp = timing + static_cast<size_t>(p) * d0;
+    if (p >= timing_rows) {  // only with a config whose table would be too large
+      timing_row(late.data(), p, inv_timescales, d0 / 2);
+      tp = late.data();
+    }
+    float* row = x + static_cast<size_t>(p) * d0;
+    for (int i = 0; i < d0; ++i) row[i] = scale * embedded[i] + tp[i];
+  }
+}
+
+// y [T][Dout] = concat_heads(softmax((LN(x) Wq * scale) (LN(x) Wk)^T) (LN(x) Wv)) Wo + bo + residual(x);
+// x [T][Din]; weights [H][T][T] or nullptr; residual = x (Din == Dout) or x Wr + br.
+// pass 1: h = LN(x) [T][Din]; qkv = h Wqkv + b [T][3 Da]; split into q, k, v [H][T][Dh], q pre-scaled
+// pass 2: o = attention(q, k, v) [H][T][Dh], every head (kDot: the scale is in q; one sentence, no mask)
+// pass 3: concat [T][Da] = heads side by side; y = concat Wo + bo + residual
+bool attention_block_forward(float* y, float* weights, const float* x, const EncoderLayer& L, float eps, int t,
+                             Variant variant, Workspace& w) {
+  const int din = L.d_in, da = L.d_attn, dout = L.d_out, H = L.heads, dh = L.d_attn / L.heads;
+  const uint64_t T = static_cast<uint64_t>(t), per_head = T * dh;
+  float* h = w.h.take(T * din);
+  float* qkv = w.qkv.take(T * 3 * da);
+  float* qh = w.q.take(H * per_head);
+  float* kh = w.k.take(H * per_head);
+  float* vh = w.v.take(H * per_head);
+  float* o = w.o.take(H * per_head);
+  float* concat = w.concat.take(T * da);
+  float* res = din != dout ? w.res.take(T * dout) : nullptr;
+  if (!h || !qkv || !qh || !kh || !vh || !o || !concat || (din != dout && !res)) return false;
+  layer_norm(h, x, L.norm_scale.data(), L.norm_bias.data(), eps, t, din);  // pass 1
+  gemm_f32_packed(qkv, h, L.qkv.data(), L.qkv_bias.data(), t, din, 3 * da, variant);
+  for (int head = 0; head < H; ++head) {
+    for (int p = 0; p < t; ++p) {
+      const float* row = qkv + static_cast<size_t>(p) * 3 * da + static_cast<size_t>(head) * dh;
+      const size_t at = head * per_head + static_cast<size_t>(p) * dh;
+      for (int j = 0; j < dh; ++j) {
+        qh[at + j] = row[j] * L.attention_scale;
+        kh[at + j] = row[da + j];
+        vh[at + j] = row[2 * da + j];
+      }
+    }
+  }
+  ScoreParams score;  // pass 2
+  score.score = Score::kDot;
+  if (!attention_f32(o, weights, qh, kh, vh, score, MaskParams(), H, t, t, dh, dh, variant)) return false;
+  for (int head = 0; head < H; ++head)  // pass 3
+    for (int p = 0; p < t; ++p)
+      std::memcpy(concat + static_cast<size_t>(p) * da + head * dh, o + head * per_head + static_cast<size_t>(p) * dh,
+                  sizeof(float) * dh);
+  gemm_f32_packed(y, concat, L.out.data(), L.out_bias.data(), t, da, dout, variant);
+  const size_t n = static_cast<size_t>(T * dout);
+  if (din != dout) {
+    gemm_f32_packed(res, x, L.residual.data(), L.residual_bias.data(), t, din, dout, variant);
+    for (size_t i = 0; i < n; ++i) y[i] += res[i];
+  } else {
+    for (size_t i = 0; i < n; ++i) y[i] += x[i];
+  }
+  return true;
+}
+
+// out [T][Dout] = y + relu(LN(y) W1 + b1) W2 + b2; y [T][Dout], W1 [Dout][F], W2 [F][Dout].
+// pass 1: h = LN(y) [T][Dout]; pass 2: f = relu(h W1 + b1) [T][F]; pass 3: out = f W2 + b2 + y.
+bool ffn_block_forward(float* out, const float* y, const EncoderLayer& L, float eps, int t, Variant variant,
+                       Workspace& w) {
+  const int dout = L.d_out, dff = L.d_ff;
+  float* h = w.h.take(static_cast<uint64_t>(t) * dout);
+  float* f = w.f.take(static_cast<uint64_t>(t) * dff);
+  if (!h || !f) return false;
+  layer_norm(h, y, L.ffn_norm_scale.data(), L.ffn_norm_bias.data(), eps, t, dout);  // pass 1
+  gemm_f32_packed(f, h, L.ffn1.data(), L.ffn1_bias.data(), t, dout, dff, variant);  // pass 2
+  for (size_t i = 0, n = static_cast<size_t>(t) * dff; i < n; ++i) f[i] = f[i] > 0 ? f[i] : 0;
+  gemm_f32_packed(out, f, L.ffn2.data(), L.ffn2_bias.data(), t, dff, dout, variant);  // pass 3
+  for (size_t i = 0, n = static_cast<size_t>(t) * dout; i < n; ++i) out[i] += y[i];
+  return true;
+}
+
+// embedding [E] = e / sqrt(max(|e|^2, eps)), e = tanh(mean_t(x) Wt + bt); x [T][Dl], Wt packed [Dl][E].
+// pass 1: mean over the T positions (double); pass 2: tanh layer; pass 3: L2 normalisation (double).
+void pool_forward(float* embedding, const float* x, const float* kernel, const float* bias, float l2_eps, int t,
+                  int dl, int de, Variant variant) {
+  std::vector<float> mean(dl);
+  for (int j = 0; j < dl; ++j) {  // pass 1
+    double sum = 0;
+    for (int p = 0; p < t; ++p) sum += x[static_cast<size_t>(p) * dl + j];
+    mean[j] = static_cast<float>(sum / t);
+  }
+  gemm_f32_packed(embedding, mean.data(), kernel, bias, 1, dl, de, variant);  // pass 2
+  double norm2 = 0;
+  for (int i = 0; i < de; ++i) {
+    embedding[i] = std::tanh(embedding[i]);
+    norm2 += static_cast<double>(embedding[i]) * embedding[i];
+  }
+  const double inv_norm = 1.0 / std::sqrt(std::max(norm2, static_cast<double>(l2_eps)));  // pass 3
+  for (int i = 0; i < de; ++i) embedding[i] = static_cast<float>(embedding[i] * inv_norm);
+}
+
+}  // namespace
+
+uint64_t EncoderModel::forward_bytes(int t, Variant variant, EncoderOutputs keep) const {
+  const uint64_t T = static_cast<uint64_t>(t);
+  uint64_t floats = T * d0_ + (keep.input ? T * d0_ : 0), scratch = 0, attention = 0;
+  for (const EncoderLayer& L : layers_) {
+    const uint64_t widest = std::max(L.d_in, L.d_out);
+    // x, h, qkv, q, k, v, o, concat, y, f, res of this layer (the largest layer sets each Scratch's size)
+    scratch = std::max(scratch, T * (2 * widest + 3 * L.d_attn + 4 * uint64_t(L.d_attn) + 2 * L.d_out + L.d_ff));
+    if (keep.attention) floats += uint64_t(L.heads) * T * T;
+    if (keep.hidden) floats += T * L.d_out;
+    ScoreParams score;
+    score.score = Score::kDot;
+    const int dh = L.d_attn / L.heads;
+    attention = std::max(attention, attention_f32_workspace_bytes(score, L.heads, t, t, dh, dh, variant));
+  }
+  return add_sat(4 * (floats + scratch), attention);
+}
+
+// ids [T'] -> ids [T] (clipped at maxTokens), input [T][D0], per layer attention [H][T][T] and hidden [T][Dl],
+// embedding [E]: embed_forward, then per layer attention_block_forward and ffn_block_forward, then pool_forward.
+// Every size is counted in 64 bits first (forward_bytes) and refused when over the 2 GiB heap; each buffer is
+// checked when taken, so a run too large for the memory left is an error, never an abort.
 bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant, EncoderResult* out,
                            std::string* error, EncoderOutputs keep) const {
   if (layers_.empty()) return fail(error, "no model is loaded");
@@ -264,107 +406,38 @@ bool EncoderModel::forward(const std::vector<int32_t>& all_ids, Variant variant,
   EncoderResult r;
   r.tokens_before_clip = static_cast<int>(all_ids.size());
   r.truncated = r.tokens_before_clip > max_tokens_;  // ClipToMaxLength keeps positions < maxTokens
-  r.ids.assign(all_ids.begin(), all_ids.begin() + (r.truncated ? max_tokens_ : r.tokens_before_clip));
-  const int t = static_cast<int>(r.ids.size());
+  const int t = r.truncated ? max_tokens_ : r.tokens_before_clip;
+  const uint64_t bytes = forward_bytes(t, variant, keep);
+  auto out_of_memory = [&] {
+    return fail(error, "a run of " + std::to_string(t) + " tokens needs " + std::to_string(bytes >> 20) +
+                           " MiB, more than the WASM heap (2048 MiB at most) can give");
+  };
+  if (bytes > kMaxBufferBytes) return out_of_memory();
+  r.ids.assign(all_ids.begin(), all_ids.begin() + t);
 
-  // Input: x0 = scale * Emb[id] + timing[p], p = 0 .. T-1 (timing from the table made at load).
-  Scratch x;
-  x.take(static_cast<size_t>(t) * d0_);
-  std::vector<float> late, embedded(d0_);
-  const size_t row_bytes = dtype_size(token_embedding_dtype_) * d0_;
-  for (int p = 0; p < t; ++p) {
-    to_f32(token_embedding_dtype_, token_embedding_.data() + row_bytes * r.ids[p], d0_, embedded.data());
-    const float* e = embedded.data();
-    const float* timing;
-    if (p < timing_rows_) {
-      timing = &timing_[static_cast<size_t>(p) * d0_];
-    } else {  // only with a config whose table would be too large
-      late.resize(d0_);
-      timing_row(late.data(), p, inv_timescales_.data(), d0_ / 2);
-      timing = late.data();
-    }
-    float* row = x.data() + static_cast<size_t>(p) * d0_;
-    for (int i = 0; i < d0_; ++i) row[i] = input_scale_ * e[i] + timing[i];
-  }
-  if (keep.input) r.input.assign(x.begin(), x.end());
-
-  Scratch h, qkv, q, k, v, o, concat, y, f, res;
+  Workspace w;
+  float* x = w.x.take(static_cast<uint64_t>(t) * d0_);
+  if (!x) return out_of_memory();
+  const FloatRows table{token_embedding_dtype_, token_embedding_.data(),
+                        token_embedding_scales_.empty() ? nullptr : token_embedding_scales_.data(),
+                        static_cast<size_t>(vocab_rows_), static_cast<size_t>(d0_), token_embedding_block_};
+  embed_forward(x, r.ids.data(), t, table, input_scale_, timing_.data(), timing_rows_, inv_timescales_.data(), d0_);
+  if (keep.input) r.input.assign(x, x + static_cast<size_t>(t) * d0_);
   for (const EncoderLayer& L : layers_) {
-    const int din = L.d_in, da = L.d_attn, dout = L.d_out, dh = L.d_attn / L.heads, H = L.heads;
-    // pass 1: pre-norm, fused QKV projection [T][3 Da], split into heads [H][T][Dh]; q pre-scaled.
-    h.take(static_cast<size_t>(t) * din);
-    layer_norm(h.data(), x.data(), L.norm_scale.data(), L.norm_bias.data(), layer_norm_epsilon_, t, din);
-    qkv.take(static_cast<size_t>(t) * 3 * da);
-    gemm_f32_packed(qkv.data(), h.data(), L.qkv.data(), L.qkv_bias.data(), t, din, 3 * da, variant);
-    const size_t per_head = static_cast<size_t>(t) * dh;
-    float* qh = q.take(H * per_head);
-    float* kh = k.take(H * per_head);
-    float* vh = v.take(H * per_head);
-    for (int head = 0; head < H; ++head) {
-      for (int p = 0; p < t; ++p) {
-        const float* row = qkv.data() + static_cast<size_t>(p) * 3 * da + static_cast<size_t>(head) * dh;
-        const size_t at = head * per_head + static_cast<size_t>(p) * dh;
-        for (int j = 0; j < dh; ++j) {
-          qh[at + j] = row[j] * L.attention_scale;
-          kh[at + j] = row[da + j];
-          vh[at + j] = row[2 * da + j];
-        }
-      }
-    }
-    // pass 2: softmax(q k^T) and weights . v, every head; no padding in a single sentence, so no mask.
-    std::vector<float> weights(keep.attention ? static_cast<size_t>(H) * t * t : 0);
-    o.take(H * per_head);
-    ScoreParams score;
-    score.score = Score::kDot;
-    attention_f32(o.data(), keep.attention ? weights.data() : nullptr, q.data(), k.data(), v.data(), score,
-                  MaskParams(), H, t, t, dh, dh, variant);
-    // pass 3: heads side by side [T][Da], output projection, residual (projected when the width changes).
-    concat.take(static_cast<size_t>(t) * da);
-    for (int head = 0; head < H; ++head)
-      for (int p = 0; p < t; ++p)
-        std::memcpy(concat.data() + static_cast<size_t>(p) * da + head * dh,
-                    o.data() + head * per_head + static_cast<size_t>(p) * dh, sizeof(float) * dh);
-    float* yd = y.take(static_cast<size_t>(t) * dout);
-    gemm_f32_packed(yd, concat.data(), L.out.data(), L.out_bias.data(), t, da, dout, variant);
-    if (din != dout) {
-      float* rd = res.take(static_cast<size_t>(t) * dout);
-      gemm_f32_packed(rd, x.data(), L.residual.data(), L.residual_bias.data(), t, din, dout, variant);
-      for (size_t i = 0; i < y.size(); ++i) yd[i] += rd[i];
-    } else {
-      const float* xd = x.data();
-      for (size_t i = 0; i < y.size(); ++i) yd[i] += xd[i];
-    }
-    // pass 4: pre-norm feed-forward with ReLU, residual.
-    h.take(static_cast<size_t>(t) * dout);
-    layer_norm(h.data(), y.data(), L.ffn_norm_scale.data(), L.ffn_norm_bias.data(), layer_norm_epsilon_, t, dout);
-    f.take(static_cast<size_t>(t) * L.d_ff);
-    gemm_f32_packed(f.data(), h.data(), L.ffn1.data(), L.ffn1_bias.data(), t, dout, L.d_ff, variant);
-    for (float& value : f) value = value > 0 ? value : 0;
-    float* xd = x.take(static_cast<size_t>(t) * dout);
-    gemm_f32_packed(xd, f.data(), L.ffn2.data(), L.ffn2_bias.data(), t, L.d_ff, dout, variant);
-    for (size_t i = 0; i < x.size(); ++i) xd[i] += yd[i];
+    const uint64_t T = static_cast<uint64_t>(t);
+    std::vector<float> weights(keep.attention ? static_cast<size_t>(L.heads * T * T) : 0);
+    float* y = w.y.take(T * L.d_out);
+    if (!y || !attention_block_forward(y, keep.attention ? weights.data() : nullptr, w.x.data(), L,
+                                       layer_norm_epsilon_, t, variant, w))
+      return out_of_memory();
+    x = w.x.take(T * std::max(L.d_in, L.d_out));  // grows only: x's rows are read above, written below
+    if (!x || !ffn_block_forward(x, y, L, layer_norm_epsilon_, t, variant, w)) return out_of_memory();
     if (keep.attention) r.attention.push_back(std::move(weights));
-    if (keep.hidden) r.hidden.emplace_back(x.begin(), x.end());
-  }
-
-  // Pooling: mean over the T positions, tanh layer, L2 normalisation.
-  const int dl = layers_.back().d_out;
-  std::vector<float> mean(dl);
-  for (int j = 0; j < dl; ++j) {
-    double sum = 0;
-    for (int p = 0; p < t; ++p) sum += x.data()[static_cast<size_t>(p) * dl + j];
-    mean[j] = static_cast<float>(sum / t);
+    if (keep.hidden) r.hidden.emplace_back(x, x + static_cast<size_t>(T * L.d_out));
   }
   r.embedding.resize(d_embedding_);
-  gemm_f32_packed(r.embedding.data(), mean.data(), pool_kernel_.data(), pool_bias_.data(), 1, dl, d_embedding_,
-                  variant);
-  double norm2 = 0;
-  for (float& value : r.embedding) {
-    value = std::tanh(value);
-    norm2 += static_cast<double>(value) * value;
-  }
-  const double inv_norm = 1.0 / std::sqrt(std::max(norm2, static_cast<double>(l2_epsilon_)));
-  for (float& value : r.embedding) value = static_cast<float>(value * inv_norm);
+  pool_forward(r.embedding.data(), w.x.data(), pool_kernel_.data(), pool_bias_.data(), l2_epsilon_, t,
+               layers_.back().d_out, d_embedding_, variant);
   *out = std::move(r);
   return true;
 }

@@ -1,9 +1,12 @@
 // A small JSON reader (RFC 8259): objects, arrays, strings with escapes (incl. surrogate pairs), numbers,
-// true/false/null. Recursive descent with a depth bound; never reads past `end`.
+// true/false/null. Recursive descent with a depth bound; never reads past `end`. Refused, as the safetensors
+// reference reader (serde_json over a UTF-8 str) refuses them: invalid UTF-8, lone surrogate escapes, and a key
+// repeated in one object.
 #include "json.h"
 
 #include <cstdlib>
 #include <cstring>
+#include <unordered_set>
 
 namespace attn::json {
 
@@ -54,6 +57,27 @@ struct Parser {
       s->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
     }
   }
+  // The length of the well-formed UTF-8 sequence (RFC 3629: no overlong form, no surrogate, <= U+10FFFF)
+  // of 2 to 4 bytes at s, or 0.
+  static size_t utf8_sequence(const char* s, const char* e) {
+    const auto* u = reinterpret_cast<const unsigned char*>(s);
+    const size_t avail = static_cast<size_t>(e - s);
+    const unsigned char c = u[0];
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
+    else return 0;
+    if (avail < n) return 0;
+    for (size_t k = 1; k < n; ++k) {
+      if ((u[k] & 0xC0) != 0x80) return 0;
+      cp = (cp << 6) | (u[k] & 0x3F);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp < 0xE000))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return 0;
+    return n;
+  }
   bool hex4(uint32_t* out) {
     if (end - p < 4) return fail("truncated \\u escape");
     uint32_t v = 0;
@@ -79,6 +103,13 @@ struct Parser {
         return true;
       }
       if (c < 0x20) return fail("control character in a string");
+      if (c >= 0x80) {  // a multi-byte UTF-8 sequence, copied whole once it is valid
+        const size_t n = utf8_sequence(p, end);
+        if (n == 0) return fail("invalid UTF-8");
+        out->append(p, n);
+        p += n;
+        continue;
+      }
       if (c != '\\') {
         out->push_back(static_cast<char>(c));
         ++p;
@@ -107,6 +138,7 @@ struct Parser {
             if (lo >= 0xDC00 && lo < 0xE000) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             else p = save;
           }
+          if (cp >= 0xD800 && cp < 0xE000) return fail("lone surrogate in a \\u escape");
           append_utf8(out, cp);
           break;
         }
@@ -160,6 +192,7 @@ struct Parser {
       case '{': {
         ++p;
         v->kind = Value::Kind::kObject;
+        std::unordered_set<std::string> keys;
         skip_ws();
         if (p < end && *p == '}') {
           ++p;
@@ -168,7 +201,14 @@ struct Parser {
         while (true) {
           skip_ws();
           std::string key;
+          const char* key_at = p;
           if (!string(&key)) return false;
+          // A repeated key is refused (RFC 8259 leaves it open; the safetensors reference reader refuses it, and
+          // readers that accept it disagree on which value wins).
+          if (!keys.insert(key).second) {
+            p = key_at;
+            return fail(("duplicate key '" + key.substr(0, 64) + "'").c_str());
+          }
           skip_ws();
           if (p >= end || *p != ':') return fail("expected ':'");
           ++p;

@@ -1,5 +1,6 @@
 // A small JSON reader for the safetensors header and the model's config: no exceptions, bounded depth,
-// every byte access checked against the end of the input. Not a public header.
+// every byte access checked against the end of the input; invalid UTF-8, lone surrogate escapes and repeated
+// keys in an object are refused. Not a public header.
 #pragma once
 
 #include <cstddef>

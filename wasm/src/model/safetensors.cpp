@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <string_view>
-#include <unordered_set>
 
 #include "json.h"
 
@@ -103,7 +101,8 @@ bool SafeTensors::parse(const uint8_t* data, size_t size, SafeTensors* out, std:
 
   out->data_ = data + 8 + header_len;
   out->data_size_ = size - 8 - header_len;
-  std::unordered_set<std::string_view> names;  // duplicate check in O(1) per tensor
+  // Names are unique: json::parse refuses a key repeated in one object (tensor names, __metadata__ keys and
+  // the fields of a tensor entry alike), as the format's reference reader does.
   for (const auto& [name, entry] : header.object) {
     if (name == "__metadata__") {
       if (!entry.is_object()) return fail(error, "__metadata__ is not an object");
@@ -159,7 +158,6 @@ bool SafeTensors::parse(const uint8_t* data, size_t size, SafeTensors* out, std:
     }
     info.begin = static_cast<size_t>(begin);
     info.end = static_cast<size_t>(end);
-    if (!names.insert(name).second) return fail(error, where + " appears twice");
     out->tensors_.push_back(std::move(info));
   }
   // No overlap and no hole: sorted by offset, each tensor starts where the previous one ends, and the last
@@ -210,31 +208,55 @@ bool to_f32(DType dtype, const uint8_t* src, size_t n, float* out) {
   }
 }
 
-const TensorInfo* SafeTensors::find_float(const std::string& name, const std::vector<int64_t>& shape,
-                                          std::string* error) const {
+bool SafeTensors::float_rows(const std::string& name, const std::vector<int64_t>& shape, FloatRows* out,
+                             std::string* error) const {
   const TensorInfo* t = find(name);
-  if (!t) {
-    fail(error, "the file has no tensor '" + name + "'");
-    return nullptr;
-  }
+  if (!t) return fail(error, "the file has no tensor '" + name + "'");
   if (t->shape != shape) {
-    fail(error, "tensor '" + name + "' has shape " + shape_text(t->shape) + " but " + shape_text(shape) +
-                    " was expected");
-    return nullptr;
+    return fail(error, "tensor '" + name + "' has shape " + shape_text(t->shape) + " but " + shape_text(shape) +
+                           " was expected");
   }
-  if (t->dtype != DType::kF32 && t->dtype != DType::kF16 && t->dtype != DType::kBF16) {
-    fail(error, "tensor '" + name + "' is " + dtype_name(t->dtype) + ", not F32, F16 or BF16");
-    return nullptr;
+  const size_t cols = t->shape.empty() ? 1 : static_cast<size_t>(t->shape.back());
+  const size_t rows = cols == 0 ? 0 : t->count() / cols;
+  const uint8_t* scales = nullptr;
+  size_t block = cols;
+  if (t->dtype == DType::kI8) {
+    const TensorInfo* s = find(name + ".scales");
+    const size_t blocks = s && s->shape.size() == 2 ? static_cast<size_t>(s->shape[1]) : 0;
+    if (!s || s->dtype != DType::kF32 || blocks == 0 || static_cast<size_t>(s->shape[0]) != rows || cols % blocks) {
+      return fail(error, "tensor '" + name + "' is I8 but the file has no '" + name + ".scales' F32 [" +
+                             std::to_string(rows) + ", blocks] with blocks dividing " + std::to_string(cols));
+    }
+    scales = bytes(*s);
+    block = cols / blocks;
+  } else if (t->dtype != DType::kF32 && t->dtype != DType::kF16 && t->dtype != DType::kBF16) {
+    return fail(error, "tensor '" + name + "' is " + dtype_name(t->dtype) + ", not F32, F16, BF16 or I8 + scales");
   }
-  return t;
+  *out = FloatRows{t->dtype, bytes(*t), scales, rows, cols, block};
+  return true;
+}
+
+void FloatRows::read(size_t r, float* out) const {
+  if (dtype != DType::kI8) {
+    to_f32(dtype, data + dtype_size(dtype) * cols * r, cols, out);
+    return;
+  }
+  const int8_t* q = reinterpret_cast<const int8_t*>(data) + cols * r;
+  const uint8_t* row_scales = scales + 4 * (cols / block) * r;
+  for (size_t b = 0; b < cols / block; ++b) {
+    float scale;
+    std::memcpy(&scale, row_scales + 4 * b, 4);
+    for (size_t c = b * block; c < (b + 1) * block; ++c) out[c] = static_cast<float>(q[c]) * scale;
+  }
 }
 
 bool SafeTensors::read_f32(const std::string& name, const std::vector<int64_t>& shape, std::vector<float>* out,
                            std::string* error) const {
-  const TensorInfo* t = find_float(name, shape, error);
-  if (!t) return false;
-  out->resize(t->count());
-  return to_f32(t->dtype, bytes(*t), out->size(), out->data());
+  FloatRows rows;
+  if (!float_rows(name, shape, &rows, error)) return false;
+  out->resize(rows.rows * rows.cols);
+  for (size_t r = 0; r < rows.rows; ++r) rows.read(r, out->data() + rows.cols * r);
+  return true;
 }
 
 }  // namespace attn

@@ -1,32 +1,35 @@
 // V pieces, N code points, T pieces out. See wasm/include/attn/tokenizer.h for the algorithm and its quirks.
 #include "attn/tokenizer.h"
 
+#include "../buffer.h"
+
 namespace attn {
+
+namespace {
+
+// The code point at s[*i] (advancing *i past it); an invalid byte is U+FFFD and advances by one.
+uint32_t next_code_point(const unsigned char* s, size_t n, size_t* at) {
+  const size_t i = *at;
+  const unsigned char c = s[i];
+  const int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+  bool ok = len > 0 && i + len <= n;
+  for (int k = 1; ok && k < len; ++k) {
+    if ((s[i + k] & 0xC0) != 0x80) ok = false;
+    else cp = (cp << 6) | (s[i + k] & 0x3F);
+  }
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (ok && (cp < kMin[len] || cp > 0x10FFFF)) ok = false;  // overlong or out of range
+  *at = ok ? i + len : i + 1;
+  return ok ? cp : 0xFFFD;
+}
+
+}  // namespace
 
 std::vector<uint32_t> utf8_code_points(const std::string& text) {
   std::vector<uint32_t> out;
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-    bool ok = len > 0 && i + len <= n;
-    for (int k = 1; ok && k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) ok = false;
-      else cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (ok && (cp < kMin[len] || cp > 0x10FFFF)) ok = false;  // overlong or out of range
-    if (!ok) {
-      out.push_back(0xFFFD);
-      ++i;
-      continue;
-    }
-    out.push_back(cp);
-    i += len;
-  }
+  for (size_t i = 0; i < text.size();) out.push_back(next_code_point(s, text.size(), &i));
   return out;
 }
 
@@ -40,6 +43,28 @@ bool Tokenizer::init(std::vector<std::string> pieces, std::vector<double> scores
     if (error) {
       *error = "tokenizer: " + std::to_string(pieces.size()) + " pieces and " + std::to_string(scores.size()) +
                " scores (need the same number, more than " + std::to_string(kReserved) + ")";
+    }
+    return false;
+  }
+  if (pieces.size() > kMaxPieces) {
+    if (error) *error = "tokenizer: " + std::to_string(pieces.size()) + " pieces, over the limit of " + std::to_string(kMaxPieces);
+    return false;
+  }
+  size_t total = 0;
+  for (size_t id = 0; id < pieces.size(); ++id) {
+    total += pieces[id].size();
+    if (pieces[id].size() > kMaxPieceBytes) {
+      if (error) {
+        *error = "tokenizer: piece " + std::to_string(id) + " is " + std::to_string(pieces[id].size()) +
+                 " bytes, over the limit of " + std::to_string(kMaxPieceBytes);
+      }
+      return false;
+    }
+  }
+  if (total > kMaxTotalPieceBytes) {
+    if (error) {
+      *error = "tokenizer: the pieces hold " + std::to_string(total) + " bytes, over the limit of " +
+               std::to_string(kMaxTotalPieceBytes);
     }
     return false;
   }
@@ -69,59 +94,65 @@ bool Tokenizer::init(std::vector<std::string> pieces, std::vector<double> scores
   return true;
 }
 
-std::vector<int32_t> Tokenizer::encode(const std::string& normalized) const {
-  // 1. normalise: prefix U+2581, every U+0020 -> U+2581 (only when the text is not empty).
-  std::vector<uint32_t> symbols = utf8_code_points(normalized);
-  if (symbols.empty()) return {};
-  for (uint32_t& cp : symbols)
-    if (cp == 0x20) cp = 0x2581;
-  symbols.insert(symbols.begin(), 0x2581);
-  const int n = static_cast<int>(symbols.size());
+bool Tokenizer::encode(const std::string& normalized, std::vector<int32_t>* ids, std::string* error) const {
+  ids->clear();
+  if (normalized.empty()) return true;
+  // Working memory, allocated up front with a null check (N <= bytes + 1 code points): symbols, best, words.
+  const uint64_t cap = uint64_t(normalized.size()) + 1;
+  Buffer<uint32_t> symbols;
+  Buffer<double> best;
+  Buffer<int32_t> words;
+  if (cap > uint64_t(INT32_MAX) || !symbols.allocate(cap) || !best.assign(cap + 1, 0.0) || !words.assign(cap + 1, 0)) {
+    if (error) {
+      *error = "tokenizer: a text of " + std::to_string(normalized.size()) + " bytes needs " +
+               std::to_string(16 * cap) + " bytes of working memory, more than the heap can give";
+    }
+    return false;
+  }
+  // 1. normalise: prefix U+2581, every U+0020 -> U+2581.
+  int n = 0;
+  symbols[n++] = 0x2581;
+  const auto* text = reinterpret_cast<const unsigned char*>(normalized.data());
+  for (size_t at = 0; at < normalized.size();) {
+    const uint32_t cp = next_code_point(text, normalized.size(), &at);
+    symbols[n++] = cp == 0x20 ? 0x2581 : cp;
+  }
 
-  // 2. lattice: edges_ending[end] = (start, length, id, score), pushed in ascending start, then length.
-  struct Edge {
-    int start, length;
-    int32_t id;
-    double score;
+  // 2 + 3. lattice and Viterbi in one pass over the starts i (ascending): best[i] is final when i is reached
+  // (every piece ending at i starts before it), and each end sees its candidates in ascending start, as the
+  // original's lattice order gives. The walk from i stops where the trie does: at most kMaxPieceBytes steps.
+  auto relax = [&](int end, int start, int32_t id, double score) {
+    const double s = score + best[start];
+    if (best[end] == 0 || s >= best[end]) {
+      best[end] = s;
+      words[end] = id;
+    }
   };
-  std::vector<std::vector<Edge>> ending(n + 1);
   for (int i = 0; i < n; ++i) {
     bool matched = false;
     int32_t node = child(0, symbols[i]);
     for (int j = i; j < n && node >= 0;) {
       if (nodes_[node].id >= 0) {
-        ending[j + 1].push_back({i, j + 1 - i, nodes_[node].id, nodes_[node].score});
+        relax(j + 1, i, nodes_[node].id, nodes_[node].score);
         matched = true;
       }
       ++j;
       node = j < n ? child(node, symbols[j]) : -1;
     }
-    if (!matched) ending[i + 1].push_back({i, 1, kUnknownId, 0.0});
+    if (!matched) relax(i + 1, i, kUnknownId, 0.0);
   }
 
-  // 3. Viterbi, replicating the original's update rule.
-  std::vector<double> best(n + 1, 0.0);
-  std::vector<int32_t> words(n + 1, 0);
-  for (int end = 0; end <= n; ++end) {
-    for (const Edge& e : ending[end]) {
-      const double score = e.score + best[end - e.length];
-      if (best[end] == 0 || score >= best[end]) {
-        best[end] = score;
-        words[end] = e.id;
-      }
-    }
-  }
-
-  // 4. backtrace by UTF-16 lengths, then merge consecutive unknowns.
-  std::vector<int32_t> backwards;
-  for (int at = n; at > 0; at -= utf16_length_[words[at]]) backwards.push_back(words[at]);
-  std::vector<int32_t> ids;
+  // 4. backtrace by UTF-16 lengths (reusing symbols for the ids, backwards), then merge consecutive unknowns.
+  int count = 0;
+  for (int at = n; at > 0; at -= utf16_length_[words[at]]) symbols[count++] = static_cast<uint32_t>(words[at]);
+  ids->reserve(count);
   bool previous_unknown = false;
-  for (int32_t id : backwards) {
-    if (!(previous_unknown && id == kUnknownId)) ids.push_back(id);
+  for (int b = count - 1; b >= 0; --b) {
+    const int32_t id = static_cast<int32_t>(symbols[b]);
+    if (!(previous_unknown && id == kUnknownId)) ids->push_back(id);
     previous_unknown = id == kUnknownId;
   }
-  return std::vector<int32_t>(ids.rbegin(), ids.rend());
+  return true;
 }
 
 }  // namespace attn

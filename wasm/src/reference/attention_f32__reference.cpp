@@ -4,8 +4,8 @@
 // double, no intrinsics, no tiling. The optimized kernels (src/kernels/) are tested against this file.
 #include <cassert>
 #include <cmath>
-#include <vector>
 
+#include "../buffer.h"
 #include "attn/attention.h"
 
 namespace attn {
@@ -67,11 +67,15 @@ bool allowed_at(const MaskParams& mask, int i, int j, int nq, int nk) {
 //   pass 2: w[j] = exp(s[j] - m), l = sum_j w[j]  (subtracting m keeps exp <= 1, so no overflow)
 //   pass 3: w[j] /= l; out_i = sum_j w[j] v_j
 // A row whose keys are all masked (m = -INFINITY) gets w = 0 and out_i = 0, by definition.
-void attention_f32__reference(float* out, float* weights, const float* q, const float* k, const float* v,
+// Finite float inputs give finite scores in double (|q.k| <= D 3.4e38^2), so this never overflows; the
+// optimized kernels recompute a row here when their float32 scores or output overflow.
+// Scratch: s [Tk], acc [Dv] in double (false when they cannot be allocated).
+bool attention_f32__reference(float* out, float* weights, const float* q, const float* k, const float* v,
                               const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
                               int dk, int dv) {
   assert(out && q && k && v && heads > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0);
-  std::vector<double> s(nk), acc(dv);
+  Buffer<double> s, acc;
+  if (!s.allocate(uint64_t(nk)) || !acc.allocate(uint64_t(dv))) return false;
   for (int h = 0; h < heads; ++h) {
     const float* qh = q + size_t(h) * nq * dk;
     const float* kh = k + size_t(h) * nk * dk;
@@ -101,6 +105,7 @@ void attention_f32__reference(float* out, float* weights, const float* q, const 
       for (int c = 0; c < dv; ++c) o[c] = float(acc[c]);
     }
   }
+  return true;
 }
 
 // scores [H][Tq][Tk]; q [H][Tq][D]; k [H][Tk][D]. Pass 1 of attention_f32__reference alone, rounded to float:

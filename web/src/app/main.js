@@ -1,6 +1,7 @@
 // The explorer page: a sentence, a mode and a few switches drive one <attention-view>; the state lives
 // in the URL (?text=...&mode=...&view=...) so that a view can be shared.
 import '../widget/attention-view.js';
+import { SCORES, SCORE_NAMES, DEFAULT_SCORE } from '../lib/spec.js';
 
 const view = document.getElementById('view');
 const form = document.getElementById('controls');
@@ -14,10 +15,23 @@ const pe = $('pe');
 const backend = $('backend');
 const theme = $('theme');
 
+// The score functions, their labels and formulas come from the op spec.
+for (const name of SCORE_NAMES) {
+  const spec = SCORES[name];
+  const option = document.createElement('option');
+  option.value = name;
+  option.textContent = `${spec.label}: ${spec.formula}${spec.scaled ? ' / √d' : ''}`;
+  score.append(option);
+}
+/** The score function with the same formula as `name`, scaled or not (null when there is none). */
+function withScale(name, scaled) {
+  return SCORE_NAMES.find((n) => SCORES[n].formula === SCORES[name].formula && SCORES[n].scaled === scaled) ?? null;
+}
+
 const DEFAULTS = {
   text: "The animal didn't cross the street because it was too tired",
   source: 'Das Tier überquerte die Straße nicht, weil es zu müde war',
-  mode: 'model', view: 'heatmap', layer: '0', head: '0', score: 'scaled_dot', pe: 'on', backend: 'wasm',
+  mode: 'model', view: 'heatmap', layer: '0', head: '0', score: DEFAULT_SCORE, pe: 'on', backend: 'wasm',
   theme: 'auto', aggregate: 'head', merge: null, query: '0',
 };
 /** The widget attributes kept in the URL. */
@@ -62,7 +76,7 @@ function apply(state) {
   source.value = state.source;
   mode.value = state.mode;
   score.value = state.score;
-  scale.checked = state.score !== 'dot';
+  scale.checked = SCORES[state.score]?.scaled ?? true;
   pe.checked = state.pe !== 'off';
   backend.value = state.backend;
   theme.value = state.theme;
@@ -75,7 +89,7 @@ function syncForm() {
   const scoreMatters = m !== 'model' && m !== 'seeded';
   score.disabled = !scoreMatters;
   pe.disabled = m === 'model';
-  scale.disabled = !scoreMatters || !['dot', 'scaled_dot'].includes(score.value);
+  scale.disabled = !scoreMatters || !withScale(score.value, !SCORES[score.value].scaled);
   document.documentElement.dataset.theme = theme.value;
   $('mode-note').textContent = NOTES[m];
 }
@@ -90,11 +104,11 @@ text.addEventListener('input', () => set('text', text.value));
 source.addEventListener('input', () => set('source', source.value));
 mode.addEventListener('change', () => set('mode', mode.value));
 score.addEventListener('change', () => {
-  scale.checked = score.value !== 'dot';
+  scale.checked = SCORES[score.value].scaled;
   set('score', score.value);
 });
 scale.addEventListener('change', () => {
-  score.value = scale.checked ? 'scaled_dot' : 'dot';
+  score.value = withScale(score.value, scale.checked) ?? score.value;
   set('score', score.value);
 });
 pe.addEventListener('change', () => set('pe', pe.checked ? 'on' : 'off'));

@@ -95,7 +95,7 @@ export interface AttentionResult {
 
 /** attentionBackward: attention's arguments (without the result options) and the gradient of the loss. */
 export interface AttentionBackwardOptions
-  extends Omit<AttentionOptions, 'returnWeights' | 'out' | 'weightsOut'> {
+  extends Omit<AttentionOptions, 'returnWeights' | 'returnScores' | 'out' | 'weightsOut'> {
   /** [H][Tq][Dv]: d loss / d output */
   dOutput: Float32Array;
 }

@@ -193,11 +193,11 @@ export async function createEngine(options = {}) {
     attention: op('attention', normalizeAttention),
     multiHeadAttention: op('multiHeadAttention', normalizeMultiHead),
     // Gradients (docs/TRAINING.md): always on WASM, whichever backend runs the forward calls.
-    attentionBackward: async (args) => {
+    async attentionBackward(args) {
       live('attentionBackward');
       return wasm.attentionBackward(normalizeAttentionBackward(args));
     },
-    multiHeadAttentionBackward: async (args) => {
+    async multiHeadAttentionBackward(args) {
       live('multiHeadAttentionBackward');
       return wasm.multiHeadAttentionBackward(normalizeMultiHeadBackward(args));
     },

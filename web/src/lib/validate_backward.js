@@ -5,8 +5,8 @@ import {
   ATTENTION_KEYS, MHA_KEYS, checkFloats, checkHeap, normalizeAttention, normalizeMultiHead,
 } from './validate.js';
 
-// The forward's result options (out, weightsOut, returnWeights) mean nothing for a backward call.
-const FORWARD_ONLY = new Set(['returnWeights', 'out', 'weightsOut']);
+// The forward's result options (out, weightsOut, returnWeights, returnScores) mean nothing for a backward call.
+const FORWARD_ONLY = new Set(['returnWeights', 'returnScores', 'out', 'weightsOut']);
 const keysOf = (forwardKeys) => new Set([...forwardKeys].filter((k) => !FORWARD_ONLY.has(k)).concat('dOutput'));
 const ATTENTION_BACKWARD_KEYS = keysOf(ATTENTION_KEYS);
 const MHA_BACKWARD_KEYS = keysOf(MHA_KEYS);

@@ -18,10 +18,15 @@ export function s(tag, attrs = {}, ...children) {
   return node;
 }
 
+// `style` is an object of CSS properties set through the CSSOM (custom properties too): a style *attribute*
+// is refused by a Content-Security-Policy without 'unsafe-inline' styles.
 function setAttrs(node, attrs) {
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith('on') && typeof value === 'function') node.addEventListener(name.slice(2), value);
+    if (name === 'style') {
+      if (typeof value !== 'object') throw new TypeError('h/s: style must be an object of CSS properties (CSP: no style attributes)');
+      for (const [prop, v] of Object.entries(value)) node.style.setProperty(prop, String(v));
+    } else if (name.startsWith('on') && typeof value === 'function') node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? '' : String(value));
   }
 }
@@ -60,41 +65,36 @@ function ramp(stops, t) {
   return `rgb(${r},${g},${b})`;
 }
 
+// A palette is { theme, fg, bg, muted, masked, seq, div, heads }: seq and div are ramps of [r, g, b] stops
+// (sequential for weights, diverging for signed values), heads the line colour of each head. The element
+// reads them from its CSS custom properties (see styles.js and docs/WIDGET.md); these are the defaults.
 // Colour-blind-safe ramps: sequential blues (ColorBrewer) on light, viridis on dark; diverging
-// blue-white-orange (ColorBrewer PuOr-like) for signed values.
-const BLUES = [[247, 251, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
-const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
-const DIVERGING_LIGHT = [[33, 102, 172], [146, 197, 222], [247, 247, 247], [253, 184, 99], [179, 88, 6]];
-const DIVERGING_DARK = [[103, 169, 207], [52, 83, 110], [40, 44, 52], [140, 90, 40], [253, 184, 99]];
+// blue-white-orange (ColorBrewer PuOr-like); Okabe-Ito head colours (white instead of black on dark).
 
-/** Colour of t in [0, 1] on the sequential ramp of a theme ('light' | 'dark'). */
-export function seqColor(t, theme) {
-  return ramp(theme === 'dark' ? VIRIDIS : BLUES, t);
+/** Colour of t in [0, 1] on a palette's sequential ramp. */
+export function seqColor(t, palette) {
+  return ramp(palette.seq, t);
 }
 
-/** [r, g, b] of t on the sequential (t in [0, 1]) or diverging (t in [-1, 1]) ramp of a theme. */
-export function colorRgb(t, theme, signed) {
-  if (signed) return rampRgb(theme === 'dark' ? DIVERGING_DARK : DIVERGING_LIGHT, (t + 1) / 2);
-  return rampRgb(theme === 'dark' ? VIRIDIS : BLUES, t);
+/** [r, g, b] of t on the sequential (t in [0, 1]) or diverging (t in [-1, 1]) ramp of a palette. */
+export function colorRgb(t, palette, signed) {
+  if (signed) return rampRgb(palette.div, (t + 1) / 2);
+  return rampRgb(palette.seq, t);
 }
 
-/** Colour of t in [-1, 1] on the diverging ramp of a theme. */
-export function divColor(t, theme) {
-  return ramp(theme === 'dark' ? DIVERGING_DARK : DIVERGING_LIGHT, (t + 1) / 2);
+/** Colour of t in [-1, 1] on a palette's diverging ramp. */
+export function divColor(t, palette) {
+  return ramp(palette.div, (t + 1) / 2);
 }
 
 /** Stops for an SVG linearGradient of a ramp. */
-export function rampStops(theme, signed) {
-  const stops = signed ? (theme === 'dark' ? DIVERGING_DARK : DIVERGING_LIGHT) : theme === 'dark' ? VIRIDIS : BLUES;
+export function rampStops(palette, signed) {
+  const stops = signed ? palette.div : palette.seq;
   return stops.map((c, i) => ({ offset: i / (stops.length - 1), color: `rgb(${c.join(',')})` }));
 }
 
-/** Okabe-Ito: eight colours that colour-blind readers can tell apart, one per head. */
-export const HEAD_COLORS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#D55E00', '#56B4E9', '#F0E442', '#000000'];
-
-export function headColor(h, theme) {
-  const c = HEAD_COLORS[h % HEAD_COLORS.length];
-  return theme === 'dark' && c === '#000000' ? '#ffffff' : c;
+export function headColor(h, palette) {
+  return palette.heads[h % palette.heads.length];
 }
 
 let uid = 0;
@@ -104,8 +104,14 @@ export function uniqueId(prefix) {
   return `${prefix}-${uid}`;
 }
 
-/** Colours of the two themes, as the shadow styles define them (kept here for SVG export). */
-export const THEMES = {
-  light: { theme: 'light', fg: '#1d2329', bg: '#ffffff', muted: '#5b6670', masked: '#c9c9c9' },
-  dark: { theme: 'dark', fg: '#e6e9ec', bg: '#16191d', muted: '#9aa5b0', masked: '#4a4f55' },
-};
+/** [r, g, b] of '#rgb', '#rrggbb' or 'rgb(r, g, b)' / 'rgba(...)' (what getComputedStyle gives), else null. */
+export function parseRgb(text) {
+  const t = String(text).trim();
+  let m = /^#([0-9a-f]{3})$/i.exec(t);
+  if (m) return [...m[1]].map((c) => parseInt(c + c, 16));
+  m = /^#([0-9a-f]{6})$/i.exec(t);
+  if (m) return [0, 2, 4].map((i) => parseInt(m[1].slice(i, i + 2), 16));
+  m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/i.exec(t);
+  if (m) return [1, 2, 3].map((i) => Math.round(Number(m[i])));
+  return null;
+}

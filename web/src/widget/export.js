@@ -24,6 +24,14 @@ export function viewSvg(node, palette) {
     copy.setAttribute('y', y);
     copy.removeAttribute('tabindex');
     copy.removeAttribute('class');
+    // A large matrix is a canvas over the grid on screen; in the file it is an image.
+    const cells = part.exportCells;
+    if (cells) {
+      copy.append(s('image', {
+        x: cells.x, y: cells.y, width: cells.width, height: cells.height, href: cells.canvas.toDataURL('image/png'),
+        preserveAspectRatio: 'none', 'image-rendering': 'optimizeSpeed',
+      }));
+    }
     body.append(copy);
     y += h + gap;
     width = Math.max(width, w);
@@ -67,8 +75,8 @@ export function toJsonString(result, state) {
     if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
     return value;
   };
-  const { clipped: _c, ...rest } = result;
-  return JSON.stringify({ format: 'attention-view/1', settings: state, result: plain(rest) }, null, 1);
+  const { clips, ...settings } = state;
+  return JSON.stringify({ format: 'attention-view/1', settings, result: plain(result) }, null, 1);
 }
 
 export function download(root, blob, name) {

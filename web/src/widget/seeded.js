@@ -2,8 +2,10 @@
 // the real model is not loaded, and by the what-if, causal and encoder-decoder modes, which ask "what if
 // the weights were these?". Everything is deterministic: the same text gives the same numbers.
 
-/** Size of the seeded model: D model dims, H heads, dHead = D / H, L layers. */
-export const SEEDED = Object.freeze({ dModel: 64, heads: 4, layers: 2, da: 16 });
+import { SCORES } from '../lib/spec.js';
+
+/** Size of the seeded model: D model dims, H heads, dHead = D / H, L layers, at most maxTokens tokens. */
+export const SEEDED = Object.freeze({ dModel: 64, heads: 4, layers: 2, da: 16, maxTokens: 128 });
 
 /** FNV-1a hash of a string to a uint32 seed. */
 export function hashString(text) {
@@ -65,15 +67,10 @@ export function seededMatrix(name, rows, cols) {
   return seededNormal(hashString(`w:${name}:${rows}x${cols}`), rows * cols, 1 / Math.sqrt(rows));
 }
 
-/** Score-function parameters for dk (general: W [dk][dk]; additive: Wq, Wk [da][dk], v [da]). */
+/** Seeded parameters of a score function, each of the shape the op spec gives it (size letters dk, da). */
 export function seededScoreParams(score, prefix, dk, da = SEEDED.da) {
-  if (score === 'general') return { W: seededMatrix(`${prefix}.W`, dk, dk) };
-  if (score === 'additive') {
-    return {
-      Wq: seededMatrix(`${prefix}.aWq`, da, dk),
-      Wk: seededMatrix(`${prefix}.aWk`, da, dk),
-      v: seededMatrix(`${prefix}.av`, da, 1),
-    };
-  }
-  return {};
+  const size = { dk, da };
+  return Object.fromEntries(Object.entries(SCORES[score]?.params ?? {}).map(([name, [rows, cols]]) => [
+    name, seededMatrix(`${prefix}.${name}`, size[rows], cols ? size[cols] : 1),
+  ]));
 }

@@ -1,6 +1,7 @@
 // The Web Worker that owns the engine for every <attention-view> on the page. The main thread only draws.
-// Messages in: { id, type: 'compute', request } | { id, type: 'warm', backend, model } | the model file from
-// the page (not answered): { type: 'model-file', expect: true }, then { type: 'model-file', length } or
+// Messages in: { id, type: 'compute', request } (request.modelUrl: the model file's URL) | { id, type: 'warm',
+// backend, model } (model: the model file's URL, or null) | the model file from the page (not answered):
+// { type: 'model-file', expect: true, url }, then { type: 'model-file', length } or
 // { ..., error }, then { type: 'model-chunk', chunk } ... and { type: 'model-chunk', done: true } or { ..., error }.
 // Messages out: { id, ok: true, result } | { id, ok: false, error: { name, message } }.
 import { createEngine, positionalEncoding } from '../lib/index.js';
@@ -9,8 +10,13 @@ import { fetchModelFile } from './model-file.js';
 
 /** One engine per requested backend, created on first use; a failed creation is retried next time. */
 const engines = new Map();
-/** One model per engine. */
+/** One model per engine and model URL: Map<engine, Map<url, Promise<model>>>. */
 const models = new Map();
+
+function modelsOf(engine) {
+  if (!models.has(engine)) models.set(engine, new Map());
+  return models.get(engine);
+}
 
 function engineFor(backend) {
   const key = ['auto', 'wasm', 'webgpu'].includes(backend) ? backend : 'wasm';
@@ -24,18 +30,24 @@ function engineFor(backend) {
   return engines.get(key);
 }
 
-/** The model file's download (a Response being read into memory) until a model load takes it. */
+/** The model file's download (a Response being read into memory) until a model load takes it, and its URL. */
 let modelFile = null;
+let modelFileUrl = null;
 
-function download() {
-  const pending = fetchModelFile();
+function download(url) {
+  const pending = fetchModelFile(url);
   pending.catch(() => { if (modelFile === pending) modelFile = null; });
   return pending;
 }
 
+const anyModel = () => [...models.values()].some((byUrl) => byUrl.size > 0);
+
 /** A model will be wanted soon: start the download unless one is under way or a model is loaded or loading. */
-function prefetchModel() {
-  if (!modelFile && models.size === 0) modelFile = download();
+function prefetchModel(url) {
+  if (!modelFile && !anyModel()) {
+    modelFile = download(url);
+    modelFileUrl = url;
+  }
 }
 
 /**
@@ -47,10 +59,11 @@ let fromPage = null;  // { resolve, reject } until the page has the response hea
 
 function receiveModelFile(message) {
   if (message.type === 'model-file' && message.expect) {
-    if (modelFile || models.size > 0) return;  // already downloading here or loaded: the page's file is ignored
+    if (modelFile || anyModel()) return;  // already downloading here or loaded: the page's file is ignored
     const pending = new Promise((resolve, reject) => { fromPage = { resolve, reject }; });
     pending.catch(() => { if (modelFile === pending) modelFile = null; });
     modelFile = pending;
+    modelFileUrl = message.url;
   } else if (message.type === 'model-file' && fromPage?.resolve) {
     const { resolve, reject } = fromPage;
     if (message.error) {
@@ -68,47 +81,55 @@ function receiveModelFile(message) {
       return;
     }
     fromPage = null;
-    if (message.error) controller.error(new Error(`the page's download of the model file failed: ${message.error}`));
+    if (message.aborted) controller.error(new DOMException(message.error, 'AbortError'));
+    else if (message.error) controller.error(new Error(`the page's download of the model file failed: ${message.error}`));
     else controller.close();
   }
 }
 
-/** The download for a model load: the prefetched one, else a new one (a body is read once). */
-function takeModelFile() {
-  const file = modelFile ?? download();
-  modelFile = null;
-  return file;
+/** The download of `url` for a model load: the prefetched one if it is that file, else a new one (a body is read once). */
+function takeModelFile(url) {
+  if (modelFile && modelFileUrl === url) {
+    const file = modelFile;
+    modelFile = null;
+    return file;
+  }
+  return download(url);
 }
 
-function modelFor(engine) {
-  if (!models.has(engine)) {
-    const pending = takeModelFile().then((file) => engine.loadModel(file));
-    pending.catch(() => {
-      // Keep the failure for a while so that every keystroke does not re-fetch a missing file.
-      setTimeout(() => models.delete(engine), 30_000);
+function modelFor(engine, url) {
+  const byUrl = modelsOf(engine);
+  if (!byUrl.has(url)) {
+    const pending = takeModelFile(url).then((file) => engine.loadModel(file));
+    pending.catch((error) => {
+      // Keep the failure for a while so that every keystroke does not re-fetch a missing file; a download the
+      // reader cancelled is forgotten at once (the next request is the reader asking again).
+      const cancelled = error?.name === 'AbortError' || error?.cause?.name === 'AbortError';
+      setTimeout(() => { if (byUrl.get(url) === pending) byUrl.delete(url); }, cancelled ? 0 : 30_000);
     });
-    models.set(engine, pending);
+    byUrl.set(url, pending);
   }
-  return models.get(engine);
+  return byUrl.get(url);
 }
 
 async function handle(message) {
   if (message.type === 'compute') {
     const t0 = performance.now();
-    if (message.request.mode === 'model' || message.request.mode === 'whatif') prefetchModel();
+    const { modelUrl } = message.request;
+    if (modelUrl && (message.request.mode === 'model' || message.request.mode === 'whatif')) prefetchModel(modelUrl);
     const engine = await engineFor(message.request.backend);
     const engineMs = performance.now() - t0;
-    const result = await computeRequest(
-      { engine, positionalEncoding, getModel: () => modelFor(engine) }, message.request,
-    );
+    const getModel = () => (modelUrl ? modelFor(engine, modelUrl) : Promise.reject(new Error('no model file was given')));
+    const result = await computeRequest({ engine, positionalEncoding, getModel }, message.request);
+    result.modelUrl = result.weightsFrom === 'model' ? modelUrl : null;
     result.timings.engineReadyMs = engineMs;
     result.timings.workerMs = performance.now() - t0;
     return result;
   }
   if (message.type === 'warm') {  // a widget is near the viewport: start the engine and the model now
-    if (message.model) prefetchModel();
+    if (message.model) prefetchModel(message.model);
     const engine = await engineFor(message.backend);
-    if (message.model) modelFor(engine).catch(() => {});
+    if (message.model) modelFor(engine, message.model).catch(() => {});
     return {};
   }
   throw new TypeError(`attention-view worker: unknown message type '${message.type}'`);

@@ -9,10 +9,6 @@ import { lengthOf } from '../validate.js';
 import { createWasmEncoder } from '../model/wasm_encoder.js';
 import { attentionBackwardOnHeap, multiHeadAttentionBackwardOnHeap } from './wasm_backward.js';
 
-// Name -> code maps of the op spec, for the backward calls (wasm_backward.js).
-const codesOf = (entries) => Object.fromEntries(Object.entries(entries).map(([name, e]) => [name, e.code]));
-const CODES = { score: codesOf(SCORES), mask: codesOf(MASKS), kernel: codesOf(KERNELS) };
-
 // A module whose one function returns i8x16.popcnt(i8x16.splat(0)): valid only where WASM SIMD is.
 const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
@@ -151,7 +147,13 @@ class HeapScope {
   }
 }
 
-function check(status, fn) {
+// Status -2 (wasm/bindings/bindings.cpp kOutOfMemory): the call's scratch, counted before it started, does not
+// fit in the heap or could not be allocated; the engine freed it all and stays usable.
+function check(status, fn, sizes, scratchBytes) {
+  if (status === -2) {
+    throw new RangeError(`${fn}: ${sizes} need ${(scratchBytes() / 2 ** 20).toFixed(0)} MiB of scratch ` +
+      'beyond the arguments, more than the WASM heap (at most 2048 MiB) can give');
+  }
   if (status !== 0) throw new Error(`${fn}: the WASM engine returned status ${status}`);
 }
 
@@ -207,7 +209,8 @@ export async function createWasmBackend(options = {}) {
           score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code,
           heads: a.heads, nq: a.nq, nk: a.nk, dk: a.dk, dv: a.dv, da: a.da,
         };
-        check(module.attention(args), fn);
+        check(module.attention(args), fn, `heads ${a.heads}, nq ${a.nq}, nk ${a.nk}, dk ${a.dk}, dv ${a.dv}`,
+          () => module.attentionScratchBytes(args));
         return {
           output: heap.read(args.out, outCount, a.out),
           weights: a.returnWeights ? heap.read(args.weights, weightCount, a.weightsOut) : null,
@@ -233,7 +236,8 @@ export async function createWasmBackend(options = {}) {
           score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code,
           nq: a.nq, nk: a.nk, dModel: a.dModel, heads: a.heads, da: p.da,
         };
-        check(module.multiHeadAttention(args), fn);
+        check(module.multiHeadAttention(args), fn, `nq ${a.nq}, nk ${a.nk}, dModel ${a.dModel}, heads ${a.heads}`,
+          () => module.multiHeadScratchBytes(args));
         return {
           output: heap.read(args.out, outCount, a.out),
           weights: a.returnWeights ? heap.read(args.weights, weightCount, a.weightsOut) : null,
@@ -246,10 +250,10 @@ export async function createWasmBackend(options = {}) {
 
     // The backward calls (wasm_backward.js): gradients of attention and of the multi-head layer.
     async attentionBackward(a) {
-      return withHeap('attentionBackward', (heap) => attentionBackwardOnHeap(module, heap, a, CODES));
+      return withHeap('attentionBackward', (heap) => attentionBackwardOnHeap(module, heap, a));
     },
     async multiHeadAttentionBackward(a) {
-      return withHeap('multiHeadAttentionBackward', (heap) => multiHeadAttentionBackwardOnHeap(module, heap, a, CODES));
+      return withHeap('multiHeadAttentionBackward', (heap) => multiHeadAttentionBackwardOnHeap(module, heap, a));
     },
 
     /** Heap figures for leak checks and the bench: total heap size and bytes malloc'd now. */

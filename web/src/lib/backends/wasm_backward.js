@@ -1,12 +1,15 @@
 // The WASM backend's backward calls (backends/wasm.js hands them a HeapScope): copy the validated inputs into
 // the heap, run the binding (forward that saves, then backward; wasm/bindings/backward_bindings.cpp), copy
-// the gradients out into fresh Float32Arrays. Size letters as in validate.js.
+// the gradients out into fresh Float32Arrays. Size letters as in validate.js; codes from the op spec.
+import { SCORES, MASKS, KERNELS } from '../spec.js';
+
+const codesOf = (a) => ({ score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code });
 
 /**
  * a: normalizeAttentionBackward's object. Returns { dQuery, dKey, dValue, dW, dWq, dWk, dv }, null for the
  * score parameters the score function does not have.
  */
-export function attentionBackwardOnHeap(module, heap, a, codes) {
+export function attentionBackwardOnHeap(module, heap, a) {
   const fn = 'attentionBackward';
   const qCount = a.heads * a.nq * a.dk, kCount = a.heads * a.nk * a.dk, vCount = a.heads * a.nk * a.dv;
   const general = a.score === 'general', additive = a.score === 'additive';
@@ -19,7 +22,7 @@ export function attentionBackwardOnHeap(module, heap, a, codes) {
     dWq: additive ? heap.output(a.da * a.dk, fn) : 0,
     dWk: additive ? heap.output(a.da * a.dk, fn) : 0,
     dva: additive ? heap.output(a.da, fn) : 0,
-    score: codes.score[a.score], mask: codes.mask[a.mask.kind], variant: codes.kernel[a.kernel],
+    ...codesOf(a),
     heads: a.heads, nq: a.nq, nk: a.nk, dkDims: a.dk, dvDims: a.dv, da: a.da,
   };
   const status = module.attentionBackward(args);
@@ -38,7 +41,7 @@ export function attentionBackwardOnHeap(module, heap, a, codes) {
  * query and as context are both in dx), dWq, dWk, dWv, dWo, dbq, dbk, dbv, dbo (null when the bias was not
  * given), scoreParams: { dW, dWq, dWk, dv } (null when unused) }.
  */
-export function multiHeadAttentionBackwardOnHeap(module, heap, a, codes) {
+export function multiHeadAttentionBackwardOnHeap(module, heap, a) {
   const fn = 'multiHeadAttentionBackward';
   const m = a.dModel, mm = m * m, dh = a.dHead, p = a.scoreParams;
   const general = a.score === 'general', additive = a.score === 'additive';
@@ -57,7 +60,7 @@ export function multiHeadAttentionBackwardOnHeap(module, heap, a, codes) {
     dWq: additive ? heap.output(p.da * dh, fn) : 0,
     dWk: additive ? heap.output(p.da * dh, fn) : 0,
     dva: additive ? heap.output(p.da, fn) : 0,
-    score: codes.score[a.score], mask: codes.mask[a.mask.kind], variant: codes.kernel[a.kernel],
+    ...codesOf(a),
     nq: a.nq, nk: a.nk, dModel: m, heads: a.heads, da: p.da,
   };
   const status = module.multiHeadAttentionBackward(args);

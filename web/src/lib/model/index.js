@@ -23,8 +23,9 @@ function defaultModelUrl() {
   if (typeof location !== 'undefined' && location.origin && location.origin !== 'null') {
     return new URL(DEFAULT_MODEL_PATH, location.origin);
   }
-  // Node: the file scripts/convert-model.mjs writes, beside this source tree.
-  return new URL('../../../public/models/use-lite.f16.safetensors', import.meta.url);
+  // Node: the file scripts/convert-model.mjs writes, beside this source tree. Not a bundler's asset (the
+  // comment keeps Vite from copying the 13.5 MiB file into every build that bundles the library).
+  return new URL(/* @vite-ignore */ '../../../public/models/use-lite.f16.safetensors', import.meta.url);
 }
 
 function allocate(module, size) {

@@ -3,7 +3,7 @@
 import { h, s, fmt, headColor } from '../dom.js';
 import { displayPiece } from '../derive.js';
 
-export function renderHeadView(ctx) {
+function render(ctx) {
   const { result, shown, palette } = ctx;
   const L = result.layers[shown.layer];
   const { nq, nk } = L;
@@ -34,7 +34,7 @@ export function renderHeadView(ctx) {
         if (w < threshold) continue;
         const line = s('line', {
           x1: x0, y1: i * rowH + rowH / 2 + 5, x2: x1, y2: j * rowH + rowH / 2 + 5,
-          stroke: headColor(hd, palette.theme), 'stroke-opacity': Math.min(1, w).toFixed(3), 'data-i': i, 'data-j': j,
+          stroke: headColor(hd, palette), 'stroke-opacity': Math.min(1, w).toFixed(3), 'data-i': i, 'data-j': j,
         });
         all.push(line);
         lines.append(line);
@@ -85,7 +85,7 @@ export function renderHeadView(ctx) {
   for (let hd = 0; hd < L.heads; hd++) {
     const b = h('button', {
       type: 'button', class: 'head-toggle', 'aria-pressed': String(!hidden.has(hd)), 'data-head': hd,
-      style: `--head:${headColor(hd, palette.theme)}`,
+      style: { '--head': headColor(hd, palette) },
     }, `head ${hd}`);
     b.addEventListener('click', () => ctx.toggleHead(hd));
     toggles.append(b);
@@ -93,3 +93,5 @@ export function renderHeadView(ctx) {
   const note = threshold > 0.02 ? h('p', { class: 'note' }, `Long text: only weights of at least ${threshold} are drawn.`) : null;
   return h('div', { class: 'head-view' }, toggles, note, h('div', { class: 'scroll' }, svg), status);
 }
+
+export default { id: 'head', label: 'Heads', needs: [], controls: ['layer'], render };

@@ -12,6 +12,25 @@ function clip(label, max = 14) {
 }
 
 /**
+ * The geometry of a drawn matrix (px): cell size, font size, label band sizes, and the SVG's width and height.
+ * Used by drawMatrix and by views that reserve their height before drawing.
+ */
+export function matrixLayout({ rows, cols, rowLabels = null, colLabels = null, targetSize = 360, maxCell = 28, minCell = 3, legend = true }) {
+  const cell = Math.max(minCell, Math.min(maxCell, Math.floor(targetSize / Math.max(rows, cols, 1))));
+  const fontSize = Math.max(7, Math.min(12, Math.round(cell * 0.72)));
+  const longest = (labels) => (labels ? Math.max(1, ...labels.map((l) => clip(l).length)) : 0);
+  const labelW = rowLabels ? Math.min(104, longest(rowLabels) * fontSize * 0.62 + 8) : 0;
+  const labelH = colLabels ? Math.min(84, longest(colLabels) * fontSize * 0.55 + 10) : 0;
+  const gridW = cols * cell;
+  const gridH = rows * cell;
+  const legendH = legend ? 34 : 0;
+  return {
+    cell, fontSize, labelW, labelH, gridW, gridH,
+    width: Math.ceil(labelW + gridW + 24), height: Math.ceil(labelH + gridH + legendH + 4),
+  };
+}
+
+/**
  * values [rows][cols]; rowLabels / colLabels: strings or null; signed: diverging colours around 0.
  * palette: { theme, fg, muted, masked }; announce(text): speaks focus changes; describe(i, j, v): the
  * tooltip text. Returns { root, svg, focusCell(i, j) }.
@@ -22,17 +41,10 @@ export function drawMatrix(opts) {
     targetSize = 360, maxCell = 28, minCell = 3, legend = true, announce = () => {}, describe,
     onCell = () => {}, fixedMax = null,
   } = opts;
-  const cell = Math.max(minCell, Math.min(maxCell, Math.floor(targetSize / Math.max(rows, cols, 1))));
-  const fontSize = Math.max(7, Math.min(12, Math.round(cell * 0.72)));
+  const {
+    cell, fontSize, labelW, labelH, gridW, gridH, width, height,
+  } = matrixLayout({ rows, cols, rowLabels, colLabels, targetSize, maxCell, minCell, legend });
   const labelStep = Math.max(1, Math.ceil((fontSize + 1) / cell));
-  const longest = (labels) => (labels ? Math.max(1, ...labels.map((l) => clip(l).length)) : 0);
-  const labelW = rowLabels ? Math.min(104, longest(rowLabels) * fontSize * 0.62 + 8) : 0;
-  const labelH = colLabels ? Math.min(84, longest(colLabels) * fontSize * 0.55 + 10) : 0;
-  const gridW = cols * cell;
-  const gridH = rows * cell;
-  const legendH = legend ? 34 : 0;
-  const width = Math.ceil(labelW + gridW + 24);
-  const height = Math.ceil(labelH + gridH + legendH + 4);
 
   let max = 0;
   for (const v of values) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
@@ -40,7 +52,7 @@ export function drawMatrix(opts) {
   if (max === 0) max = 1;
   const color = (v) => {
     if (!Number.isFinite(v)) return palette.masked;
-    return signed ? divColor(v / max, palette.theme) : seqColor(v / max, palette.theme);
+    return signed ? divColor(v / max, palette) : seqColor(v / max, palette);
   };
 
   const svg = s('svg', {
@@ -49,6 +61,7 @@ export function drawMatrix(opts) {
     'font-family': 'system-ui, sans-serif', 'font-size': fontSize,
   });
   const grid = s('g', { transform: `translate(${labelW},${labelH})` });
+  let cells = null;
   if (rows * cols <= MAX_RECTS) {
     for (let i = 0; i < rows; i++) {
       for (let j = 0; j < cols; j++) {
@@ -58,26 +71,25 @@ export function drawMatrix(opts) {
       }
     }
   } else {
-    // Large: one pixel per cell on a canvas, embedded as an image (exported SVGs keep it).
+    // Large: one pixel per cell on a canvas laid over the grid (no image URL: a strict CSP refuses data: and
+    // blob: images); the export embeds it as an image (export.js).
     const canvas = document.createElement('canvas');
     canvas.width = cols;
     canvas.height = rows;
     const g = canvas.getContext('2d');
     const img = g.createImageData(cols, rows);
-    const masked = palette.masked.match(/[0-9a-f]{2}/gi)?.map((x) => parseInt(x, 16)) ?? [200, 200, 200];
+    const masked = palette.maskedRgb;
     for (let k = 0; k < rows * cols; k++) {
       const v = values[k];
-      const rgb = Number.isFinite(v) ? colorRgb(v / max, palette.theme, signed) : masked;
+      const rgb = Number.isFinite(v) ? colorRgb(v / max, palette, signed) : masked;
       img.data[4 * k] = rgb[0];
       img.data[4 * k + 1] = rgb[1];
       img.data[4 * k + 2] = rgb[2];
       img.data[4 * k + 3] = 255;
     }
     g.putImageData(img, 0, 0);
-    grid.append(s('image', {
-      width: gridW, height: gridH, href: canvas.toDataURL('image/png'), preserveAspectRatio: 'none',
-      style: 'image-rendering:pixelated', class: 'cells',
-    }));
+    canvas.className = 'cells';
+    cells = { canvas, x: labelW, y: labelH, width: gridW, height: gridH };
   }
   const rowMarks = [];
   const colMarks = [];
@@ -111,7 +123,7 @@ export function drawMatrix(opts) {
     const lw = Math.min(Math.max(gridW, 120), 220);
     const y = labelH + gridH + 8;
     const grad = s('linearGradient', { id: gid, x1: 0, x2: 1, y1: 0, y2: 0 });
-    for (const stop of rampStops(palette.theme, signed)) grad.append(s('stop', { offset: stop.offset, 'stop-color': stop.color }));
+    for (const stop of rampStops(palette, signed)) grad.append(s('stop', { offset: stop.offset, 'stop-color': stop.color }));
     svg.append(s('defs', {}, grad));
     svg.append(s('rect', { x: labelW, y, width: lw, height: 10, fill: `url(#${gid})`, stroke: palette.muted, 'stroke-width': 0.5 }));
     const tick = (x, text, anchor) => s('text', { x, y: y + 21, 'text-anchor': anchor, fill: palette.fg, 'font-size': 10 }, text);
@@ -123,6 +135,15 @@ export function drawMatrix(opts) {
 
   const tip = h('div', { class: 'tip', role: 'presentation', hidden: true });
   const root = h('div', { class: 'matrix-wrap' }, svg, tip);
+  if (cells) {
+    // Percentages of the drawing, so that the canvas follows the SVG when it is scaled down.
+    const pct = (v, of) => `${(100 * v) / of}%`;
+    Object.assign(cells.canvas.style, {
+      left: pct(cells.x, width), top: pct(cells.y, height), width: pct(cells.width, width), height: pct(cells.height, height),
+    });
+    root.append(cells.canvas);
+    svg.exportCells = cells;
+  }
   let active = null;
   let marked = [];
 

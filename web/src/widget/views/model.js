@@ -2,22 +2,22 @@
 import { h, s, colorRgb } from '../dom.js';
 import { headMatrix } from '../derive.js';
 
-function thumbnail(matrix, nq, nk, theme, size) {
-  const canvas = h('canvas', { width: nk, height: nq, style: `width:${size}px;height:${Math.round(size * nq / nk)}px` });
+function thumbnail(matrix, nq, nk, palette, size) {
+  const canvas = h('canvas', { width: nk, height: nq, style: { width: `${size}px`, height: `${Math.round(size * nq / nk)}px` } });
   const g = canvas.getContext('2d');
   const img = g.createImageData(nk, nq);
   let max = 0;
   for (const v of matrix) max = Math.max(max, v);
   max = max || 1;
   for (let i = 0; i < nq * nk; i++) {
-    const [r, gg, b] = colorRgb(matrix[i] / max, theme, false);
+    const [r, gg, b] = colorRgb(matrix[i] / max, palette, false);
     img.data.set([r, gg, b, 255], i * 4);
   }
   g.putImageData(img, 0, 0);
   return canvas;
 }
 
-export function renderModelView(ctx) {
+function render(ctx) {
   const { result, shown, palette } = ctx;
   const maxHeads = Math.max(...result.layers.map((l) => l.heads));
   const size = Math.max(44, Math.min(96, Math.floor((ctx.width - 90) / maxHeads) - 10));
@@ -26,7 +26,7 @@ export function renderModelView(ctx) {
   result.layers.forEach((L, l) => {
     const row = h('div', { class: 'model-row', role: 'row' }, h('span', { class: 'model-label', role: 'rowheader' }, L.name));
     for (let hd = 0; hd < L.heads; hd++) {
-      const canvas = thumbnail(headMatrix(L, hd), L.nq, L.nk, palette.theme, size);
+      const canvas = thumbnail(headMatrix(L, hd), L.nq, L.nk, palette, size);
       thumbs.push({ canvas, l, hd, size, nq: L.nq, nk: L.nk });
       const current = l === shown.layer && hd === shown.head && shown.aggregate === 'head';
       const b = h('button', {
@@ -52,10 +52,12 @@ export function renderModelView(ctx) {
       const y = t.l * (size + gap + 14);
       const hh = Math.round(size * t.nq / t.nk);
       if (t.hd === 0) svg.append(s('text', { x: 0, y: y + hh / 2, fill: palette.fg }, result.layers[t.l].name));
-      svg.append(s('image', { x: labelW + t.hd * (size + gap), y, width: size, height: hh, href: t.canvas.toDataURL('image/png'), preserveAspectRatio: 'none', style: 'image-rendering:pixelated' }));
+      svg.append(s('image', { x: labelW + t.hd * (size + gap), y, width: size, height: hh, href: t.canvas.toDataURL('image/png'), preserveAspectRatio: 'none', 'image-rendering': 'optimizeSpeed' }));
       svg.append(s('text', { x: labelW + t.hd * (size + gap), y: y + hh + 11, fill: palette.fg }, `head ${t.hd}`));
     }
     return svg;
   };
   return root;
 }
+
+export default { id: 'model', label: 'Model', needs: [], controls: [], render };

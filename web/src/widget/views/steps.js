@@ -1,10 +1,11 @@
-// Step by step for one head: X (+ PE) -> Q, K, V -> scores -> scale -> mask -> softmax -> Z, each step a
-// small matrix with its formula and shape, so the whole path can be followed on a real sentence.
+// Step by step for one head: X (+ PE) -> Q, K, V -> scores -> mask -> softmax -> Z, each step a small matrix
+// with its formula (from the op spec) and shape, so the whole path can be followed on a real sentence.
+import { SCORES, MASKS } from '../../lib/spec.js';
 import { h, fmt } from '../dom.js';
 import { drawMatrix } from './matrix.js';
 import { displayPiece } from '../derive.js';
 
-export function renderSteps(ctx) {
+function render(ctx) {
   const { result, palette } = ctx;
   const st = result.steps;
   if (!st) return h('p', { class: 'caption' }, 'Computing…');
@@ -24,12 +25,10 @@ export function renderSteps(ctx) {
       h('figcaption', {}, h('span', { class: 'step-num' }, `${num}`), ` ${name} `, h('span', { class: 'shape' }, `[${rows}][${cols}]`)),
       h('p', { class: 'formula' }, formula), m.root);
   };
-  const maskText = st.mask === 'causal' ? 'M_ij = −∞ where j > i (causal: a query never sees later keys), else S′_ij'
-    : 'no mask: M = S′ (every query may attend every key)';
-  const scoreText = {
-    dot: 'S_ij = q_i · k_j', scaled_dot: 'S_ij = q_i · k_j',
-    general: 'S_ij = q_iᵀ W k_j', additive: 'S_ij = vᵀ tanh(W_q q_i + W_k k_j)',
-  }[st.score];
+  const spec = SCORES[st.score];
+  const formula = spec.formula.replace(/\bq\b/g, 'q_i').replace(/\bk\b/g, 'k_j');
+  const scoreText = `${spec.label}: S_ij = ${formula}${spec.scaled ? ` / √d_k (÷ √${dh}, keeps the softmax out of saturation)` : ''}`;
+  const maskText = `${MASKS[st.mask].label}: M_ij = S_ij where ${MASKS[st.mask].formula.replace(/^query i may attend key j iff /, '')}, else −∞`;
   const list = h('div', { class: 'steps' });
   let n = 1;
   if (st.PE) {
@@ -40,12 +39,13 @@ export function renderSteps(ctx) {
   list.append(step(n++, 'Q', `Q = X W_Q  (head ${st.head}: columns ${st.head * dh}…${st.head * dh + dh - 1})`, st.Q, nq, dh, q, dims(dh)));
   list.append(step(n++, 'K', `K = ${st.C ? 'C' : 'X'} W_K`, st.K, nk, dh, k, dims(dh)));
   list.append(step(n++, 'V', `V = ${st.C ? 'C' : 'X'} W_V`, st.V, nk, dh, k, dims(dh)));
-  list.append(step(n++, 'S', `scores: ${scoreText}`, st.scores, nq, nk, q, k));
-  list.append(step(n++, 'S′', st.scale !== 1 ? `scale: S′ = S / √d_k = S / √${dh} (keeps the softmax out of saturation)` : 'scale: none for this score function (S′ = S)', st.scaled, nq, nk, q, k));
-  list.append(step(n++, 'M', `mask: ${maskText}`, st.masked, nq, nk, q, k));
+  list.append(step(n++, 'S', `scores, ${scoreText}`, st.scores, nq, nk, q, k));
+  list.append(step(n++, 'M', `mask, ${maskText}`, st.masked, nq, nk, q, k));
   list.append(step(n++, 'W', 'softmax per row: w_ij = exp(M_ij − max_j M_ij) / Σ_j exp(M_ij − max_j M_ij)', st.weights, nq, nk, q, k, false));
   list.append(step(n++, 'Z', 'output: z_i = Σ_j w_ij v_j, i.e. Z = W V (the notes write it z_j = Σ_p w_pj v_p)', st.Z, nq, dh, q, dims(dh)));
   return h('div', { class: 'steps-view' },
-    h('p', { class: 'note' }, `Layer ${st.layer ?? 0}, head ${st.head}, d = ${d}, d_k = d_v = ${dh}, score ${st.score}, mask ${st.mask}.`),
+    h('p', { class: 'note' }, `Layer ${st.layer ?? 0}, head ${st.head}, d = ${d}, d_k = d_v = ${dh}, score: ${spec.label}, mask: ${MASKS[st.mask].label}.`),
     list);
 }
+
+export default { id: 'steps', label: 'Step by step', needs: ['steps'], controls: ['layer', 'head'], render };
