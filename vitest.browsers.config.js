@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     include: ['tests/browsers/**/*.test.js'],
     environment: 'node',
-    testTimeout: 180_000,
+    testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
     fileParallelism: false,

@@ -93,24 +93,41 @@ export async function launchWebKit() {
     session = await call('POST', '/session', {
       capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] } } },
     });
-    await call('POST', `/session/${session.sessionId}/timeouts`, { script: 300_000, pageLoad: 120_000 });
+    await call('POST', `/session/${session.sessionId}/timeouts`, { script: 60_000, pageLoad: 120_000 });
   } catch (error) {
     driver.kill();
     xvfb.process.kill();
     throw error;
   }
   const s = `/session/${session.sessionId}`;
+  let evaluations = 0;
   return {
     name: 'webkit',
     version: session.capabilities.browserVersion,
     goto: (url) => call('POST', `${s}/url`, { url }),
+    // Started with one synchronous script and then polled once a second: while an asynchronous script
+    // (execute/async) is pending, or while commands come more often than that (polls every 50-800 ms were
+    // tried), WebKit holds back the page's rendering steps: IntersectionObserver callbacks never come, and a
+    // widget never starts.
     async evaluate(fn, ...args) {
-      const script = `const done = arguments[arguments.length - 1];
-        Promise.resolve().then(() => (${fn})(...arguments[0]))
-          .then((value) => done({ value }), (error) => done({ error: String(error && error.stack || error) }));`;
-      const out = await call('POST', `${s}/execute/async`, { script, args: [args] });
-      if (out.error) throw new Error(`in the page: ${out.error}`);
-      return out.value;
+      const id = `e${(evaluations += 1)}`;
+      await call('POST', `${s}/execute/sync`, {
+        script: `const [id, args] = arguments; const box = (window.__webdriverResults ??= {});
+          box[id] = { pending: true };
+          Promise.resolve().then(() => (${fn})(...args)).then((value) => { box[id] = { value }; },
+            (error) => { box[id] = { error: String(error && error.stack || error) }; });`,
+        args: [id, args],
+      });
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const out = await call('POST', `${s}/execute/sync`, {
+          script: `const r = window.__webdriverResults?.[arguments[0]] ?? { error: 'the page went away' };
+            if (!r.pending) delete window.__webdriverResults[arguments[0]]; return r;`,
+          args: [id],
+        });
+        if (out.error) throw new Error(`in the page: ${out.error}`);
+        if (!out.pending) return out.value;
+      }
     },
     press: (key) => call('POST', `${s}/actions`, {
       actions: [{ type: 'key', id: 'keyboard', actions: [{ type: 'keyDown', value: KEYS[key] ?? key }, { type: 'keyUp', value: KEYS[key] ?? key }] }],

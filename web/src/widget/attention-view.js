@@ -82,7 +82,7 @@ class AttentionView extends Base {
     this._active = false;      // `loading` allows computing
     this._busy = false;        // a computation is under way
     this._queued = false;      // a computation is scheduled (timer or microtask)
-    this._frame = 0;           // a render is scheduled for the next animation frame
+    this._frame = null;        // a render is scheduled for the next animation frame
     this._hiddenHeads = new Set();
     this._timer = 0;
     this._renders = 0;
@@ -490,15 +490,24 @@ class AttentionView extends Base {
     if (view.controls.includes('aggregate') && shown.aggregate !== 'head') c.head.disabled = true;
   }
 
-  /** Draws at the next animation frame, once however many changes come before it. */
+  /**
+   * Draws at the next animation frame, once however many changes come before it. A browser that runs no frames
+   * (a hidden or occluded window) draws after 100 ms instead, so that `ready` still resolves.
+   */
   _scheduleRender() {
     if (this._result && this._ready.settled && !this._error) this._newReady();
     if (this._frame) return;
+    const frame = {};
     const flush = () => {
-      this._frame = 0;
+      if (this._frame !== frame) return;
+      this._frame = null;
+      cancelAnimationFrame(frame.raf);
+      clearTimeout(frame.timer);
       this._flush();
     };
-    this._frame = document.visibilityState === 'hidden' ? setTimeout(flush, 0) : requestAnimationFrame(flush);
+    this._frame = frame;
+    frame.raf = requestAnimationFrame(flush);
+    frame.timer = setTimeout(flush, document.visibilityState === 'hidden' ? 0 : 100);
   }
 
   _flush() {
