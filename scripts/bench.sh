@@ -26,5 +26,6 @@ node scripts/bench/run.mjs "$@"
 # The widget's budget (bytes and first heatmap on the built sample post); --no-widget skips it.
 case " $* " in
   *" --no-widget "*) ;;
-  *) node scripts/bench/widget.mjs ;;
+  *) node scripts/bench/widget.mjs
+     node scripts/bench/widget-network.mjs ;;  # the widget folder on a 10 Mbit/s link: poster and live
 esac

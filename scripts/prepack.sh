@@ -3,6 +3,7 @@
 # modules (web/src/lib/wasm/, needs the Emscripten set-up), the compact model (web/public/models/
 # use-lite.i8.safetensors) and the widget folder (dist/widget/). Does nothing when all are up to date.
 set -euo pipefail
+exec 1>&2  # npm pack --json prints its JSON on stdout: the build logs go to stderr
 cd "$(dirname "$0")/.."
 newer() { [ -n "$(find "$@" -newer "$1" -print -quit 2>/dev/null)" ]; }  # is any of $2.. newer than $1?
 for wasm in web/src/lib/wasm/attn_{simd,scalar,simd_mt}.wasm; do

@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# clang + compiler-rt: libFuzzer and the sanitizers (scripts/fuzz.sh); firefox-esr, webkit2gtk-driver
+# (WebKitWebDriver + MiniBrowser) and xvfb: the widget's tests in Firefox and WebKit.
 packages=(emscripten libeigen3-dev nlohmann-json3-dev chromium cmake g++ libgtest-dev googletest libbenchmark-dev
-          clang libclang-rt-14-dev)  # clang + compiler-rt: libFuzzer and the sanitizers (scripts/fuzz.sh)
+          clang libclang-rt-14-dev firefox-esr webkit2gtk-driver xvfb)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # npm test: set up if needed, build, then run every suite: native C++ (CTest + GoogleTest), the C++ tests
 # compiled to WASM under Node, a bounded fuzzing run (4 s per target, 7 targets), JS (Vitest, Node), the page
-# (Playwright, headless Chromium).
+# and the package (Playwright, headless Chromium), the widget in Firefox and WebKit (Vitest driving
+# firefox-esr and WebKitGTK's MiniBrowser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
 source scripts/env.sh
+# dist/widget/ (the folder authors copy) and dist/site/: the package and cross-browser tests load the former.
+npx vite build --logLevel warn
+npx vite build --mode widget --logLevel warn
 jobs=$(nproc)
 
 echo "== native C++ (CTest + GoogleTest)"
@@ -28,5 +32,8 @@ ctest --test-dir build/wasm-tests-scalar --output-on-failure
 echo "== JS (Vitest under Node, incl. WebGPU through Dawn + SwiftShader)"
 npx vitest run
 
-echo "== page (Playwright, headless Chromium)"
+echo "== page, widget and npm package (Playwright, headless Chromium)"
 npx playwright test
+
+echo "== widget in Firefox (WebDriver BiDi) and WebKit (WebKitWebDriver, Xvfb), headless"
+npx vitest run --config vitest.browsers.config.js

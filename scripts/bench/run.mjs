@@ -140,6 +140,12 @@ async function main() {
   const report = formatReport(results);
   console.log('\n' + report);
   mkdirSync(join(root, 'bench'), { recursive: true });
+  if (options.backwardOnly) {  // a partial run: its own files, the full run's stay
+    writeFileSync(join(root, 'bench/backward-results.json'), JSON.stringify(results, null, 1) + '\n');
+    writeFileSync(join(root, 'bench/backward-table.txt'), report + '\n');
+    console.log(`\nbench: wrote bench/backward-results.json, bench/backward-table.txt (${results.totalSeconds.toFixed(0)} s in all)`);
+    return;
+  }
   writeFileSync(join(root, 'bench/results.json'), JSON.stringify(results, null, 1) + '\n');
   writeFileSync(join(root, 'bench/table.txt'), report + '\n');
   writeFileSync(join(root, 'bench/chart.svg'), chartSvg(results));

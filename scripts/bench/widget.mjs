@@ -25,7 +25,7 @@ import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
-const dist = join(root, 'dist');
+const dist = join(root, 'dist/site');  // the site build (vite build): the sample post and its widget
 const args = process.argv.slice(2);
 const value = (name, fallback) => {
   const i = args.indexOf(name);
@@ -50,10 +50,10 @@ function newestSource() {
 }
 
 function buildIfNeeded() {
-  const built = join(dist, 'attention-view.js');
+  const built = join(dist, 'examples/blog-post.html');
   if (args.includes('--no-build') && existsSync(built)) return;
   if (existsSync(built) && statSync(built).mtimeMs >= newestSource()) return;
-  console.log('bench widget: building dist/ (npx vite build)');
+  console.log('bench widget: building dist/site/ (npx vite build)');
   execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
 }
 
@@ -205,7 +205,7 @@ const loadedGzip = loaded.reduce((s, f) => s + f.gzip, 0);
 const widgetFiles = files(dist).filter((f) => isCode(f) && !relative(dist, f).startsWith(`main`) &&
   !/\/(main|modulepreload-polyfill)-/.test(f));
 const allGzip = widgetFiles.reduce((s, f) => s + gzipped(f), 0);
-const model = join(dist, 'models/use-lite.f16.safetensors');
+const model = join(dist, 'models/use-lite.i8.safetensors');
 const chromiumVersion = browserVersion;
 const result = {
   date: new Date().toISOString(),

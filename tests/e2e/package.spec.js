@@ -148,7 +148,7 @@ test('dist/widget/ from the tarball on a plain static page, under a sub-path', a
     expect(r.max).toBeLessThanOrEqual(1e-6);
     expect(r.svg).toBeGreaterThan(1000);
     // Everything the widget loaded came from its folder.
-    const widgetFiles = site.log.filter((p) => !p.startsWith('/lib/') && p !== '/blog/2026/post.html');
+    const widgetFiles = site.log.filter((p) => !p.startsWith('/lib/') && !['/blog/2026/post.html', '/favicon.ico'].includes(p));
     expect(widgetFiles.every((p) => p.startsWith('/blog/static/attention-view/')), widgetFiles.join(' ')).toBe(true);
   } finally {
     await site.close();
@@ -173,7 +173,7 @@ test('dist/widget/ served from a second origin with CORS: the worker starts thro
     expect(cdn.log.some((p) => /\/assets\/worker-[\w-]+\.js$/.test(p))).toBe(true);
     expect(cdn.log.some((p) => /\/assets\/attn_simd-[\w-]+\.wasm$/.test(p))).toBe(true);
     expect(cdn.log).toContain('/attention-view/v1/models/use-lite.i8.safetensors');
-    expect(site.log.filter((p) => !p.startsWith('/lib/'))).toEqual(['/post.html']);
+    expect(site.log.filter((p) => !p.startsWith('/lib/') && p !== '/favicon.ico')).toEqual(['/post.html']);
     expect(errors).toEqual([]);
   } finally {
     await site.close();
@@ -192,7 +192,7 @@ test('<meta name="attention-view-base"> moves every file once: the script on the
     const r = await widgetAgainstLibrary(page, '#w', null);
     expect(r.weightsFrom).toBe('model');
     expect(r.modelUrl).toBe(`${cdn.origin}/av/models/use-lite.i8.safetensors`);
-    expect(site.log).toEqual(['/post.html', '/av/attention-view.js']);
+    expect(site.log.filter((p) => p !== '/favicon.ico')).toEqual(['/post.html', '/av/attention-view.js']);
     expect(cdn.log.some((p) => /^\/av\/assets\/worker-[\w-]+\.js$/.test(p))).toBe(true);
   } finally {
     await site.close();

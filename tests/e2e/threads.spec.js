@@ -84,6 +84,47 @@ test.describe('threaded WASM build on a cross-origin isolated page', () => {
     });
   }
 
+  test('after dispose every call rejects saying so, and no pthread worker aborts', async () => {
+    const errors = [];
+    const record = (e) => errors.push(e.message);
+    page.on('pageerror', record);
+    const r = await page.evaluate(async () => {
+      const { createEngine } = await import('/src/lib/index.js');
+      const n = 256;
+      const args = { query: new Float32Array(n * 64).fill(0.01), key: new Float32Array(n * 64).fill(0.02),
+        value: new Float32Array(n * 64).fill(0.03), nq: n, nk: n, dk: 64, dv: 64 };
+      const engine = await createEngine({ backend: 'wasm', threads: 2 });
+      const threads = engine.threads;
+      await engine.attention(args);
+      engine.dispose();
+      const messages = [];
+      for (const call of [() => engine.attention(args), () => engine.multiHeadAttention({ x: args.query, nq: n, dModel: 64,
+        heads: 2, Wq: args.key.subarray(0, 4096), Wk: args.key.subarray(0, 4096), Wv: args.key.subarray(0, 4096),
+        Wo: args.key.subarray(0, 4096) }), () => engine.loadModel()]) {
+        try {
+          await call();
+          messages.push('no error');
+        } catch (error) {
+          messages.push(error.message);
+        }
+      }
+      // Work on a second threaded engine gives a late worker error time to surface before the check below.
+      const other = await createEngine({ backend: 'wasm', threads: 2 });
+      const again = await other.attention(args);
+      other.dispose();
+      return { threads, messages, finite: again.output.every(Number.isFinite) };
+    });
+    page.off('pageerror', record);
+    expect(r.threads).toBe(2);
+    expect(r.messages).toEqual([
+      'attention: the engine was disposed; create a new engine',
+      'multiHeadAttention: the engine was disposed; create a new engine',
+      'loadModel: the engine was disposed; create a new engine',
+    ]);
+    expect(r.finite).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
   test('threads is validated: a positive integer up to 16, else a RangeError naming it', async () => {
     const messages = await page.evaluate(async () => {
       const { createEngine } = await import('/src/lib/index.js');

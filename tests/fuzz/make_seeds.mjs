@@ -269,6 +269,45 @@ const md = (name, m) => write(join(regressions, 'model', `reject-${name}.safeten
   m.metadata = { ...m.metadata, config: JSON.stringify(cfg) };
   write(join(regressions, 'model', 'hostile-config-numbers-beyond-float.safetensors'), safetensors(m.tensors, m.metadata));
 }
+// ---- memory-safety cases (written last, so the random values of the files above do not change) -------------
+{
+  // Repeated keys (first wins in an entry and last wins in __metadata__ before) and invalid UTF-8: refused, as
+  // the format's reference reader (serde_json over a UTF-8 str) refuses them.
+  const withData = (header) => {
+    const json = Buffer.isBuffer(header) ? header : Buffer.from(header, 'utf8');
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    return Buffer.concat([len, json, Buffer.alloc(24)]);
+  };
+  const x = '"dtype":"U8","shape":[24],"data_offsets":[0,24]';
+  st('duplicate-key-in-entry', withData(`{"x":{${x},"dtype":"F32"}}`));  // first wins (U8) was accepted
+  st('duplicate-metadata-key', withData(`{"__metadata__":{"a":"1","a":"2"},"x":{${x}}}`));
+  st('duplicate-metadata', withData(`{"__metadata__":{},"__metadata__":{},"x":{${x}}}`));
+  st('invalid-utf8-in-name', withData(Buffer.concat([Buffer.from('{"x'), Buffer.from([0x80]), Buffer.from(`":{${x}}}`)])));
+  st('invalid-utf8-overlong', withData(Buffer.concat([Buffer.from('{"__metadata__":{"k":"'), Buffer.from([0xC0, 0xAF]),
+    Buffer.from(`"},"x":{${x}}}`)])));
+  st('lone-surrogate-escape', withData(`{"x\\udc00":{${x}}}`));
+  // maxTokens 32768 wrapped H*T*T to 0 in a 32-bit size_t (a run that never ended), 32769 wrote 4 GB past a
+  // 1 MB block: over EncoderModel::kMaxTokens = 16384 now.
+  md('config-max-tokens-32768', tinyModel({ config: { maxTokens: 32768 } }));
+  md('config-max-tokens-32769', tinyModel({ config: { maxTokens: 32769 } }));
+  // vocab: byte 0 = repeats of the text, then pieces separated by NUL (tests/fuzz/fuzz_targets.h check_vocab).
+  const vocab = (repeat, pieces) => Buffer.concat([Buffer.from([repeat]),
+    ...pieces.flatMap((p, i) => (i ? [Buffer.from([0]), Buffer.from(p)] : [Buffer.from(p)]))]);
+  write(join(corpus, 'vocab', 'words'), vocab(5, ['\u2581the', 'the', 't', 'h', 'e', 'a', 'an', 'ant', '\u2581', '\u00e9', '\u{1F600}']));
+  write(join(corpus, 'vocab', 'longest-pieces'), vocab(63, Array.from({ length: 64 }, (_, i) => 'a'.repeat(i + 1))));
+  // shapes: score, variant, then 6 sizes of 4 bytes (top 2 bits: small, medium, large, near INT_MAX).
+  const shape = (score, variant, dims) => {
+    const b = Buffer.alloc(2 + 4 * dims.length);
+    b[0] = score; b[1] = variant;
+    dims.forEach(([tag, v], i) => b.writeUInt32LE(((tag << 30) >>> 0) + v, 2 + 4 * i));
+    return b;
+  };
+  const S = (n) => [0, n - 1], M = (n) => [1, n - 1], L = (n) => [2, n - 1];
+  write(join(corpus, 'shapes', 'small'), shape(1, 1, [S(2), S(9), S(70), S(8), S(5), S(3)]));
+  write(join(corpus, 'shapes', 'issue-attention-nk-2e22'), shape(1, 1, [S(1), S(1), L(2 ** 22), S(64), S(1), S(1)]));
+  write(join(corpus, 'shapes', 'issue-mha-nq-244140'), shape(1, 1, [S(8), L(244140), S(1), M(512), S(64), S(1)]));
+}
 console.log('make_seeds: wrote', corpus, 'and reject-* files under', regressions);
 
 // ---- int8 with block scales (the widget's model layout, FloatRows in wasm/include/attn/safetensors.h) ------

@@ -53,6 +53,17 @@ val pieces_of(const attn::EncoderModel& model, const std::vector<int32_t>& ids) 
   return pieces;
 }
 
+// {handle, error: ""}: `item` kept in `table` under a new handle (modelFree / tensorsClose release it).
+template <typename T>
+val store(std::map<int, std::unique_ptr<T>>& table, int* next, std::unique_ptr<T> item) {
+  const int handle = (*next)++;
+  table[handle] = std::move(item);
+  val r = val::object();
+  r.set("error", std::string());
+  r.set("handle", handle);
+  return r;
+}
+
 // {handle, error}: parses and copies the safetensors file in [ptr, ptr + size) (JS frees it afterwards).
 val model_load(uintptr_t ptr, double size) {
   if (ptr == 0 || !(size >= 0)) return error_result("modelLoad: no bytes");
@@ -61,12 +72,7 @@ val model_load(uintptr_t ptr, double size) {
   if (!model->load(reinterpret_cast<const uint8_t*>(ptr), static_cast<size_t>(size), &error)) {
     return error_result(error);
   }
-  const int handle = next_handle++;
-  models()[handle] = std::move(model);
-  val r = val::object();
-  r.set("error", std::string());
-  r.set("handle", handle);
-  return r;
+  return store(models(), &next_handle, std::move(model));
 }
 
 // {layers, heads: [per layer], dims: [per layer output], inputDims, headDims, vocabSize, pieces, maxTokens,
@@ -149,16 +155,6 @@ val run_ids(const attn::EncoderModel& m, const std::vector<int32_t>& ids, int va
   return r;
 }
 
-// The forward pass on NFKC-normalised text; variant 0 reference, 1 optimized; outputs: kOutput* bits.
-val model_run(int handle, const std::string& normalized, int variant, int outputs) {
-  const attn::EncoderModel* m = lookup(handle);
-  if (!m) return error_result("modelRun: no model with handle " + std::to_string(handle));
-  std::vector<int32_t> ids;
-  std::string error;
-  if (!m->tokenizer().encode(normalized, &ids, &error)) return error_result(error);
-  return run_ids(*m, ids, variant, outputs);
-}
-
 // The forward pass on piece ids (an array of numbers or an Int32Array).
 val model_run_ids(int handle, val ids, int variant, int outputs) {
   const attn::EncoderModel* m = lookup(handle);
@@ -199,12 +195,7 @@ val tensors_open(uintptr_t ptr, double size) {
                                 &error)) {
     return error_result(error);
   }
-  const int handle = next_reader++;
-  readers()[handle] = std::move(reader);
-  val r = val::object();
-  r.set("error", std::string());
-  r.set("handle", handle);
-  return r;
+  return store(readers(), &next_reader, std::move(reader));
 }
 
 // {tensors: {name: {dtype, shape}}, metadata: {key: value}, error}
@@ -254,7 +245,6 @@ EMSCRIPTEN_BINDINGS(attn_model) {
   emscripten::function("modelLoad", &model_load);
   emscripten::function("modelInfo", &model_info);
   emscripten::function("modelTokenize", &model_tokenize);
-  emscripten::function("modelRun", &model_run);
   emscripten::function("modelRunIds", &model_run_ids);
   emscripten::function("modelFree", &model_free);
   emscripten::function("modelPieces", &model_pieces);

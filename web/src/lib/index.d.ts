@@ -193,6 +193,7 @@ export interface Engine {
   /** the translator of a weights file: the shipped one by default, or a URL, Response or bytes */
   loadTranslator(source?: string | URL | Response | ArrayBuffer | Uint8Array): Promise<Translator>;
   memory(): { heapBytes: number; bytesInUse: number };
+  /** Frees the GPU device and the WASM threads; every later call throws or rejects: '<fn>: the engine was disposed; ...' */
   dispose(): void;
 }
 

@@ -12,18 +12,19 @@
 //   pool: e = tanh(mean_t(x_L).Wt + bt)                            mean_pool.wgsl, matmul (ACT 2)
 //         embedding = e / sqrt(max(|e|^2, eps))                    (here in JS, in double: 512 values)
 // Weights are read through the one safetensors reader (tensors.js, the C++ attn::SafeTensors: shapes
-// checked, float16 converted exactly to float32) and uploaded once, into buffers labelled `attn.model.<tensor>`; a run uploads x0, encodes every dispatch into one
-// command buffer (intermediates stay on the GPU), and reads back the attention weights and hidden states
-// of each layer and the pooled embedding. The queries are not pre-multiplied by the scale as in the C++:
+// checked, float16 converted exactly to float32) and uploaded once, into buffers labelled
+// `attn.model.<tensor>`; a run uploads x0, encodes every dispatch (webgpu/layers.js) into one command buffer
+// (intermediates stay on the GPU), and reads back the attention weights and hidden states of each layer and
+// the pooled embedding. The queries are not pre-multiplied by the scale as in the C++:
 // QK^T takes it as alpha (one rounding apart; layer 0's 0.125 is exact either way).
 // Heads are column blocks of the [T][3 Da] QKV projection and of the [T][Da] concat, read and written
 // in place (strided views), so there is no split or merge pass.
 import { withRun } from '../webgpu/runtime.js';
 import { encodeMatmul, grid2d, SOFTMAX_WG } from '../webgpu/attention.js';
-import { ALL_OUTPUTS, OUTPUT_BITS } from './outputs.js';
+import { encodeDense, encodeLayerNorm, encodeAdd, encodeMeanPool } from '../webgpu/layers.js';
+import { MODEL_OUTPUTS as OUTPUT_BITS, ALL_MODEL_OUTPUTS as ALL_OUTPUTS } from '../spec.js';
 
 const STORAGE_COPY_DST = 0x80 | 0x08;  // GPUBufferUsage.STORAGE | COPY_DST, spelled out for Node
-const ACT = { none: 0, relu: 1, tanh: 2 };
 
 /**
  * Builds the GPU encoder of a model file the WASM encoder has already accepted (its config is valid).
@@ -107,22 +108,10 @@ export function createGpuEncoder(rt, tensors) {
 
   /** Encodes the whole forward pass of T tokens into `run`; schedules the read-backs. */
   function encode(run, x0, t, outputs) {
-    const layerNorm = (name, x, d, scale, bias) => {
-      const y = run.scratch(name, t * d);
-      run.dispatch('layer_norm', { WG: SOFTMAX_WG }, name, [[t, 'u'], [d, 'u'], [eps, 'f'], [0, 'u']],
-        [x, scale, bias, y], grid2d(run, t));
-      return y;
-    };
-    const dense = (name, x, inDim, outDim, W, b, act = ACT.none, rows = t) => {
-      const y = run.scratch(name, rows * outDim);
-      encodeMatmul(run, name, { a: view(x, inDim), b: view(W, outDim), bias: b, c: view(y, outDim),
-        M: rows, N: outDim, K: inDim, act });
-      return y;
-    };
-    const add = (name, y, a, n) => {
-      run.dispatch('add', { WG: SOFTMAX_WG }, name, [[n, 'u'], [0, 'u'], [0, 'u'], [0, 'u']], [a, y],
-        grid2d(run, Math.ceil(n / SOFTMAX_WG)));
-    };
+    const layerNorm = (name, x, d, scale, bias) => encodeLayerNorm(run, name, { x, rows: t, d, scale, bias, eps });
+    const dense = (name, x, inDim, outDim, W, b, activation = 'none', rows = t) =>
+      encodeDense(run, name, { x, rows, inDim, outDim, W, b, activation });
+    const add = (name, y, a, n) => encodeAdd(run, name, { y, a, n });
 
     let x = run.upload('x0', x0);
     layers.forEach((L, l) => {
@@ -135,7 +124,7 @@ export function createGpuEncoder(rt, tensors) {
       const S = run.scratch(name('attention'), H * t * t);
       encodeMatmul(run, name('QK^T'), { a: view(qkv, 3 * da, 0, dh), b: view(qkv, 3 * da, da, dh),
         c: view(S, t, 0, t * t), batch: H, M: t, N: t, K: dh, transB: true, alpha: L.scale });
-      run.dispatch('softmax', { WG: SOFTMAX_WG }, name('softmax'), [[t, 'u'], [t, 'u'], [H * t, 'u'], [0, 'u']],
+      run.dispatch('softmax', { WG: SOFTMAX_WG }, name('softmax'), { nq: t, nk: t, rows: H * t, mask_kind: 0 },
         [run.none(), S], grid2d(run, H * t));
       // pass 3: O = weights . V, written as column blocks of concat [T][Da]
       const concat = run.scratch(name('heads'), t * da);
@@ -147,7 +136,7 @@ export function createGpuEncoder(rt, tensors) {
       add(name('residual_add'), y, residual, t * dout);
       // pass 5: pre-norm feed-forward with ReLU, residual
       const h2 = layerNorm(name('ffn_norm'), y, dout, L.ffnNormScale, L.ffnNormBias);
-      const f = dense(name('ffn.conv1'), h2, dout, dff, L.ffn1, L.ffn1Bias, ACT.relu);
+      const f = dense(name('ffn.conv1'), h2, dout, dff, L.ffn1, L.ffn1Bias, 'relu');
       const next = dense(name('ffn.conv2'), f, dff, dout, L.ffn2, L.ffn2Bias);
       add(name('ffn_add'), next, y, t * dout);
       if (outputs & OUTPUT_BITS.attention) run.read(name('attention'), S, H * t * t);
@@ -155,10 +144,8 @@ export function createGpuEncoder(rt, tensors) {
       x = next;
     });
     // pooling: mean over positions, tanh layer
-    const mean = run.scratch('mean', dl);
-    run.dispatch('mean_pool', { WG: SOFTMAX_WG }, 'mean_pool', [[t, 'u'], [dl, 'u'], [0, 'u'], [0, 'u']],
-      [x, mean], [Math.ceil(dl / SOFTMAX_WG), 1, 1]);
-    const e = dense('pooler.tanh', mean, dl, dEmbedding, pool.kernel, pool.bias, ACT.tanh, 1);
+    const mean = encodeMeanPool(run, 'mean_pool', { x, rows: t, d: dl });
+    const e = dense('pooler.tanh', mean, dl, dEmbedding, pool.kernel, pool.bias, 'tanh', 1);
     run.read('embedding', e, dEmbedding);
   }
 

@@ -3,13 +3,9 @@
 // Element-wise sum in place: y[i] += a[i] for i < N (the model's residual connections).
 // One invocation per value, WG to a workgroup, workgroups over a 2-D grid.
 
-struct Params {
-  n: u32, _pad0: u32, _pad1: u32, _pad2: u32,
-}
-
 override WG: u32 = 64u;
 
-@group(0) @binding(0) var<uniform> p: Params;
+// @group(0) @binding(0) p: Params, the uniforms PROGRAMS.add.uniforms declares (shaders.js generates the struct).
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 

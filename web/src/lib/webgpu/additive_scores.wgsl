@@ -8,13 +8,9 @@
 // pass 2: each invocation (y = query, x = key) accumulates v[a] tanh(Qs[y][a] + Ks[x][a]), barrier.
 // Masking is left to softmax.wgsl.
 
-struct Params {
-  nq: u32, nk: u32, da: u32, _pad: u32,
-}
-
 override TILE: u32 = 16u;
 
-@group(0) @binding(0) var<uniform> p: Params;
+// @group(0) @binding(0) p: Params, the uniforms PROGRAMS.additive_scores.uniforms declares (shaders.js generates the struct).
 @group(0) @binding(1) var<storage, read> Qa: array<f32>;
 @group(0) @binding(2) var<storage, read> Ka: array<f32>;
 @group(0) @binding(3) var<storage, read> va: array<f32>;

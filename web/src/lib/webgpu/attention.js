@@ -22,7 +22,7 @@ export const VARIANTS = [
   ['softmax', { WG: SOFTMAX_WG }],
   ['additive_scores', { TILE }],
   ['flash_attention', { TILE }],
-  // GPU ops for the model (ops.js)
+  // dense layers and layer norm of the model (layers.js)
   ['matmul', { TILE, TRANS_B: false, ACT: 1 }],
   ['matmul', { TILE, TRANS_B: false, ACT: 2 }],
   ['layer_norm', { WG: SOFTMAX_WG }],
@@ -31,7 +31,7 @@ export const VARIANTS = [
   ['mean_pool', { WG: SOFTMAX_WG }],
 ];
 
-import { MASKS, maskAllows, scoreScale } from '../spec.js';
+import { SCORES, MASKS, maskAllows, scoreScale } from '../spec.js';
 
 const ceil = (a, b) => Math.ceil(a / b);
 const contiguous = (buffer, rows, cols) => ({ buffer, offset: 0, head: rows * cols, row: cols });
@@ -45,13 +45,12 @@ export function encodeMatmul(run, name, { a, b, c, bias = null, batch = 1, M, N,
   run.rt.checkGroups(fn, `${name} (${M} rows)`, ceil(M, MATMUL_BLOCK));
   run.rt.checkGroups(fn, `${name} (${N} columns)`, ceil(N, MATMUL_BLOCK));
   run.rt.checkGroups(fn, `${name} (${batch} batches)`, batch);
-  const u = (v) => [v, 'u'];
-  run.dispatch('matmul', act ? { TILE, TRANS_B: transB, ACT: act } : { TILE, TRANS_B: transB }, name, [
-    u(M), u(N), u(K), u(bias ? 1 : 0),
-    u(a.offset), u(a.head), u(a.row), [alpha, 'f'],
-    u(b.offset), u(b.head), u(b.row), u(0),
-    u(c.offset), u(c.head), u(c.row), u(0),
-  ], [a.buffer, b.buffer, bias ?? run.none(), c.buffer], [ceil(N, MATMUL_BLOCK), ceil(M, MATMUL_BLOCK), batch]);
+  run.dispatch('matmul', act ? { TILE, TRANS_B: transB, ACT: act } : { TILE, TRANS_B: transB }, name, {
+    M, N, K, has_bias: bias ? 1 : 0, alpha,
+    a_offset: a.offset, a_batch: a.head, a_row: a.row,
+    b_offset: b.offset, b_batch: b.head, b_row: b.row,
+    c_offset: c.offset, c_batch: c.head, c_row: c.row,
+  }, [a.buffer, b.buffer, bias ?? run.none(), c.buffer], [ceil(N, MATMUL_BLOCK), ceil(M, MATMUL_BLOCK), batch]);
 }
 
 /** Spreads `count` workgroups over a 2-D grid within the per-dimension limit. */
@@ -110,14 +109,13 @@ export function encodeAttentionCore(run, { q, k, v, out, heads, nq, nk, dk, dv, 
   if (flash) {
     run.rt.checkGroups(run.name, 'flash_attention (query tiles)', ceil(nq, TILE));
     run.rt.checkGroups(run.name, 'flash_attention (heads)', heads);
-    const u = (x) => [x, 'u'];
-    run.dispatch('flash_attention', { TILE }, 'flash_attention', [
-      u(nq), u(nk), u(dk), u(dv), u(MASKS[maskKind].code), [scale, 'f'], u(0), u(0),
-      u(q.offset), u(q.head), u(q.row), u(0),
-      u(k.offset), u(k.head), u(k.row), u(0),
-      u(v.offset), u(v.head), u(v.row), u(0),
-      u(out.offset), u(out.head), u(out.row), u(0),
-    ], [maskBuffer, q.buffer, k.buffer, v.buffer, out.buffer], [ceil(nq, TILE), heads, 1]);
+    run.dispatch('flash_attention', { TILE }, 'flash_attention', {
+      nq, nk, dk, dv, mask_kind: MASKS[maskKind].code, scale,
+      q_offset: q.offset, q_head: q.head, q_row: q.row,
+      k_offset: k.offset, k_head: k.head, k_row: k.row,
+      v_offset: v.offset, v_head: v.head, v_row: v.row,
+      o_offset: out.offset, o_head: out.head, o_row: out.row,
+    }, [maskBuffer, q.buffer, k.buffer, v.buffer, out.buffer], [ceil(nq, TILE), heads, 1]);
     return { weights: null, scores: null };
   }
 
@@ -131,7 +129,7 @@ export function encodeAttentionCore(run, { q, k, v, out, heads, nq, nk, dk, dv, 
     encodeMatmul(run, 'Ka', { a: k, b: { buffer: params.Wk, offset: 0, head: 0, row: dk },
       c: contiguous(Ka, nk, da), batch: heads, M: nk, N: da, K: dk, transB: true });
     run.rt.checkGroups(run.name, 'additive_scores', Math.max(ceil(nq, TILE), ceil(nk, TILE), heads));
-    run.dispatch('additive_scores', { TILE }, 'additive_scores', [[nq, 'u'], [nk, 'u'], [da, 'u'], [0, 'u']],
+    run.dispatch('additive_scores', { TILE }, 'additive_scores', { nq, nk, da },
       [Qa, Ka, params.va, S], [ceil(nk, TILE), ceil(nq, TILE), heads]);
   } else {
     encodeMatmul(run, 'QK^T', { a: q, b: k, c: contiguous(S, nq, nk), batch: heads, M: nq, N: nk, K: dk,
@@ -144,7 +142,7 @@ export function encodeAttentionCore(run, { q, k, v, out, heads, nq, nk, dk, dv, 
   }
   // pass 2: masked softmax, in place
   run.dispatch('softmax', { WG: SOFTMAX_WG }, 'softmax',
-    [[nq, 'u'], [nk, 'u'], [heads * nq, 'u'], [MASKS[maskKind].code, 'u']], [maskBuffer, S], grid2d(run, heads * nq));
+    { nq, nk, rows: heads * nq, mask_kind: MASKS[maskKind].code }, [maskBuffer, S], grid2d(run, heads * nq));
   // pass 3: out = weights . V
   encodeMatmul(run, 'weights.V', { a: contiguous(S, nq, nk), b: v, c: out, batch: heads, M: nq, N: dv, K: nk });
   return { weights: returnWeights ? S : null, scores };
@@ -165,13 +163,11 @@ function maskScores(scores, mask, heads, nq, nk) {
   return scores;
 }
 
-function uploadParams(run, { score, W, Wq, Wk, v }) {
-  return {
-    W: score === 'general' ? run.upload('W', W) : null,
-    Wq: score === 'additive' ? run.upload('Wq', Wq) : null,
-    Wk: score === 'additive' ? run.upload('Wk', Wk) : null,
-    va: score === 'additive' ? run.upload('v', v) : null,
-  };
+/** The score function's parameters (spec.js SCORES[score].params) as GPU buffers; null where unused. */
+function uploadParams(run, a) {
+  const used = SCORES[a.score].params;
+  const upload = (name) => (Object.hasOwn(used, name) ? run.upload(name, a[name]) : null);
+  return { W: upload('W'), Wq: upload('Wq'), Wk: upload('Wk'), va: upload('v') };
 }
 
 /** attention(norm) -> { output, weights } (normalized arguments of docs/CONTRACTS.md). */

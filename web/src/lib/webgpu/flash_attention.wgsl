@@ -16,20 +16,11 @@
 // pass 3: acc = alpha * acc + p[r][:] . V_tile, V consumed TILE columns at a time.
 // Finally out[i] = acc / l (0 when l = 0). Causal masks stop at the last key tile any row may see.
 
-struct Params {
-  nq: u32, nk: u32, dk: u32, dv: u32,
-  mask_kind: u32, scale: f32, _pad0: u32, _pad1: u32,
-  q_offset: u32, q_head: u32, q_row: u32, _pad2: u32,
-  k_offset: u32, k_head: u32, k_row: u32, _pad3: u32,
-  v_offset: u32, v_head: u32, v_row: u32, _pad4: u32,
-  o_offset: u32, o_head: u32, o_row: u32, _pad5: u32,
-}
-
 override TILE: u32 = 16u;            // TILE queries x TILE keys per step; workgroup TILE x TILE
 const MAX_DV_CHUNKS = 16u;           // Dv <= TILE * MAX_DV_CHUNKS (256 with TILE = 16)
 const LOWEST = -3.4028234e38;  // lowest finite f32 (rounded down in magnitude to stay representable)
 
-@group(0) @binding(0) var<uniform> p: Params;
+// @group(0) @binding(0) p: Params, the uniforms PROGRAMS.flash_attention.uniforms declares (shaders.js generates the struct).
 @group(0) @binding(1) var<storage, read> allowed: array<u32>;
 @group(0) @binding(2) var<storage, read> Q: array<f32>;
 @group(0) @binding(3) var<storage, read> K: array<f32>;

@@ -5,13 +5,9 @@
 // One workgroup per row (rows over a 2-D grid); WG invocations stride over the row.
 // pass 1: sum of x, reduced -> mean; pass 2: sum of (x - mean)^2, reduced -> var; pass 3: write y.
 
-struct Params {
-  rows: u32, d: u32, eps: f32, _pad: u32,
-}
-
 override WG: u32 = 64u;  // a power of two
 
-@group(0) @binding(0) var<uniform> p: Params;
+// @group(0) @binding(0) p: Params, the uniforms PROGRAMS.layer_norm.uniforms declares (shaders.js generates the struct).
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
 @group(0) @binding(3) var<storage, read> beta: array<f32>;

@@ -16,20 +16,13 @@
 // pass 2: each invocation accumulates its WPT x WPT outer products over the KT steps, barrier; repeat.
 // Accumulation is in f32 (the double-accumulating reference lives in wasm/src/reference).
 
-struct Params {
-  M: u32, N: u32, K: u32, has_bias: u32,
-  a_offset: u32, a_batch: u32, a_row: u32, alpha: f32,
-  b_offset: u32, b_batch: u32, b_row: u32, _pad0: u32,
-  c_offset: u32, c_batch: u32, c_row: u32, _pad1: u32,
-}
-
 override TILE: u32 = 16u;      // workgroup is TILE x TILE invocations
 override TRANS_B: bool = false;
 override ACT: u32 = 0u;        // 0 identity, 1 ReLU, 2 tanh
 const WPT = 4u;                // outputs per invocation along rows and along columns
 const KT = 16u;                // K consumed per step
 
-@group(0) @binding(0) var<uniform> p: Params;
+// @group(0) @binding(0) p: Params, the uniforms PROGRAMS.matmul.uniforms declares (shaders.js generates the struct).
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;   // [N], read only when has_bias != 0

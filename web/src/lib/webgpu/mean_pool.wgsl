@@ -4,13 +4,9 @@
 // One invocation per column j, WG to a workgroup; each sums its column in row order (f32; the C++ path
 // accumulates in double, a difference of a few ulps for R <= 128).
 
-struct Params {
-  rows: u32, d: u32, _pad0: u32, _pad1: u32,
-}
-
 override WG: u32 = 64u;
 
-@group(0) @binding(0) var<uniform> p: Params;
+// @group(0) @binding(0) p: Params, the uniforms PROGRAMS.mean_pool.uniforms declares (shaders.js generates the struct).
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 

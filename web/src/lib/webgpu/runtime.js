@@ -1,7 +1,7 @@
 // The WebGPU runtime under the backend: the device, its limits, pipelines and bind group layouts
 // (created once, cached per program variant), and one Run per call that owns the call's buffers, encodes
 // its dispatches, submits, reads results back and destroys everything in a finally.
-import { PROGRAMS, programSource } from './shaders.js';
+import { PROGRAMS, programSource, packUniforms } from './shaders.js';
 
 // GPUBufferUsage / GPUMapMode values, spelled out so no WebGPU globals are needed (Node).
 const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
@@ -77,7 +77,7 @@ export class Runtime {
         write: { buffer: { type: 'storage' } } };
       const bindGroupLayout = this.device.createBindGroupLayout({
         label: `attn.${program}.bindGroupLayout`,
-        entries: PROGRAMS[program].bindings.map((type, binding) => ({ binding, visibility: 4 /* COMPUTE */, ...types[type] })),
+        entries: ['uniform', ...PROGRAMS[program].bindings].map((type, binding) => ({ binding, visibility: 4 /* COMPUTE */, ...types[type] })),
       });
       const pipelineLayout = this.device.createPipelineLayout({
         label: `attn.${program}.pipelineLayout`, bindGroupLayouts: [bindGroupLayout],
@@ -217,25 +217,21 @@ export class Run {
     return this.dummy;
   }
 
-  /** A uniform buffer from [value, 'u' | 'i' | 'f'] fields, in the order of the WGSL struct. */
-  uniform(name, fields) {
-    const size = Math.ceil(fields.length / 4) * 16;
-    const data = new ArrayBuffer(size);
-    const view = new DataView(data);
-    fields.forEach(([value, type], n) => {
-      if (type === 'f') view.setFloat32(4 * n, value, true);
-      else if (type === 'i') view.setInt32(4 * n, value, true);
-      else view.setUint32(4 * n, value, true);
-    });
-    const buffer = this.buffer(`${name}.params`, size, USAGE.UNIFORM | USAGE.COPY_DST);
+  /** The uniform buffer of a program from its field values by name (shaders.js packUniforms). */
+  uniform(program, name, values) {
+    const data = packUniforms(program, values);
+    const buffer = this.buffer(`${name}.params`, data.byteLength, USAGE.UNIFORM | USAGE.COPY_DST);
     this.device.queue.writeBuffer(buffer, 0, data);
     return buffer;
   }
 
-  /** Encodes one dispatch of a compiled program variant. */
-  dispatch(program, constants, name, fields, buffers, groups) {
+  /**
+   * Encodes one dispatch of a compiled program variant: `uniforms` by name ({ nq, nk, ... }, exactly the
+   * program's declared fields), `buffers` in the order of its bindings.
+   */
+  dispatch(program, constants, name, uniforms, buffers, groups) {
     const pipeline = this.rt.ready(program, constants);
-    const resources = [this.uniform(name, fields), ...buffers];
+    const resources = [this.uniform(program, name, uniforms), ...buffers];
     const bindGroup = this.device.createBindGroup({
       label: `attn.${this.name}.${name}.bindGroup`,
       layout: this.rt.layout(program).bindGroupLayout,

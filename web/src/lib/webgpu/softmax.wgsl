@@ -8,13 +8,9 @@
 // pass 2: each invocation's sum of exp(s - max), reduced;
 // pass 3: write the weights.
 
-struct Params {
-  nq: u32, nk: u32, rows: u32, mask_kind: u32,
-}
-
 override WG: u32 = 64u;  // invocations per row; a power of two
 
-@group(0) @binding(0) var<uniform> p: Params;
+// @group(0) @binding(0) p: Params, the uniforms PROGRAMS.softmax.uniforms declares (shaders.js generates the struct).
 @group(0) @binding(1) var<storage, read> allowed: array<u32>;   // explicit mask bytes, or a dummy word
 @group(0) @binding(2) var<storage, read_write> S: array<f32>;
 
