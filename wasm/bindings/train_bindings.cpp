@@ -26,6 +26,7 @@ std::map<int, std::unique_ptr<attn::Seq2SeqModel>>& models() {
   return table;
 }
 int next_handle = 1;
+const char* const kNoScratch = "seq2seq: the attention kernels could not allocate their scratch (the WASM heap is full)";
 
 val error_result(const std::string& message) {
   val r = val::object();
@@ -163,6 +164,7 @@ val seq2seq_train_step(int handle, val batch_value, val optimizer, int variant) 
   const std::string bad = m->check_batch(batch);
   if (!bad.empty()) return error_result(bad);
   const attn::Seq2SeqStep s = m->train_step(batch, to_optimizer(optimizer), attn::Variant(variant));
+  if (s.loss != s.loss) return error_result(kNoScratch);
   val r = ok_result();
   r.set("loss", s.loss);
   r.set("gradNorm", s.grad_norm);
@@ -179,8 +181,10 @@ val seq2seq_loss(int handle, val batch_value, int variant) {
   const attn::Seq2SeqBatch batch = to_batch(batch_value);
   const std::string bad = m->check_batch(batch);
   if (!bad.empty()) return error_result(bad);
+  const double loss = m->loss(batch, attn::Variant(variant));
+  if (loss != loss) return error_result(kNoScratch);
   val r = ok_result();
-  r.set("loss", m->loss(batch, attn::Variant(variant)));
+  r.set("loss", loss);
   return r;
 }
 
@@ -192,8 +196,10 @@ val seq2seq_gradients(int handle, val batch_value, int variant) {
   const attn::Seq2SeqBatch batch = to_batch(batch_value);
   const std::string bad = m->check_batch(batch);
   if (!bad.empty()) return error_result(bad);
+  const float loss = m->forward_backward(batch, attn::Variant(variant));
+  if (loss != loss) return error_result(kNoScratch);
   val r = ok_result();
-  r.set("loss", m->forward_backward(batch, attn::Variant(variant)));
+  r.set("loss", loss);
   val grads = val::object();
   for (const attn::Seq2SeqTensor& t : m->tensors()) {
     grads.set(t.name, copy_array("Float32Array", m->grads().data() + t.offset, t.count));

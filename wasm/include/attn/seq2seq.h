@@ -94,7 +94,8 @@ class Seq2SeqModel {
 
   // A message when the batch does not fit the model (ids out of range, lengths that do not add up, too long).
   std::string check_batch(const Seq2SeqBatch& batch) const;
-  // The batch's mean loss (forward only), accumulated in double.
+  // The batch's mean loss (forward only), accumulated in double; NaN when an attention call could not allocate
+  // its scratch (then forward_backward leaves grads() zero and train_step updates nothing).
   double loss(const Seq2SeqBatch& batch, Variant variant);
   // Zeroes grads(), then forward and backward: grads() holds d(mean loss)/d(params). Returns the loss.
   float forward_backward(const Seq2SeqBatch& batch, Variant variant);

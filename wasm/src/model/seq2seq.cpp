@@ -481,7 +481,7 @@ static ScoreGrads score_grads(const AttnIndex& a, const std::vector<Seq2SeqTenso
 
 // The multi-head block over every sentence: q rows of sentence b at q_at[b] (q_len[b] of them), context rows at
 // c_at[b] (c_len[b]). Training saves for the backward; inference with keep_weights keeps [H][nq][nk] per sentence.
-static void attention_block(AttnActs& acts, const float* x, const float* context, const std::vector<int32_t>& q_at,
+static bool attention_block(AttnActs& acts, const float* x, const float* context, const std::vector<int32_t>& q_at,
                             const std::vector<int32_t>& q_len, const std::vector<int32_t>& c_at,
                             const std::vector<int32_t>& c_len, const MultiHeadParams& p, const ScoreParams& s,
                             MaskKind mask_kind, int m, int heads, Variant variant, bool train, bool keep_weights) {
@@ -498,22 +498,24 @@ static void attention_block(AttnActs& acts, const float* x, const float* context
     acts.saved.resize(total);
   }
   acts.weights.resize(keep_weights ? B : 0);
+  bool ok = true;
   for (size_t b = 0; b < B; ++b) {
     float* out = acts.out.data() + size_t(q_at[b]) * m;
     const float* xb = x + size_t(q_at[b]) * m;
     const float* cb = context + size_t(c_at[b]) * m;
     if (train) {
-      multi_head_attention_forward_f32(out, acts.saved.data() + acts.saved_at[b], xb, cb, p, s, mask, q_len[b], c_len[b],
-                                       m, heads, variant);
+      ok = multi_head_attention_forward_f32(out, acts.saved.data() + acts.saved_at[b], xb, cb, p, s, mask, q_len[b],
+                                            c_len[b], m, heads, variant) && ok;
     } else {
       float* w = nullptr;
       if (keep_weights) {
         acts.weights[b].assign(size_t(heads) * q_len[b] * c_len[b], 0.0f);
         w = acts.weights[b].data();
       }
-      multi_head_attention_f32(out, w, xb, cb, p, s, mask, q_len[b], c_len[b], m, heads, variant);
+      ok = multi_head_attention_f32(out, w, xb, cb, p, s, mask, q_len[b], c_len[b], m, heads, variant) && ok;
     }
   }
+  return ok;
 }
 
 // out [T][M] = x + FFN(LN x), saving into f.
@@ -557,6 +559,7 @@ double Seq2SeqModel::forward(const Seq2SeqBatch& batch, Variant variant, bool tr
     ts += n, tt += k + 1, tgt_at += k;
   }
   a.ts = ts, a.tt = tt;
+  bool ok = true;  // false when an attention call could not allocate its scratch
   // pass 2
   a.enc.resize(c.encoder_layers);
   std::vector<float> x(size_t(ts) * M);
@@ -569,9 +572,9 @@ double Seq2SeqModel::forward(const Seq2SeqBatch& batch, Variant variant, bool tr
     L.self.out.resize(size_t(ts) * M);
     layer_norm_forward_f32(L.self.ln.out.data(), L.self.ln.mean.data(), L.self.ln.rstd.data(), L.x.data(),
                            at(e.ln1.scale), at(e.ln1.bias), kLayerNormEps, ts, M, variant);
-    attention_block(L.self, L.self.ln.out.data(), L.self.ln.out.data(), a.src_at, batch.src_lens, a.src_at,
+    ok = attention_block(L.self, L.self.ln.out.data(), L.self.ln.out.data(), a.src_at, batch.src_lens, a.src_at,
                     batch.src_lens, mh_params(e.self, tensors_, P), score_params(e.self, tensors_, P, c),
-                    MaskKind::kNone, M, H, variant, train, keep_weights);
+                    MaskKind::kNone, M, H, variant, train, keep_weights) && ok;
     L.x1.resize(size_t(ts) * M);
     residual_forward_f32(L.x1.data(), L.x.data(), L.self.out.data(), ts * M, variant);
     ffn_block(x.data(), L.ffn, L.x1.data(), at(e.ffn.W1), at(e.ffn.b1), at(e.ffn.W2), at(e.ffn.b2), at(e.ln2.scale),
@@ -593,18 +596,18 @@ double Seq2SeqModel::forward(const Seq2SeqBatch& batch, Variant variant, bool tr
     L.self.out.resize(size_t(tt) * M);
     layer_norm_forward_f32(L.self.ln.out.data(), L.self.ln.mean.data(), L.self.ln.rstd.data(), L.y.data(),
                            at(d.ln1.scale), at(d.ln1.bias), kLayerNormEps, tt, M, variant);
-    attention_block(L.self, L.self.ln.out.data(), L.self.ln.out.data(), a.dec_at, a.dec_len, a.dec_at, a.dec_len,
+    ok = attention_block(L.self, L.self.ln.out.data(), L.self.ln.out.data(), a.dec_at, a.dec_len, a.dec_at, a.dec_len,
                     mh_params(d.self, tensors_, P), score_params(d.self, tensors_, P, c), MaskKind::kCausal, M, H,
-                    variant, train, keep_weights);
+                    variant, train, keep_weights) && ok;
     L.y1.resize(size_t(tt) * M);
     residual_forward_f32(L.y1.data(), L.y.data(), L.self.out.data(), tt * M, variant);
     resize_ln(L.cross.ln, tt, M);
     L.cross.out.resize(size_t(tt) * M);
     layer_norm_forward_f32(L.cross.ln.out.data(), L.cross.ln.mean.data(), L.cross.ln.rstd.data(), L.y1.data(),
                            at(d.ln2.scale), at(d.ln2.bias), kLayerNormEps, tt, M, variant);
-    attention_block(L.cross, L.cross.ln.out.data(), a.enc_ln.out.data(), a.dec_at, a.dec_len, a.src_at,
+    ok = attention_block(L.cross, L.cross.ln.out.data(), a.enc_ln.out.data(), a.dec_at, a.dec_len, a.src_at,
                     batch.src_lens, mh_params(d.cross, tensors_, P), score_params(d.cross, tensors_, P, c),
-                    MaskKind::kNone, M, H, variant, train, keep_weights);
+                    MaskKind::kNone, M, H, variant, train, keep_weights) && ok;
     L.y2.resize(size_t(tt) * M);
     residual_forward_f32(L.y2.data(), L.y1.data(), L.cross.out.data(), tt * M, variant);
     ffn_block(y.data(), L.ffn, L.y2.data(), at(d.ffn.W1), at(d.ffn.b1), at(d.ffn.W2), at(d.ffn.b2), at(d.ln3.scale),
@@ -624,7 +627,7 @@ double Seq2SeqModel::forward(const Seq2SeqBatch& batch, Variant variant, bool tr
   // gradient check's central differences need.
   double sum = 0;
   for (float l : a.losses) sum += l;
-  return sum / tt;
+  return ok ? sum / tt : NAN;
 }
 
 double Seq2SeqModel::loss(const Seq2SeqBatch& batch, Variant variant) {
@@ -765,6 +768,7 @@ float Seq2SeqModel::forward_backward(const Seq2SeqBatch& batch, Variant variant)
   assert(check_batch(batch).empty());
   std::fill(grads_.begin(), grads_.end(), 0.0f);
   const float loss = float(forward(batch, variant, true, false));
+  if (std::isnan(loss)) return loss;  // no scratch for attention: no gradient
   backward(batch, variant);
   return loss;
 }
@@ -772,6 +776,8 @@ float Seq2SeqModel::forward_backward(const Seq2SeqBatch& batch, Variant variant)
 Seq2SeqStep Seq2SeqModel::train_step(const Seq2SeqBatch& batch, const AdamWConfig& optimizer, Variant variant) {
   Seq2SeqStep r;
   r.loss = forward_backward(batch, variant);
+  r.step = step_;
+  if (std::isnan(r.loss)) return r;  // nothing updated
   std::vector<AdamWTensor> ts;
   ts.reserve(tensors_.size());
   for (const Seq2SeqTensor& t : tensors_) {
@@ -811,7 +817,10 @@ bool Seq2SeqModel::translate(const std::vector<int32_t>& src, int max_tokens, bo
     // decoder input <bos> y_1..y_k predicts y_1..y_k, y_{k+1}: the last row is the new token
     batch.tgt.assign(out->tokens.begin(), out->tokens.end());
     batch.tgt_lens = {int32_t(out->tokens.size())};
-    forward(batch, variant, false, false);
+    if (std::isnan(forward(batch, variant, false, false))) {
+      *error = "seq2seq: the attention kernels could not allocate their scratch (the WASM heap is full)";
+      return false;
+    }
     const float* last = acts_->logits.data() + size_t(acts_->tt - 1) * V;
     const int32_t next = int32_t(std::max_element(last, last + V) - last);
     out->tokens.push_back(next);
@@ -822,7 +831,10 @@ bool Seq2SeqModel::translate(const std::vector<int32_t>& src, int max_tokens, bo
     // m = the generated tokens: the decoder inputs <bos>, y_1..y_{m-1}
     batch.tgt.assign(out->tokens.begin(), out->tokens.end() - 1);
     batch.tgt_lens = {int32_t(out->tokens.size() - 1)};
-    forward(batch, variant, false, true);
+    if (std::isnan(forward(batch, variant, false, true))) {
+      *error = "seq2seq: the attention kernels could not allocate their scratch (the WASM heap is full)";
+      return false;
+    }
     for (const EncActs& L : acts_->enc) out->encoder.push_back(L.self.weights[0]);
     for (const DecActs& L : acts_->dec) {
       out->decoder.push_back(L.self.weights[0]);
