@@ -140,7 +140,7 @@ struct ReverseTask {
     for (const auto& seq : all) {
       Seq2SeqTranslation t;
       std::string error;
-      EXPECT_TRUE(model.translate(seq, 8, false, Variant::kOptimized, &t, &error)) << error;
+      EXPECT_TRUE(model.translate(seq, 8, false, false, Variant::kOptimized, &t, &error)) << error;
       std::vector<int32_t> want;
       for (auto it = seq.rbegin(); it != seq.rend(); ++it) want.push_back(*it + 3);
       want.push_back(2);
@@ -250,7 +250,7 @@ TEST(Seq2Seq, RefusesBadBatchesAndReturnsCausalAttention) {
   b.tgt_lens[1] = 4;
   EXPECT_NE(model.check_batch(b).find("tgtLengths add up to 6"), std::string::npos) << model.check_batch(b);
   Seq2SeqTranslation t;
-  ASSERT_TRUE(model.translate({1, 2, 3}, 6, true, Variant::kOptimized, &t, &error)) << error;
+  ASSERT_TRUE(model.translate({1, 2, 3}, 6, true, true, Variant::kOptimized, &t, &error)) << error;
   const size_t m = t.tokens.size(), n = 3;
   ASSERT_EQ(t.decoder.size(), 2u);
   for (const auto& w : t.decoder) {

@@ -227,15 +227,32 @@ val layer_arrays(const std::vector<std::vector<float>>& layers) {
   return arrays;
 }
 
-// {tokens: Int32Array, attention: {encoder, decoder, cross} (per layer Float32Array) or null, error}.
-val seq2seq_translate(int handle, val src, int max_tokens, bool attention, int variant) {
+val block_steps(const std::vector<attn::Seq2SeqBlockSteps>& blocks) {
+  val arrays = val::array();
+  for (size_t l = 0; l < blocks.size(); ++l) {
+    const attn::Seq2SeqBlockSteps& b = blocks[l];
+    val o = val::object();
+    o.set("x", copy_array("Float32Array", b.x.data(), b.x.size()));
+    o.set("context", b.context.empty() ? val::null() : copy_array("Float32Array", b.context.data(), b.context.size()));
+    o.set("q", copy_array("Float32Array", b.q.data(), b.q.size()));
+    o.set("k", copy_array("Float32Array", b.k.data(), b.k.size()));
+    o.set("v", copy_array("Float32Array", b.v.data(), b.v.size()));
+    arrays.set(l, o);
+  }
+  return arrays;
+}
+
+// {tokens: Int32Array, attention: {encoder, decoder, cross} (per layer Float32Array) or null, steps: {encoder,
+// decoder, cross} (per layer {x, context, q, k, v}: Float32Array [rows][M], context null but for cross) or null,
+// error}.
+val seq2seq_translate(int handle, val src, int max_tokens, bool attention, bool steps, int variant) {
   attn::Seq2SeqModel* m = lookup(handle);
   if (!m) return error_result("seq2seqTranslate: no model with handle " + std::to_string(handle));
   if (variant != 0 && variant != 1) return error_result("seq2seqTranslate: unknown variant " + std::to_string(variant));
   attn::Seq2SeqTranslation t;
   std::string error;
   if (!m->translate(emscripten::convertJSArrayToNumberVector<int32_t>(src), max_tokens, attention,
-                    attn::Variant(variant), &t, &error)) {
+                    attention && steps, attn::Variant(variant), &t, &error)) {
     return error_result(error);
   }
   val r = ok_result();
@@ -248,6 +265,15 @@ val seq2seq_translate(int handle, val src, int max_tokens, bool attention, int v
     r.set("attention", a);
   } else {
     r.set("attention", val::null());
+  }
+  if (attention && steps) {
+    val s = val::object();
+    s.set("encoder", block_steps(t.encoder_steps));
+    s.set("decoder", block_steps(t.decoder_steps));
+    s.set("cross", block_steps(t.cross_steps));
+    r.set("steps", s);
+  } else {
+    r.set("steps", val::null());
   }
   return r;
 }

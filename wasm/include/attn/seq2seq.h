@@ -55,9 +55,16 @@ struct Seq2SeqStep {
 // Greedy decoding of one sentence: tokens y_1..y_m (the last is <eos> unless max_tokens was reached), and when
 // asked, every layer's attention: encoder [H][n][n], decoder [H][m][m] (causal; row i is the position that
 // produced y_{i+1}, over the inputs <bos>, y_1..y_i), cross [H][m][n].
+// With steps, each attention block's own numbers in that final pass: x = the block's input after its layer norm
+// [nq][M], context = the keys' and values' source [nk][M] (the encoder's output, cross-attention only; else x),
+// q = x Wq + bq [nq][M], k = context Wk + bk, v = context Wv + bv [nk][M] (head h owns columns h*Dh..).
+struct Seq2SeqBlockSteps {
+  std::vector<float> x, context, q, k, v;
+};
 struct Seq2SeqTranslation {
   std::vector<int32_t> tokens;
   std::vector<std::vector<float>> encoder, decoder, cross;
+  std::vector<Seq2SeqBlockSteps> encoder_steps, decoder_steps, cross_steps;  // per layer, when asked
 };
 
 struct Seq2SeqTensor {
@@ -101,8 +108,9 @@ class Seq2SeqModel {
   float forward_backward(const Seq2SeqBatch& batch, Variant variant);
   // One whole training step: forward_backward, then AdamW (moments kept in the model) at step steps_taken()+1.
   Seq2SeqStep train_step(const Seq2SeqBatch& batch, const AdamWConfig& optimizer, Variant variant);
-  // Greedy decoding of src (ids in [0, Vs), 1 <= n <= max_len) for at most max_tokens tokens (<= max_len).
-  bool translate(const std::vector<int32_t>& src, int max_tokens, bool attention, Variant variant,
+  // Greedy decoding of src (ids in [0, Vs), 1 <= n <= max_len) for at most max_tokens tokens (<= max_len);
+  // steps (with attention only) also fills the blocks' inputs and projections.
+  bool translate(const std::vector<int32_t>& src, int max_tokens, bool attention, bool steps, Variant variant,
                  Seq2SeqTranslation* out, std::string* error);
 
   struct Activations;  // the forward pass's saved tensors (seq2seq.cpp)

@@ -794,7 +794,7 @@ Seq2SeqStep Seq2SeqModel::train_step(const Seq2SeqBatch& batch, const AdamWConfi
 
 // Runs the whole decoder on the prefix at each step (the sentences are short) and keeps the last row's argmax;
 // the final pass, over every generated position, keeps the attention weights when asked.
-bool Seq2SeqModel::translate(const std::vector<int32_t>& src, int max_tokens, bool attention, Variant variant,
+bool Seq2SeqModel::translate(const std::vector<int32_t>& src, int max_tokens, bool attention, bool steps, Variant variant,
                              Seq2SeqTranslation* out, std::string* error) {
   const Seq2SeqConfig& c = config_;
   Seq2SeqBatch batch;
@@ -827,6 +827,7 @@ bool Seq2SeqModel::translate(const std::vector<int32_t>& src, int max_tokens, bo
     if (next == c.eos || int(out->tokens.size()) >= max_tokens) break;
   }
   out->encoder.clear(), out->decoder.clear(), out->cross.clear();
+  out->encoder_steps.clear(), out->decoder_steps.clear(), out->cross_steps.clear();
   if (attention) {
     // m = the generated tokens: the decoder inputs <bos>, y_1..y_{m-1}
     batch.tgt.assign(out->tokens.begin(), out->tokens.end() - 1);
@@ -839,6 +840,33 @@ bool Seq2SeqModel::translate(const std::vector<int32_t>& src, int max_tokens, bo
     for (const DecActs& L : acts_->dec) {
       out->decoder.push_back(L.self.weights[0]);
       out->cross.push_back(L.cross.weights[0]);
+    }
+    if (steps) {
+      // The projections as multi_head_attention_f32 makes them (gemm_f32, same variant): the same bits.
+      const int M = c.d_model, n = int(src.size()), m = acts_->tt;
+      const float* P = params_.data();
+      auto project = [&](Seq2SeqBlockSteps* s, const AttnIndex& a, const float* x, int nq, const float* context,
+                         int nk, bool cross) {
+        s->x.assign(x, x + size_t(nq) * M);
+        if (cross) s->context.assign(context, context + size_t(nk) * M);
+        s->q.resize(size_t(nq) * M), s->k.resize(size_t(nk) * M), s->v.resize(size_t(nk) * M);
+        gemm_f32(s->q.data(), x, P + tensors_[a.qW].offset, P + tensors_[a.qb].offset, nq, M, M, variant);
+        gemm_f32(s->k.data(), context, P + tensors_[a.kW].offset, P + tensors_[a.kb].offset, nk, M, M, variant);
+        gemm_f32(s->v.data(), context, P + tensors_[a.vW].offset, P + tensors_[a.vb].offset, nk, M, M, variant);
+      };
+      for (int l = 0; l < c.encoder_layers; ++l) {
+        const float* x = acts_->enc[l].self.ln.out.data();
+        out->encoder_steps.emplace_back();
+        project(&out->encoder_steps.back(), acts_->enc_index[l].self, x, n, x, n, false);
+      }
+      for (int l = 0; l < c.decoder_layers; ++l) {
+        const float* y = acts_->dec[l].self.ln.out.data();
+        out->decoder_steps.emplace_back();
+        project(&out->decoder_steps.back(), acts_->dec_index[l].self, y, m, y, m, false);
+        out->cross_steps.emplace_back();
+        project(&out->cross_steps.back(), acts_->dec_index[l].cross, acts_->dec[l].cross.ln.out.data(), m,
+                acts_->enc_ln.out.data(), n, true);
+      }
     }
   }
   return true;

@@ -69,6 +69,38 @@ export interface Translation {
     /** [heads][m][n]: each generated token over the source words; rows sum to 1 */
     cross: Float32Array[];
   } | null;
+  /** only with translate(text, { steps: true }): every attention block's own numbers, per layer */
+  steps?: {
+    encoder: BlockSteps[];
+    /** the masked self-attention (mask 'causal') */
+    decoder: BlockSteps[];
+    cross: BlockSteps[];
+  };
+}
+
+/**
+ * One attention block in the final decoding pass (the one whose weights `attention` holds). For head h, with
+ * Q_h, K_h, V_h its columns h*dh .. h*dh+dh-1: engine.attention({ query: Q_h, key: K_h, value: V_h, heads: 1, nq,
+ * nk, dk: dh, dv: dh, score, mask, ...scoreParams }) gives attention[kind][l]'s head h.
+ */
+export interface BlockSteps {
+  /** the block's input after its layer norm, [nq][dModel] */
+  x: Float32Array;
+  /** the keys' and values' input, [nk][dModel]: the encoder's output for cross-attention, else x */
+  context: Float32Array;
+  /** x W_Q + b_Q [nq][dModel]; context W_K + b_K, context W_V + b_V [nk][dModel] */
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  nq: number;
+  nk: number;
+  dModel: number;
+  heads: number;
+  dh: number;
+  score: 'dot' | 'scaled_dot' | 'general' | 'additive';
+  mask: 'none' | 'causal';
+  /** the block's own score weights, shared by its heads: {} (dot, scaled_dot), { W } (general), { Wq, Wk, v } (additive) */
+  scoreParams: Record<string, Float32Array>;
 }
 
 export interface Evaluation {
@@ -85,7 +117,7 @@ export interface Evaluation {
 export interface Translator {
   info: TranslatorInfo;
   /** unknown words reject with a RangeError naming them (error.unknownWords) */
-  translate(text: string, options?: { attention?: boolean }): Promise<Translation>;
+  translate(text: string, options?: { attention?: boolean; steps?: boolean }): Promise<Translation>;
   evaluate(options?: { limit?: number }): Promise<Evaluation>;
   dispose(): void;
 }

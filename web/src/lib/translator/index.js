@@ -116,7 +116,15 @@ function makeTranslate(module, handle, vocab, info, kernelCode) {
       throw new TypeError(`translate: options must be an object, got ${describe(options)}`);
     }
     for (const name of Object.keys(options)) {
-      if (name !== 'attention') throw new TypeError(`translate: unknown option '${name}' (known: attention)`);
+      if (name !== 'attention' && name !== 'steps') throw new TypeError(`translate: unknown option '${name}' (known: attention, steps)`);
+    }
+    for (const name of ['attention', 'steps']) {
+      if (options[name] !== undefined && typeof options[name] !== 'boolean') {
+        throw new TypeError(`translate: options.${name} must be a boolean, got ${describe(options[name])}`);
+      }
+    }
+    if (options.steps === true && options.attention === false) {
+      throw new TypeError('translate: options.steps needs the attention (options.attention is false)');
     }
     const sourceTokens = tokenizeEnglish(text);
     if (sourceTokens.length === 0) throw new RangeError('translate: text has no words; give an English sentence');
@@ -132,7 +140,8 @@ function makeTranslate(module, handle, vocab, info, kernelCode) {
     }
     const ids = Int32Array.from(sourceTokens, (w) => vocab.src.get(w));
     const withAttention = options.attention !== false;
-    const r = unwrap(module.seq2seqTranslate(handle(), ids, info.maxLen, withAttention, kernelCode), 'translate');
+    const withSteps = options.steps === true;
+    const r = unwrap(module.seq2seqTranslate(handle(), ids, info.maxLen, withAttention, withSteps, kernelCode), 'translate');
     const targetTokens = Array.from(r.tokens, (id) => vocab.targetVocab[id]);
     const words = targetTokens.filter((w) => w !== EOS && w !== BOS && w !== PAD);
     return {
@@ -141,8 +150,32 @@ function makeTranslate(module, handle, vocab, info, kernelCode) {
       targetTokens,
       decoderInputTokens: [BOS, ...targetTokens.slice(0, -1)],
       attention: r.attention,
+      ...(withSteps ? { steps: blockSteps(module, handle(), r.steps, info, sourceTokens.length, targetTokens.length) } : {}),
     };
   };
+}
+
+/**
+ * The step-by-step numbers of every attention block in the final decoding pass, per layer:
+ * { x [nq][M] (the block's input after its layer norm), context [nk][M] (cross: the encoder's output; self: x),
+ *   q, k, v (x W_Q + b_Q, context W_K + b_K, context W_V + b_V; head h owns columns h*dh..), nq, nk, dModel,
+ *   heads, dh, score, mask ('none', or 'causal' for the decoder's self-attention), scoreParams (the block's own
+ *   score weights, shared by its heads: {} | { W } | { Wq, Wk, v }) }.
+ * engine.attention({ query: q's head columns, key, value, score, mask, ...scoreParams }) gives attention[kind][l].
+ */
+function blockSteps(module, handle, steps, info, n, m) {
+  const params = unwrap(module.seq2seqParameters(handle), 'translate').parameters;
+  const { dModel, heads, score } = info;
+  const scoreNames = Object.keys(SCORES[score].params);
+  const kinds = { encoder: ['enc', 'self', n, n, 'none'], decoder: ['dec', 'self', m, m, 'causal'], cross: ['dec', 'cross', m, n, 'none'] };
+  const out = {};
+  for (const [kind, [prefix, block, nq, nk, mask]] of Object.entries(kinds)) {
+    out[kind] = steps[kind].map((s, l) => ({
+      x: s.x, context: s.context ?? s.x, q: s.q, k: s.k, v: s.v, nq, nk, dModel, heads, dh: dModel / heads, score, mask,
+      scoreParams: Object.fromEntries(scoreNames.map((name) => [name, params[`${prefix}.${l}.${block}.score.${name}`]])),
+    }));
+  }
+  return out;
 }
 
 function infoOf(module, handle, vocab) {
@@ -231,7 +264,9 @@ export function createTrainer(module, options = {}) {
   });
   let info = null;
   const currentInfo = () => ({ ...(info ??= infoOf(module, live(), vocab)), steps: module.seq2seqInfo(live()).steps });
-  const translate = makeTranslate(module, live, vocab, { maxLen: MAX_LEN }, kernelCode);
+  const translate = makeTranslate(module, live, vocab, {
+    maxLen: MAX_LEN, dModel: o.dModel, heads: o.heads, score: o.score,
+  }, kernelCode);
   let tokens = 0;
 
   const trainer = {
