@@ -1,7 +1,7 @@
 // The Translate mode and the Train panel of the explorer, on the trained encoder-decoder
 // (engine.loadTranslator, engine.createTrainer).
 import { test, expect } from '@playwright/test';
-import { ready } from './helpers.js';
+import { ready, setAttrs } from './helpers.js';
 
 const CLASSIC = "The animal didn't cross the street because it was too tired";
 
@@ -68,4 +68,38 @@ test('Train: held-out accuracy improves within a bounded number of steps; pause 
   // The trained model goes to every view: the widget recomputes on it.
   await page.locator('#train-use').click();
   await expect.poll(() => page.evaluate(() => document.querySelector('attention-view').result?.translation?.trainedIn?.steps ?? null)).toBe(200);
+});
+
+test('Translate mode, step by step: the translator\'s own Q, K, V; its weights equal the heatmap\'s layer and head', async ({ page }) => {
+  await page.goto(`/?mode=translate&view=steps&layer=0&head=1&text=${encodeURIComponent(CLASSIC)}`);
+  const first = await ready(page);
+  expect(first.weightsFrom).toBe('translator');
+  const names = await page.evaluate(() => document.querySelector('attention-view').result.layers.map((L) => L.name));
+  // one block of each kind: encoder self, masked decoder self, cross (the layer selector's indices)
+  const picks = [names.findIndex((n) => n.startsWith('encoder')), names.findIndex((n) => n.startsWith('decoder')),
+    names.findLastIndex((n) => n.startsWith('cross'))];
+  expect(picks[0]).toBe(0);
+  expect(picks.every((i) => i >= 0)).toBe(true);
+  for (const [i, layer] of picks.entries()) {
+    const head = i + 1;  // the URL's layer 0 (encoder 0), head 1 first
+    if (i > 0) await setAttrs(page, { layer: String(layer), head: String(head) });
+    const r = await page.evaluate(() => {
+      const res = document.querySelector('attention-view').result;
+      const st = res.steps;
+      const L = res.layers[st.layer];
+      const heat = Array.from(L.weights.subarray(st.head * L.nq * L.nk, (st.head + 1) * L.nq * L.nk));
+      const note = document.querySelector('attention-view').shadowRoot.querySelector('.steps-view .note')?.textContent ?? '';
+      return { layer: st.layer, head: st.head, name: L.name, nq: L.nq, nk: L.nk, heat, steps: Array.from(st.weights), label: st.label, mask: st.mask, C: st.C !== null, note };
+    });
+    expect([r.layer, r.head]).toEqual([layer, head]);
+    expect(r.label).toMatch(/the trained translator's own/);
+    expect(r.mask).toBe(r.name.startsWith('decoder') ? 'causal' : 'none');
+    expect(r.C).toBe(r.name.startsWith('cross'));
+    expect(r.note.toLowerCase()).toContain(r.name.toLowerCase());
+    expect(r.steps.length).toBe(r.nq * r.nk);
+    let worst = 0;
+    for (let k = 0; k < r.heat.length; k++) worst = Math.max(worst, Math.abs(r.heat[k] - r.steps[k]));
+    console.log(`${r.name} head ${r.head}: max |steps - heatmap| = ${worst.toExponential(2)} over ${r.nq}x${r.nk}`);
+    expect(worst).toBeLessThan(1e-5);
+  }
 });

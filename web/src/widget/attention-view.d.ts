@@ -139,8 +139,6 @@ export interface AttentionResult {
     /** set when the weights were trained in the page: { score, seed, steps } */
     trainedIn: { score: Score; seed: number; steps: number } | null;
   };
-  /** why the step-by-step view has nothing to show in this mode */
-  stepsMissing?: string;
   /** The model file the weights come from (`model-src`, the page's setting or the widget's own copy), else null. */
   modelUrl: string | null;
   backend: 'wasm' | 'webgpu';

@@ -239,7 +239,7 @@ async function translateInto(ctx, req, result, which) {
   const t = tr.translator;
   const text = req.text.trim();
   if (!text) throw new RangeError('the text is empty: type an English sentence from the toy language');
-  const r = await t.translate(text);
+  const r = await t.translate(text, req.steps ? { steps: true } : {});
   result.weightsFrom = 'translator';
   result.score = t.info.score ?? result.score;
   const src = Array.from(r.sourceTokens);
@@ -252,14 +252,34 @@ async function translateInto(ctx, req, result, which) {
     output: r.output, sourceTokens: src, targetTokens: tgt, inputTokens: inputs, rows,
     info: { ...t.info }, trainedIn: tr.trainedIn ?? null,
   };
-  if (which.includes('encoder')) r.attention.encoder.forEach((w, l) => result.layers.push(layerEntry(`encoder ${l}`, H, src, src, w)));
-  if (which.includes('decoder')) r.attention.decoder.forEach((w, l) => result.layers.push(layerEntry(`decoder ${l} (masked)`, H, rows, inputs, w)));
-  if (which.includes('cross')) r.attention.cross.forEach((w, l) => result.layers.push(layerEntry(`cross ${l}`, H, rows, src, w)));
-  if (req.steps) {
-    // The translator's API returns its attention weights but not a layer's input and W_Q, W_K, W_V, so there
-    // is no step-by-step of its own numbers to show (and seeded ones would not be this model's).
-    result.stepsMissing = "the trained translator's API does not expose a layer's input and W_Q, W_K, W_V yet";
-  }
+  // The layer list (the layer selector's order), each with its block in r.steps.
+  const blocks = [];
+  const push = (kind, name, queries, keys) => r.attention[kind].forEach((w, l) => {
+    result.layers.push(layerEntry(`${name(l)}`, H, queries, keys, w));
+    blocks.push({ kind, l });
+  });
+  if (which.includes('encoder')) push('encoder', (l) => `encoder ${l}`, src, src);
+  if (which.includes('decoder')) push('decoder', (l) => `decoder ${l} (masked)`, rows, inputs);
+  if (which.includes('cross')) push('cross', (l) => `cross ${l}`, rows, src);
+  if (!req.steps) return;
+  // The block's own numbers from the final decoding pass: X = its input after its layer norm, Q, K, V = X (or the
+  // encoder's output C) times its own W_Q, W_K, W_V plus the biases, its score weights and mask: engine.attention
+  // then gives the weights the heatmap shows for this layer and head.
+  const layer = clampInt(req.steps.layer, 0, result.layers.length - 1);
+  const { kind, l } = blocks[layer];
+  const b = r.steps[kind][l];
+  const head = clampInt(req.steps.head, 0, b.heads - 1);
+  const { nq, nk, dModel: d, dh } = b;
+  const cols = `head ${head}: columns ${head * dh}…${head * dh + dh - 1}`;
+  const what = { encoder: 'the encoder\'s self-attention', decoder: 'the decoder\'s masked self-attention', cross: 'the cross-attention' }[kind];
+  const cross = kind === 'cross';
+  result.steps = await stepsFrom(ctx.engine, {
+    X: b.x, C: cross ? b.context : null, nq, nk, d, dh, head, score: b.score, mask: b.mask, scoreParams: b.scoreParams,
+    Q: columns(b.q, nq, d, head * dh, dh), K: columns(b.k, nk, d, head * dh, dh), V: columns(b.v, nk, d, head * dh, dh),
+    label: `X: the input of ${what} of ${kind === 'encoder' ? 'encoder' : 'decoder'} layer ${l} after its layer norm${cross ? '; C: the encoder\'s output' : ''}; W_Q, W_K, W_V: the trained translator's own`,
+    qLabel: `Q = X W_Q + b_Q  (${cols})`,
+  });
+  result.steps.layer = layer;
 }
 
 /** Translate: the output token by token with its cross-attention, the encoder's and the masked decoder's. */

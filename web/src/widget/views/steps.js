@@ -8,7 +8,7 @@ import { displayPiece } from '../derive.js';
 function render(ctx) {
   const { result, palette } = ctx;
   const st = result.steps;
-  if (!st) return h('p', { class: 'caption' }, result.stepsMissing ? `No step-by-step here: ${result.stepsMissing}.` : 'Computing…');
+  if (!st) return h('p', { class: 'caption' }, 'Computing…');
   const L = result.layers[st.layer ?? 0];
   const q = L.queryPieces.map(displayPiece);
   const k = L.keyPieces.map(displayPiece);
@@ -45,7 +45,7 @@ function render(ctx) {
   list.append(step(n++, 'W', 'softmax per row: w_ij = exp(M_ij − max_j M_ij) / Σ_j exp(M_ij − max_j M_ij)', st.weights, nq, nk, q, k, false));
   list.append(step(n++, 'Z', 'output: z_i = Σ_j w_ij v_j, i.e. Z = W V (the notes write it z_j = Σ_p w_pj v_p)', st.Z, nq, dh, q, dims(dh)));
   return h('div', { class: 'steps-view' },
-    h('p', { class: 'note' }, `Layer ${st.layer ?? 0}, head ${st.head}, d = ${d}, d_k = d_v = ${dh}, score: ${spec.label}, mask: ${MASKS[st.mask].label}.`),
+    h('p', { class: 'note' }, `${L.name ? L.name[0].toUpperCase() + L.name.slice(1) : `Layer ${st.layer ?? 0}`}, head ${st.head}, d = ${d}, d_k = d_v = ${dh}, score: ${spec.label}, mask: ${MASKS[st.mask].label}.`),
     list);
 }
 
