@@ -270,5 +270,38 @@ TEST(Seq2Seq, RefusesBadBatchesAndReturnsCausalAttention) {
   EXPECT_EQ(t.encoder[0].size(), 2 * n * n);
 }
 
+// Greedy decoding runs one row per token on cached keys and values; the logits it chose each token from equal
+// the full forward's over the whole output (the mean cross-entropy of the generated tokens, <eos> last).
+TEST(Seq2Seq, CachedDecodingMatchesTheFullForward) {
+  for (Score score : {Score::kDot, Score::kScaledDot, Score::kGeneral, Score::kAdditive}) {
+    Seq2SeqModel model;
+    std::string error;
+    Seq2SeqConfig config = tiny(score);
+    ASSERT_TRUE(model.init(config, &error)) << error;
+    for (const std::vector<int32_t>& src : {std::vector<int32_t>{1, 2, 3}, std::vector<int32_t>{4, 4, 6, 5, 3}}) {
+      Seq2SeqTranslation t;
+      ASSERT_TRUE(model.translate(src, 6, false, false, Variant::kOptimized, &t, &error)) << error;
+      const size_t m = t.tokens.size(), V = size_t(config.tgt_vocab);
+      ASSERT_EQ(t.logits.size(), m * V);
+      Seq2SeqBatch b;
+      b.src = src;
+      b.src_lens = {int32_t(src.size())};
+      b.tgt.assign(t.tokens.begin(), t.tokens.end() - 1);
+      b.tgt_lens = {int32_t(m - 1)};
+      double expected = 0;
+      for (size_t i = 0; i < m; ++i) {
+        const float* row = t.logits.data() + i * V;
+        const int32_t target = i + 1 < m ? t.tokens[i] : config.eos;
+        EXPECT_EQ(t.tokens[i], int32_t(std::max_element(row, row + V) - row));
+        double mx = row[0], sum = 0;
+        for (size_t j = 0; j < V; ++j) mx = std::max(mx, double(row[j]));
+        for (size_t j = 0; j < V; ++j) sum += std::exp(double(row[j]) - mx);
+        expected += (mx + std::log(sum) - row[target]) / double(m);
+      }
+      EXPECT_NEAR(model.loss(b, Variant::kOptimized), expected, 1e-6) << score_name(score);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace attn::test

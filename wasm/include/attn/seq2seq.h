@@ -63,6 +63,7 @@ struct Seq2SeqBlockSteps {
 };
 struct Seq2SeqTranslation {
   std::vector<int32_t> tokens;
+  std::vector<float> logits;  // [m][Vt]: the logits each token was chosen from (argmax)
   std::vector<std::vector<float>> encoder, decoder, cross;
   std::vector<Seq2SeqBlockSteps> encoder_steps, decoder_steps, cross_steps;  // per layer, when asked
 };

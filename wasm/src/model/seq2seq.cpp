@@ -792,8 +792,11 @@ Seq2SeqStep Seq2SeqModel::train_step(const Seq2SeqBatch& batch, const AdamWConfi
 
 // ---- greedy decoding --------------------------------------------------------------------------------------
 
-// Runs the whole decoder on the prefix at each step (the sentences are short) and keeps the last row's argmax;
-// the final pass, over every generated position, keeps the attention weights when asked.
+// Greedy decoding with cached keys and values: one full forward with no target gives the encoder's output; each
+// decoder layer then keeps its self-attention's keys and values of the positions so far and the cross-attention's
+// keys and values of the source (projected once), so each new token runs one row through the decoder (per head
+// attention_f32 over the cached rows: row t may see positions 0..t, the causal rule). The final pass, over every
+// generated position, runs the whole model again and keeps the attention weights when asked.
 bool Seq2SeqModel::translate(const std::vector<int32_t>& src, int max_tokens, bool attention, bool steps, Variant variant,
                              Seq2SeqTranslation* out, std::string* error) {
   const Seq2SeqConfig& c = config_;
@@ -811,20 +814,91 @@ bool Seq2SeqModel::translate(const std::vector<int32_t>& src, int max_tokens, bo
     *error = bad;
     return false;
   }
+  const char* const no_scratch = "seq2seq: the attention kernels could not allocate their scratch (the WASM heap is full)";
   out->tokens.clear();
-  const int V = c.tgt_vocab;
-  for (;;) {
-    // decoder input <bos> y_1..y_k predicts y_1..y_k, y_{k+1}: the last row is the new token
-    batch.tgt.assign(out->tokens.begin(), out->tokens.end());
-    batch.tgt_lens = {int32_t(out->tokens.size())};
-    if (std::isnan(forward(batch, variant, false, false))) {
-      *error = "seq2seq: the attention kernels could not allocate their scratch (the WASM heap is full)";
-      return false;
+  out->logits.clear();
+  if (std::isnan(forward(batch, variant, false, false))) {  // the encoder's output: acts_->enc_ln.out [n][M]
+    *error = no_scratch;
+    return false;
+  }
+  const int V = c.tgt_vocab, M = c.d_model, H = c.heads, dh = M / H, F = c.d_ff, n = int(src.size());
+  const int L = c.decoder_layers, cap = c.max_len;
+  const float* P = params_.data();
+  auto at = [&](int index) { return P + tensors_[index].offset; };
+  // caches per layer, head-major: self [H][cap][dh] (rows 0..t filled), cross [H][n][dh]
+  std::vector<float> self_k(size_t(L) * H * cap * dh), self_v(self_k.size());
+  std::vector<float> cross_k(size_t(L) * H * n * dh), cross_v(cross_k.size());
+  std::vector<float> proj(size_t(n) * M);
+  auto to_heads = [&](float* dst, const float* row_major, int rows, int stride_rows) {
+    for (int h = 0; h < H; ++h)
+      for (int r = 0; r < rows; ++r)
+        std::memcpy(dst + (size_t(h) * stride_rows + r) * dh, row_major + size_t(r) * M + h * dh, sizeof(float) * dh);
+  };
+  for (int l = 0; l < L; ++l) {
+    const MultiHeadParams p = mh_params(acts_->dec_index[l].cross, tensors_, P);
+    gemm_f32(proj.data(), acts_->enc_ln.out.data(), p.k.W, p.k.b, n, M, M, variant);
+    to_heads(cross_k.data() + size_t(l) * H * n * dh, proj.data(), n, n);
+    gemm_f32(proj.data(), acts_->enc_ln.out.data(), p.v.W, p.v.b, n, M, M, variant);
+    to_heads(cross_v.data() + size_t(l) * H * n * dh, proj.data(), n, n);
+  }
+  std::vector<float> y(M), y1(M), y2(M), q(M), k(M), v(M), z(M), o(M), logits(V);
+  LnActs ln;
+  resize_ln(ln, 1, M);
+  FfnActs ffn;
+  MaskParams none;
+  for (int t = 0; t < max_tokens; ++t) {
+    const int32_t id = t == 0 ? c.bos : out->tokens.back(), pos = t;
+    embed(y.data(), &id, &pos, at(acts_->tgt_embed), positions_.data(), 1, V, M, variant);
+    for (int l = 0; l < L; ++l) {
+      const DecIndex& d = acts_->dec_index[l];
+      // masked self-attention over positions 0..t
+      layer_norm_forward_f32(ln.out.data(), ln.mean.data(), ln.rstd.data(), y.data(), at(d.ln1.scale),
+                             at(d.ln1.bias), kLayerNormEps, 1, M, variant);
+      MultiHeadParams p = mh_params(d.self, tensors_, P);
+      ScoreParams sp = score_params(d.self, tensors_, P, c);
+      gemm_f32(q.data(), ln.out.data(), p.q.W, p.q.b, 1, M, M, variant);
+      gemm_f32(k.data(), ln.out.data(), p.k.W, p.k.b, 1, M, M, variant);
+      gemm_f32(v.data(), ln.out.data(), p.v.W, p.v.b, 1, M, M, variant);
+      float* sk = self_k.data() + size_t(l) * H * cap * dh;
+      float* sv = self_v.data() + size_t(l) * H * cap * dh;
+      to_heads(sk + size_t(t) * dh, k.data(), 1, cap);
+      to_heads(sv + size_t(t) * dh, v.data(), 1, cap);
+      for (int h = 0; h < H; ++h) {
+        if (!attention_f32(z.data() + h * dh, nullptr, q.data() + h * dh, sk + size_t(h) * cap * dh,
+                           sv + size_t(h) * cap * dh, sp, none, 1, 1, t + 1, dh, dh, variant)) {
+          *error = no_scratch;
+          return false;
+        }
+      }
+      gemm_f32(o.data(), z.data(), p.o.W, p.o.b, 1, M, M, variant);
+      residual_forward_f32(y1.data(), y.data(), o.data(), M, variant);
+      // cross-attention over the cached source keys and values
+      layer_norm_forward_f32(ln.out.data(), ln.mean.data(), ln.rstd.data(), y1.data(), at(d.ln2.scale),
+                             at(d.ln2.bias), kLayerNormEps, 1, M, variant);
+      p = mh_params(d.cross, tensors_, P);
+      sp = score_params(d.cross, tensors_, P, c);
+      gemm_f32(q.data(), ln.out.data(), p.q.W, p.q.b, 1, M, M, variant);
+      const float* ck = cross_k.data() + size_t(l) * H * n * dh;
+      const float* cv = cross_v.data() + size_t(l) * H * n * dh;
+      for (int h = 0; h < H; ++h) {
+        if (!attention_f32(z.data() + h * dh, nullptr, q.data() + h * dh, ck + size_t(h) * n * dh,
+                           cv + size_t(h) * n * dh, sp, none, 1, 1, n, dh, dh, variant)) {
+          *error = no_scratch;
+          return false;
+        }
+      }
+      gemm_f32(o.data(), z.data(), p.o.W, p.o.b, 1, M, M, variant);
+      residual_forward_f32(y2.data(), y1.data(), o.data(), M, variant);
+      ffn_block(y.data(), ffn, y2.data(), at(d.ffn.W1), at(d.ffn.b1), at(d.ffn.W2), at(d.ffn.b2), at(d.ln3.scale),
+                at(d.ln3.bias), 1, M, F, variant);
     }
-    const float* last = acts_->logits.data() + size_t(acts_->tt - 1) * V;
-    const int32_t next = int32_t(std::max_element(last, last + V) - last);
+    layer_norm_forward_f32(ln.out.data(), ln.mean.data(), ln.rstd.data(), y.data(), at(acts_->dec_ln_scale),
+                           at(acts_->dec_ln_bias), kLayerNormEps, 1, M, variant);
+    dense_forward_f32(logits.data(), ln.out.data(), at(acts_->out_W), at(acts_->out_b), 1, M, V, variant);
+    out->logits.insert(out->logits.end(), logits.begin(), logits.end());
+    const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
     out->tokens.push_back(next);
-    if (next == c.eos || int(out->tokens.size()) >= max_tokens) break;
+    if (next == c.eos) break;
   }
   out->encoder.clear(), out->decoder.clear(), out->cross.clear();
   out->encoder_steps.clear(), out->decoder_steps.clear(), out->cross_steps.clear();
