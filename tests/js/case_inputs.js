@@ -1,20 +1,11 @@
 // Inputs of the shared cases (tests/cases/attention_cases.json), generated exactly as tests/cases/README.md
 // says, so every backend and tests/cpp/case_inputs.h see the same numbers.
 import { readFileSync } from 'node:fs';
+import { mulberry32 } from '../../web/src/lib/random.js';
+
+export { mulberry32 };
 
 export const CASES = JSON.parse(readFileSync(new URL('../cases/attention_cases.json', import.meta.url), 'utf8'));
-
-/** mulberry32: uniform floats in [0, 1) from a uint32 seed. */
-export function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function stream(seed) {
   const next = mulberry32(seed);

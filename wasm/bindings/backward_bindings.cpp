@@ -10,9 +10,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "convert.h"
 #include "attn/backward.h"
 
 namespace {
+
+using attn_bindings::ptr;
+using attn_bindings::to_params;
 
 using attn::MaskKind;
 using attn::Score;
@@ -37,39 +41,11 @@ struct MultiHeadBackwardArgs {
   int score = 1, mask = 0, variant = 1, nq = 0, nk = 0, dModel = 0, heads = 1, da = 0;
 };
 
-template <typename T>
-T* ptr(uintptr_t p) {
-  return reinterpret_cast<T*>(p);
-}
-
 // Zeroes `count` floats at p (when p is not null) and returns it as a gradient buffer.
 float* zeroed(uintptr_t p, size_t count) {
   float* f = ptr<float>(p);
   if (f) std::fill(f, f + count, 0.0f);
   return f;
-}
-
-bool to_params(int score, uintptr_t W, uintptr_t Wq, uintptr_t Wk, uintptr_t va, int da, int mask, uintptr_t allowed,
-               attn::ScoreParams* sp, attn::MaskParams* mp) {
-  if (score < 0 || score > 3 || mask < 0 || mask > 2) return false;
-  sp->score = Score(score);
-  if (sp->score == Score::kGeneral) {
-    if (!W) return false;
-    sp->W = ptr<const float>(W);
-  }
-  if (sp->score == Score::kAdditive) {
-    if (!Wq || !Wk || !va || da < 1) return false;
-    sp->Wq = ptr<const float>(Wq);
-    sp->Wk = ptr<const float>(Wk);
-    sp->v = ptr<const float>(va);
-    sp->da = da;
-  }
-  mp->kind = MaskKind(mask);
-  if (mp->kind == MaskKind::kExplicit) {
-    if (!allowed) return false;
-    mp->allowed = ptr<const uint8_t>(allowed);
-  }
-  return true;
 }
 
 // The score-parameter gradients, zeroed, for the score function in sp.

@@ -11,10 +11,14 @@
 
 #include <cstdint>
 
+#include "convert.h"
 #include "attn/attention.h"
 #include "attn/threads.h"
 
 namespace {
+
+using attn_bindings::ptr;
+using attn_bindings::to_params;
 
 using attn::MaskKind;
 using attn::Score;
@@ -42,35 +46,6 @@ struct MultiHeadArgs {
             bo = 0, W = 0, Wq = 0, Wk = 0, va = 0, allowed = 0;
   int score = 1, mask = 0, variant = 1, nq = 0, nk = 0, dModel = 0, heads = 1, da = 0;
 };
-
-template <typename T>
-T* ptr(uintptr_t p) {
-  return reinterpret_cast<T*>(p);
-}
-
-// Score and mask parameters, or false when a required one is missing or unknown.
-bool to_params(int score, uintptr_t W, uintptr_t Wq, uintptr_t Wk, uintptr_t va, int da, int mask,
-               uintptr_t allowed, attn::ScoreParams* sp, attn::MaskParams* mp) {
-  if (score < 0 || score >= attn::kScoreCount || mask < 0 || mask >= attn::kMaskKindCount) return false;
-  sp->score = Score(score);
-  if (sp->score == Score::kGeneral) {
-    if (!W) return false;
-    sp->W = ptr<const float>(W);
-  }
-  if (sp->score == Score::kAdditive) {
-    if (!Wq || !Wk || !va || da < 1) return false;
-    sp->Wq = ptr<const float>(Wq);
-    sp->Wk = ptr<const float>(Wk);
-    sp->v = ptr<const float>(va);
-    sp->da = da;
-  }
-  mp->kind = MaskKind(mask);
-  if (mp->kind == MaskKind::kExplicit) {
-    if (!allowed) return false;
-    mp->allowed = ptr<const uint8_t>(allowed);
-  }
-  return true;
-}
 
 int attention(const AttentionArgs& a) {
   attn::ScoreParams sp;

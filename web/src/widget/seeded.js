@@ -3,6 +3,7 @@
 // the weights were these?". Everything is deterministic: the same text gives the same numbers.
 
 import { SCORES } from '../lib/spec.js';
+import { mulberry32 } from '../lib/random.js';
 
 /** Size of the seeded model: D model dims, H heads, dHead = D / H, L layers, at most maxTokens tokens. */
 export const SEEDED = Object.freeze({ dModel: 64, heads: 4, layers: 2, da: 16, maxTokens: 128 });
@@ -15,18 +16,6 @@ export function hashString(text) {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h >>> 0;
-}
-
-/** mulberry32: a small seeded generator of uniforms in [0, 1). */
-export function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Float32Array of `count` normal values (Box-Muller) times `scale`, from `seed`. */

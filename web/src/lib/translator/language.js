@@ -5,6 +5,9 @@
 // Every sentence is a template filled from the lexicon; the German side is computed from the same fill, so the
 // corpus is exactly right by construction. The split is a rule (held-out subject/object pairs), and the only
 // randomness (the order of the training sentences, the batches) comes from a seeded generator.
+import { mulberry32 } from '../random.js';
+
+export { mulberry32 };
 
 /** Special target and source tokens: padding, start and end of the German sentence. */
 export const PAD = '<pad>';
@@ -187,18 +190,6 @@ function* fills(slots, at = 0, fill = {}) {
     fill[slots[at]] = value;
     yield* fills(slots, at + 1, fill);
   }
-}
-
-/** mulberry32: uniform floats in [0, 1) from a uint32 seed (the same generator as the tests' inputs). */
-export function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Every sentence of the language, in template then slot order: { template, fill, source, target, pronoun? }. */
