@@ -254,8 +254,11 @@ async function translateInto(ctx, req, result, which) {
   };
   // The layer list (the layer selector's order), each with its block in r.steps.
   const blocks = [];
+  // The translator's tokens are whole words: marked as word starts ('▁'), as SentencePiece marks them, so the
+  // views label them as words (not as '##' continuation pieces) and the word merge keeps them as they are.
+  const words = (tokens) => tokens.map((t) => `▁${t}`);
   const push = (kind, name, queries, keys) => r.attention[kind].forEach((w, l) => {
-    result.layers.push(layerEntry(`${name(l)}`, H, queries, keys, w));
+    result.layers.push(layerEntry(`${name(l)}`, H, words(queries), words(keys), w));
     blocks.push({ kind, l });
   });
   if (which.includes('encoder')) push('encoder', (l) => `encoder ${l}`, src, src);
