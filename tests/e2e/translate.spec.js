@@ -32,6 +32,13 @@ test('Translate mode: the translation, token by token, with each token\'s cross-
       output: res.translation.output, m: last.nq, n: last.nk, sources: res.translation.sourceTokens.length, worstSum, above,
       shownRows: rows.length, cellsPerRow: rows.map((tr) => tr.querySelectorAll('td').length),
       encoder: res.layers.filter((L) => L.name.startsWith('encoder')).length, decoder: decoder.length, cross: cross.length,
+      // what a reader sees: source words as words (no '##'), each row's strongest cell coloured with readable text
+      headers: [...document.querySelector('attention-view').shadowRoot.querySelectorAll('.translation-rows th.src')].map((th) => th.textContent),
+      best: rows.map((tr) => {
+        const cell = getComputedStyle(tr.querySelector('td.best'));
+        return { bg: cell.backgroundColor, fg: cell.color };
+      }),
+      itNote: document.querySelector('attention-view').shadowRoot.querySelector('.it-antecedent')?.textContent ?? '',
     };
   });
   expect(r.output).toBe('Das Tier überquerte die Straße nicht, weil es zu müde war.');
@@ -42,6 +49,12 @@ test('Translate mode: the translation, token by token, with each token\'s cross-
   expect(r.encoder).toBeGreaterThan(0);
   expect(r.decoder).toBeGreaterThan(0);
   expect(r.cross).toBeGreaterThan(0);
+  expect(r.headers).toEqual(['the', 'animal', "didn't", 'cross', 'the', 'street', 'because', 'it', 'was', 'too', 'tired']);
+  for (const { bg, fg } of r.best) {
+    expect(bg).not.toMatch(/^rgba\(0, 0, 0, 0\)$|^rgb\(255, 255, 255\)$/);
+    expect(fg).not.toBe(bg);
+  }
+  expect(r.itNote).toMatch(/“it” attends most to “[^”]+”/);
 });
 
 test('Train: held-out accuracy improves within a bounded number of steps; pause and resume', async ({ page }) => {

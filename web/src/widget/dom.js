@@ -25,7 +25,11 @@ function setAttrs(node, attrs) {
     if (value === undefined || value === null || value === false) continue;
     if (name === 'style') {
       if (typeof value !== 'object') throw new TypeError('h/s: style must be an object of CSS properties (CSP: no style attributes)');
-      for (const [prop, v] of Object.entries(value)) node.style.setProperty(prop, String(v));
+      // setProperty takes CSS names: 'backgroundColor' is set as 'background-color' (a camelCase name would be
+      // ignored without a word); custom properties ('--x') pass as they are.
+      for (const [prop, v] of Object.entries(value)) {
+        node.style.setProperty(prop.startsWith('--') ? prop : prop.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), String(v));
+      }
     } else if (name.startsWith('on') && typeof value === 'function') node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? '' : String(value));
   }

@@ -65,12 +65,12 @@ function itsAntecedent(result) {
   const encoders = result.layers.filter((L) => L.name.startsWith('encoder'));
   if (encoders.length === 0) return null;
   const L = encoders[encoders.length - 1];
-  const i = L.queryPieces.indexOf('it');
+  const i = L.queryPieces.findIndex((p) => displayPiece(p) === 'it');
   if (i < 0) return null;
   const row = meanHeads(L).subarray(i * L.nk, (i + 1) * L.nk);
   let best = -1;
   for (let j = 0; j < L.nk; j++) if (j !== i && (best < 0 || row[j] > row[best])) best = j;
-  return `${L.name}, mean over heads: “it” attends most to “${L.keyPieces[best]}” (${fmt(row[best])}) besides itself; ` +
+  return `${L.name}, mean over heads: “it” attends most to “${displayPiece(L.keyPieces[best])}” (${fmt(row[best])}) besides itself; ` +
     'the heatmap of the encoder layers shows every head.';
 }
 
