@@ -13,46 +13,11 @@
 
 #include "attn/attention.h"
 #include "attn/threads.h"
+#include "attention_variants.h"
 #include "case_inputs.h"
 
 namespace attn::test {
 namespace {
-
-using AttentionFn = bool (*)(float*, float*, const float*, const float*, const float*, const ScoreParams&,
-                             const MaskParams&, int, int, int, int, int);
-
-bool dispatch_optimized(float* out, float* weights, const float* q, const float* k, const float* v,
-                        const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
-  return attention_f32(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv, Variant::kOptimized);
-}
-
-// The dispatch on 3 threads (in a build with threads): heads split when H >= 3, query rows split otherwise
-// (with the causal diagonal and the explicit mask rows offset per block). Back to 1 thread after.
-bool dispatch_threads(float* out, float* weights, const float* q, const float* k, const float* v,
-                      const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
-  set_thread_count(3);
-  const bool ok = attention_f32(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv, Variant::kOptimized);
-  set_thread_count(1);
-  return ok;
-}
-
-struct NamedVariant {
-  const char* name;
-  AttentionFn fn;
-};
-
-std::vector<NamedVariant> variants() {
-  return {
-      {"scalar", &attention_f32__scalar},
-#if defined(__wasm_simd128__)
-      {"wasmsimd", &attention_f32__wasmsimd},
-#endif
-      {"dispatch", &dispatch_optimized},
-#if defined(ATTN_THREADS) && ATTN_THREADS
-      {"dispatch_threads", &dispatch_threads},
-#endif
-  };
-}
 
 struct Param {
   AttentionCase c;
@@ -64,7 +29,7 @@ void PrintTo(const Param& p, std::ostream* os) { *os << p.c.name << " / " << p.v
 std::vector<Param> params() {
   std::vector<Param> out;
   for (const auto& c : load_attention_cases())
-    for (const auto& v : variants()) out.push_back({c, v});
+    for (const auto& v : optimized_variants()) out.push_back({c, v});
   return out;
 }
 
@@ -205,7 +170,7 @@ TEST(AttentionEdges, BlockedPathsMatchReference) {
       for (int i = 1; i < e.c.nq; i += 3)
         for (int j = 64; j < std::min(128, e.c.nk); ++j) in.allowed[size_t(i) * e.c.nk + j] = 0;
     }
-    for (const auto& v : variants()) expect_matches_reference(e.c, in, v);
+    for (const auto& v : optimized_variants()) expect_matches_reference(e.c, in, v);
   }
 }
 

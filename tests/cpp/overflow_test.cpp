@@ -14,43 +14,10 @@
 
 #include "attn/attention.h"
 #include "attn/threads.h"
+#include "attention_variants.h"
 
 namespace attn::test {
 namespace {
-
-using AttentionFn = bool (*)(float*, float*, const float*, const float*, const float*, const ScoreParams&,
-                             const MaskParams&, int, int, int, int, int);
-
-bool dispatch_optimized(float* out, float* weights, const float* q, const float* k, const float* v,
-                        const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
-  return attention_f32(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv, Variant::kOptimized);
-}
-
-bool dispatch_threads(float* out, float* weights, const float* q, const float* k, const float* v,
-                      const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
-  set_thread_count(3);
-  const bool ok = attention_f32(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv, Variant::kOptimized);
-  set_thread_count(1);
-  return ok;
-}
-
-struct Named {
-  const char* name;
-  AttentionFn fn;
-};
-
-std::vector<Named> optimized_variants() {
-  return {
-      {"scalar", &attention_f32__scalar},
-#if defined(__wasm_simd128__)
-      {"wasmsimd", &attention_f32__wasmsimd},
-#endif
-      {"dispatch", &dispatch_optimized},
-#if defined(ATTN_THREADS) && ATTN_THREADS
-      {"dispatch_threads", &dispatch_threads},
-#endif
-  };
-}
 
 struct Case {
   std::string name;
@@ -180,7 +147,7 @@ TEST(Overflow, FiniteInputsNeverGiveNanOrAMaskedLookingRow) {
       double sum = 0;
       for (int j = 0; j < c.nk; ++j) sum += wref[(size_t(1) * c.nq + 5) * c.nk + j];
       EXPECT_NEAR(sum, 1.0, 1e-6) << c.name;
-      for (const Named& variant : optimized_variants()) {
+      for (const NamedVariant& variant : optimized_variants()) {
         const std::string what = c.name + " mask " + std::to_string(int(kind)) + " " + variant.name;
         std::vector<float> out(n_out, -1.0f), w(n_w, -1.0f), flash(n_out, -1.0f);
         ASSERT_TRUE(variant.fn(out.data(), w.data(), c.q.data(), c.k.data(), c.v.data(), sp, mp, c.heads, c.nq, c.nk,
