@@ -15,17 +15,10 @@
 
 namespace {
 
-using attn_bindings::ptr;
-using attn_bindings::to_params;
-using attn_bindings::to_projections;
+using namespace attn_bindings;  // convert.h: statuses, ptr, the shared fields and their conversions
 
-using attn::MaskKind;
 using attn::Score;
 using attn::Variant;
-
-constexpr int kOk = 0;
-constexpr int kBadArgument = -1;
-constexpr int kOutOfMemory = -2;  // the forward's scratch did not fit (as in bindings.cpp)
 
 // attention's arguments (bindings.cpp's AttentionArgs without out and weights), dout, and the gradients.
 struct AttentionBackwardArgs : attn_bindings::AttentionChoice {

@@ -17,17 +17,10 @@
 
 namespace {
 
-using attn_bindings::ptr;
-using attn_bindings::to_params;
-using attn_bindings::to_projections;
+using namespace attn_bindings;  // convert.h: statuses, ptr, the shared fields and their conversions
 
-using attn::MaskKind;
 using attn::Score;
 using attn::Variant;
-
-constexpr int kOk = 0;
-constexpr int kBadArgument = -1;  // a null required pointer, a size < 1, an unknown enum value
-constexpr int kOutOfMemory = -2;  // the scratch does not fit in the WASM heap (web/src/lib/backends/wasm.js)
 
 // The WASM heap's limit (MAXIMUM_MEMORY = 2 GiB) less what malloc holds now: no scratch larger can be had.
 double heap_room() { return double(uint64_t(1) << 31) - double(mallinfo().uordblks); }

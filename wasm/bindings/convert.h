@@ -12,6 +12,11 @@
 
 namespace attn_bindings {
 
+// What every attention binding returns (the JS backend turns a negative status into an error).
+constexpr int kOk = 0;
+constexpr int kBadArgument = -1;  // a null required pointer, a size < 1, an unknown enum value
+constexpr int kOutOfMemory = -2;  // the scratch does not fit in the WASM heap, or could not be allocated
+
 template <typename T>
 T* ptr(uintptr_t p) {
   return reinterpret_cast<T*>(p);
