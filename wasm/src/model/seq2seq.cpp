@@ -14,6 +14,7 @@
 
 #include "attn/backward.h"
 #include "attn/safetensors.h"
+#include "../parallel.h"
 
 namespace attn {
 
@@ -479,6 +480,15 @@ static ScoreGrads score_grads(const AttnIndex& a, const std::vector<Seq2SeqTenso
   return s;
 }
 
+// The attention blocks run sentence by sentence (each sentence's attention is far below the pool's threshold,
+// kParallelMinMacs, on its own), so with the optimized variant on P > 1 threads a block hands each thread a fixed
+// range of sentences: min(P, B) parts.
+static int sentence_parts(size_t sentences, Variant variant) {
+  const int threads = variant == Variant::kOptimized ? thread_count() : 1;
+  return int(std::max<size_t>(1, std::min<size_t>(size_t(threads), sentences)));
+}
+static size_t sentence_split(size_t sentences, int parts, int part) { return sentences * size_t(part) / size_t(parts); }
+
 // The multi-head block over every sentence: q rows of sentence b at q_at[b] (q_len[b] of them), context rows at
 // c_at[b] (c_len[b]). Training saves for the backward; inference with keep_weights keeps [H][nq][nk] per sentence.
 static bool attention_block(AttnActs& acts, const float* x, const float* context, const std::vector<int32_t>& q_at,
@@ -498,24 +508,30 @@ static bool attention_block(AttnActs& acts, const float* x, const float* context
     acts.saved.resize(total);
   }
   acts.weights.resize(keep_weights ? B : 0);
-  bool ok = true;
-  for (size_t b = 0; b < B; ++b) {
+  // Sentence by sentence; on P threads (optimized variant) each thread takes a fixed range of sentences (each
+  // writes its own rows of out, saved and weights, so the result does not depend on the thread count).
+  auto sentence = [&](size_t b) {
     float* out = acts.out.data() + size_t(q_at[b]) * m;
     const float* xb = x + size_t(q_at[b]) * m;
     const float* cb = context + size_t(c_at[b]) * m;
     if (train) {
-      ok = multi_head_attention_forward_f32(out, acts.saved.data() + acts.saved_at[b], xb, cb, p, s, mask, q_len[b],
-                                            c_len[b], m, heads, variant) && ok;
-    } else {
-      float* w = nullptr;
-      if (keep_weights) {
-        acts.weights[b].assign(size_t(heads) * q_len[b] * c_len[b], 0.0f);
-        w = acts.weights[b].data();
-      }
-      ok = multi_head_attention_f32(out, w, xb, cb, p, s, mask, q_len[b], c_len[b], m, heads, variant) && ok;
+      return multi_head_attention_forward_f32(out, acts.saved.data() + acts.saved_at[b], xb, cb, p, s, mask, q_len[b],
+                                              c_len[b], m, heads, variant);
     }
-  }
-  return ok;
+    float* w = nullptr;
+    if (keep_weights) {
+      acts.weights[b].assign(size_t(heads) * q_len[b] * c_len[b], 0.0f);
+      w = acts.weights[b].data();
+    }
+    return multi_head_attention_f32(out, w, xb, cb, p, s, mask, q_len[b], c_len[b], m, heads, variant);
+  };
+  const int parts = sentence_parts(B, variant);
+  std::vector<char> part_ok(parts, 1);
+  parallel_for(parts, [&](int part) {
+    for (size_t b = sentence_split(B, parts, part); b < sentence_split(B, parts, part + 1); ++b)
+      part_ok[part] = sentence(b) && part_ok[part];
+  });
+  return std::all_of(part_ok.begin(), part_ok.end(), [](char c) { return c != 0; });
 }
 
 // out [T][M] = x + FFN(LN x), saving into f.
@@ -657,10 +673,58 @@ static void attention_block_backward(float* dx, float* dcontext, const AttnActs&
                                      MaskKind mask_kind, int m, int heads, Variant variant) {
   MaskParams mask;
   mask.kind = mask_kind;
-  for (size_t b = 0; b < q_at.size(); ++b) {
-    const size_t q0 = size_t(q_at[b]) * m, c0 = size_t(c_at[b]) * m;
-    multi_head_attention_backward_f32(dx + q0, dcontext + c0, dp, ds, dout + q0, acts.saved.data() + acts.saved_at[b],
-                                      x + q0, context + c0, p, s, mask, q_len[b], c_len[b], m, heads, variant);
+  const size_t B = q_at.size();
+  auto range = [&](const MultiHeadGrads& g, const ScoreGrads& gs, size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; ++b) {
+      const size_t q0 = size_t(q_at[b]) * m, c0 = size_t(c_at[b]) * m;
+      multi_head_attention_backward_f32(dx + q0, dcontext + c0, g, gs, dout + q0, acts.saved.data() + acts.saved_at[b],
+                                        x + q0, context + c0, p, s, mask, q_len[b], c_len[b], m, heads, variant);
+    }
+  };
+  const int parts = sentence_parts(B, variant);
+  if (parts == 1) {
+    range(dp, ds, 0, B);
+    return;
+  }
+  // P threads: a sentence's dx/dcontext rows are its own, but the block's parameter gradients are shared, so
+  // parts 1.. accumulate into private zeroed copies that are then added to dp/ds in part order (the same sums
+  // for a given P on every run). Layout of a copy: dW, db of q, k, v, o, then the score's dW | dWq, dWk, dv.
+  const size_t mm = size_t(m) * m, dh = size_t(m / heads), da = size_t(s.da);
+  std::vector<std::pair<float*, size_t>> shared;
+  for (const DenseGrads* d : {&dp.q, &dp.k, &dp.v, &dp.o}) shared.push_back({d->dW, mm}), shared.push_back({d->db, size_t(m)});
+  shared.push_back({ds.dW, dh * dh});
+  shared.push_back({ds.dWq, da * dh});
+  shared.push_back({ds.dWk, da * dh});
+  shared.push_back({ds.dv, da});
+  size_t per_part = 0;
+  for (const auto& [ptr, n] : shared) per_part += ptr ? n : 0;
+  std::vector<float> scratch(per_part * size_t(parts - 1), 0.0f);
+  auto private_grads = [&](int part, MultiHeadGrads* g, ScoreGrads* gs) {
+    float* at = scratch.data() + per_part * size_t(part - 1);
+    float* slots[12];
+    for (size_t i = 0; i < shared.size(); ++i) {
+      slots[i] = shared[i].first ? at : nullptr;
+      if (shared[i].first) at += shared[i].second;
+    }
+    DenseGrads* ds_[4] = {&g->q, &g->k, &g->v, &g->o};
+    for (int i = 0; i < 4; ++i) ds_[i]->dW = slots[2 * i], ds_[i]->db = slots[2 * i + 1];
+    gs->dW = slots[8], gs->dWq = slots[9], gs->dWk = slots[10], gs->dv = slots[11];
+  };
+  parallel_for(parts, [&](int part) {
+    const size_t b0 = sentence_split(B, parts, part), b1 = sentence_split(B, parts, part + 1);
+    if (part == 0) return range(dp, ds, b0, b1);
+    MultiHeadGrads g;
+    ScoreGrads gs;
+    private_grads(part, &g, &gs);
+    range(g, gs, b0, b1);
+  });
+  for (int part = 1; part < parts; ++part) {  // in part order
+    const float* from = scratch.data() + per_part * size_t(part - 1);
+    for (const auto& [ptr, n] : shared) {
+      if (!ptr) continue;
+      for (size_t e = 0; e < n; ++e) ptr[e] += from[e];
+      from += n;
+    }
   }
 }
 
