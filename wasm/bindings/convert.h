@@ -1,7 +1,9 @@
-// The argument conversions the Embind files share: a heap address to a pointer, score and mask codes to
-// attn::ScoreParams / attn::MaskParams. Codes are web/src/lib/spec.js's, bounded by attn::kScoreCount and
+// The argument conversions the Embind files share: a heap address to a pointer, the fields every attention
+// call shares, score and mask codes to attn::ScoreParams / attn::MaskParams. Codes are web/src/lib/spec.js's, bounded by attn::kScoreCount and
 // attn::kMaskKindCount (bindings.cpp static_asserts the counts).
 #pragma once
+
+#include <emscripten/bind.h>
 
 #include <cstdint>
 
@@ -14,28 +16,55 @@ T* ptr(uintptr_t p) {
   return reinterpret_cast<T*>(p);
 }
 
-// Score and mask parameters, or false when a required one is missing or a code is unknown.
-inline bool to_params(int score, uintptr_t W, uintptr_t Wq, uintptr_t Wk, uintptr_t va, int da, int mask,
-                      uintptr_t allowed, attn::ScoreParams* sp, attn::MaskParams* mp) {
+// The fields every attention call's arguments share (forward and backward, per-head and multi-head): the
+// score parameters (v is `va`: dv names value dims or a gradient), the explicit mask, the codes of the op spec,
+// and the sizes they all have. Each call's Args struct derives from it and registers these with choice_fields.
+struct AttentionChoice {
+  uintptr_t W = 0, Wq = 0, Wk = 0, va = 0, allowed = 0;
+  int score = 1, mask = 0, variant = 1, heads = 1, nq = 0, nk = 0, da = 0;
+};
+
+// Called on the temporary value_object<Args>(...) that the caller's chain of .field() goes on with (it is
+// finalized when that full expression ends).
+template <typename Args>
+emscripten::value_object<Args>& choice_fields(emscripten::value_object<Args>&& o) {
+  return o.field("W", &AttentionChoice::W)
+      .field("Wq", &AttentionChoice::Wq)
+      .field("Wk", &AttentionChoice::Wk)
+      .field("va", &AttentionChoice::va)
+      .field("allowed", &AttentionChoice::allowed)
+      .field("score", &AttentionChoice::score)
+      .field("mask", &AttentionChoice::mask)
+      .field("variant", &AttentionChoice::variant)
+      .field("heads", &AttentionChoice::heads)
+      .field("nq", &AttentionChoice::nq)
+      .field("nk", &AttentionChoice::nk)
+      .field("da", &AttentionChoice::da);
+}
+
+// Score and mask parameters, or false when a size is not positive, a required parameter is missing or a code is
+// unknown.
+inline bool to_params(const AttentionChoice& a, attn::ScoreParams* sp, attn::MaskParams* mp) {
   using attn::MaskKind;
   using attn::Score;
-  if (score < 0 || score >= attn::kScoreCount || mask < 0 || mask >= attn::kMaskKindCount) return false;
-  sp->score = Score(score);
+  if (a.heads < 1 || a.nq < 1 || a.nk < 1 || a.variant < 0 || a.variant > 1) return false;
+  if (a.score < 0 || a.score >= attn::kScoreCount || a.mask < 0 || a.mask >= attn::kMaskKindCount) return false;
+  sp->score = Score(a.score);
   if (sp->score == Score::kGeneral) {
-    if (!W) return false;
-    sp->W = ptr<const float>(W);
+    if (!a.W) return false;
+    sp->W = ptr<const float>(a.W);
   }
   if (sp->score == Score::kAdditive) {
-    if (!Wq || !Wk || !va || da < 1) return false;
-    sp->Wq = ptr<const float>(Wq);
-    sp->Wk = ptr<const float>(Wk);
-    sp->v = ptr<const float>(va);
-    sp->da = da;
+    if (!a.Wq || !a.Wk || !a.va || a.da < 1) return false;
+    sp->Wq = ptr<const float>(a.Wq);
+    sp->Wk = ptr<const float>(a.Wk);
+    sp->v = ptr<const float>(a.va);
+    sp->da = a.da;
   }
-  mp->kind = MaskKind(mask);
+  mp->kind = MaskKind(a.mask);
   if (mp->kind == MaskKind::kExplicit) {
-    if (!allowed) return false;
-    mp->allowed = ptr<const uint8_t>(allowed);
+    if (!a.allowed) return false;
+    mp->allowed = ptr<const uint8_t>(a.allowed);
   }
   return true;
 }

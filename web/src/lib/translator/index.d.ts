@@ -1,6 +1,9 @@
 // Types of the toy English -> German encoder-decoder and its trainer (index.js, docs/TRANSLATOR.md).
 
-export type ScoreName = 'dot' | 'scaled_dot' | 'general' | 'additive';
+import type { Score } from '../index.js';
+
+/** A score function's name: the spec's names (web/src/lib/spec.js), typed once in ../index.d.ts. */
+export type ScoreName = Score;
 
 export interface TrainerOptions {
   score?: ScoreName;
