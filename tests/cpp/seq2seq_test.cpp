@@ -219,15 +219,18 @@ TEST(Seq2SeqTraining, TwoThreadsFollowTheOneThreadCurve) {
   for (size_t i = 0; i < one.size(); ++i) EXPECT_NEAR(two[i], one[i], 1e-5) << "step " << i + 1;
 }
 
-// The attention blocks split their sentences over the threads (seq2seq.cpp, attention_block*): on two threads
-// (builds with threads) every score function's whole-model gradient, parameter gradients summed from private
-// per-thread copies, equals one thread's within float rounding, and two runs on two threads give the same bits.
+// The attention blocks split their sentences over the threads and the feed-forward blocks their rows (seq2seq.cpp,
+// accumulate_in_parts): on two threads (builds with threads) every score function's whole-model gradient,
+// parameter gradients summed from private per-thread copies, equals one thread's within float rounding, and two
+// runs on two threads give the same bits.
 TEST(Seq2SeqTraining, TwoThreadsGiveTheOneThreadGradient) {
   for (Score score : {Score::kDot, Score::kScaledDot, Score::kGeneral, Score::kAdditive}) {
     Seq2SeqConfig c = tiny(score);
-    c.src_vocab = 5, c.tgt_vocab = 8, c.d_model = 16, c.max_len = 8;
+    c.src_vocab = 5, c.tgt_vocab = 8, c.d_model = 16, c.d_ff = 64, c.max_len = 8;
     uint32_t state = 21;
-    const Seq2SeqBatch batch = ReverseTask().batch(state, 9);  // 9 sentences: unequal parts
+    // 61 sentences (unequal parts), ~180 rows: the feed-forward blocks (rows x 16 x 64 >= kRowParallelMacs)
+    // split their rows too.
+    const Seq2SeqBatch batch = ReverseTask().batch(state, 61);
     auto gradient = [&](int threads, float* loss) {
       set_thread_count(threads);
       Seq2SeqModel model;
