@@ -15,16 +15,10 @@
 
 namespace {
 
-using attn_bindings::ptr;
-using attn_bindings::to_params;
+using namespace attn_bindings;  // convert.h: statuses, ptr, the shared fields and their conversions
 
-using attn::MaskKind;
 using attn::Score;
 using attn::Variant;
-
-constexpr int kOk = 0;
-constexpr int kBadArgument = -1;
-constexpr int kOutOfMemory = -2;  // the forward's scratch did not fit (as in bindings.cpp)
 
 // attention's arguments (bindings.cpp's AttentionArgs without out and weights), dout, and the gradients.
 struct AttentionBackwardArgs : attn_bindings::AttentionChoice {
@@ -33,11 +27,10 @@ struct AttentionBackwardArgs : attn_bindings::AttentionChoice {
   int dkDims = 0, dvDims = 0;
 };
 
-struct MultiHeadBackwardArgs : attn_bindings::AttentionChoice {
-  uintptr_t x = 0, context = 0, wq = 0, wk = 0, wv = 0, wo = 0, bq = 0, bk = 0, bv = 0, bo = 0, dout = 0;
+struct MultiHeadBackwardArgs : attn_bindings::MultiHeadChoice {
+  uintptr_t dout = 0;
   uintptr_t dx = 0, dcontext = 0, dwq = 0, dwk = 0, dwv = 0, dwo = 0, dbq = 0, dbk = 0, dbv = 0, dbo = 0, dW = 0,
             dWq = 0, dWk = 0, dva = 0;
-  int dModel = 0;
 };
 
 // Zeroes `count` floats at p (when p is not null) and returns it as a gradient buffer.
@@ -85,16 +78,11 @@ int attentionBackward(const AttentionBackwardArgs& a) {
 int multiHeadAttentionBackward(const MultiHeadBackwardArgs& a) {
   attn::ScoreParams sp;
   attn::MaskParams mp;
-  if (!a.x || !a.context || !a.wq || !a.wk || !a.wv || !a.wo || !a.dout || !a.dx || !a.dwq || !a.dwk || !a.dwv ||
-      !a.dwo || a.heads < 1 || a.dModel < 1 || a.dModel % a.heads != 0 || !to_params(a, &sp, &mp))
+  attn::MultiHeadParams p;
+  if (!a.dout || !a.dx || !a.dwq || !a.dwk || !a.dwv || !a.dwo || !to_projections(a, &p) || !to_params(a, &sp, &mp))
     return kBadArgument;
   const int m = a.dModel, nq = a.nq, nk = a.nk, dh = m / a.heads;
   const bool self = a.context == a.x;
-  attn::MultiHeadParams p;
-  p.q = {ptr<const float>(a.wq), ptr<const float>(a.bq)};
-  p.k = {ptr<const float>(a.wk), ptr<const float>(a.bk)};
-  p.v = {ptr<const float>(a.wv), ptr<const float>(a.bv)};
-  p.o = {ptr<const float>(a.wo), ptr<const float>(a.bo)};
   std::vector<float> out(size_t(nq) * m), saved(attn::multi_head_saved_size(nq, nk, m, a.heads));
   if (!attn::multi_head_attention_forward_f32(out.data(), saved.data(), ptr<const float>(a.x),
                                               ptr<const float>(a.context), p, sp, mp, nq, nk, m, a.heads,
@@ -133,17 +121,7 @@ EMSCRIPTEN_BINDINGS(attn_backward) {
       .field("dva", &AttentionBackwardArgs::dva)
       .field("dkDims", &AttentionBackwardArgs::dkDims)
       .field("dvDims", &AttentionBackwardArgs::dvDims);
-  choice_fields(value_object<MultiHeadBackwardArgs>("MultiHeadBackwardArgs"))
-      .field("x", &MultiHeadBackwardArgs::x)
-      .field("context", &MultiHeadBackwardArgs::context)
-      .field("wq", &MultiHeadBackwardArgs::wq)
-      .field("wk", &MultiHeadBackwardArgs::wk)
-      .field("wv", &MultiHeadBackwardArgs::wv)
-      .field("wo", &MultiHeadBackwardArgs::wo)
-      .field("bq", &MultiHeadBackwardArgs::bq)
-      .field("bk", &MultiHeadBackwardArgs::bk)
-      .field("bv", &MultiHeadBackwardArgs::bv)
-      .field("bo", &MultiHeadBackwardArgs::bo)
+  multi_head_fields(value_object<MultiHeadBackwardArgs>("MultiHeadBackwardArgs"))
       .field("dout", &MultiHeadBackwardArgs::dout)
       .field("dx", &MultiHeadBackwardArgs::dx)
       .field("dcontext", &MultiHeadBackwardArgs::dcontext)
@@ -158,8 +136,7 @@ EMSCRIPTEN_BINDINGS(attn_backward) {
       .field("dW", &MultiHeadBackwardArgs::dW)
       .field("dWq", &MultiHeadBackwardArgs::dWq)
       .field("dWk", &MultiHeadBackwardArgs::dWk)
-      .field("dva", &MultiHeadBackwardArgs::dva)
-      .field("dModel", &MultiHeadBackwardArgs::dModel);
+      .field("dva", &MultiHeadBackwardArgs::dva);
   function("attentionBackward", &attentionBackward);
   function("multiHeadAttentionBackward", &multiHeadAttentionBackward);
 }

@@ -17,16 +17,10 @@
 
 namespace {
 
-using attn_bindings::ptr;
-using attn_bindings::to_params;
+using namespace attn_bindings;  // convert.h: statuses, ptr, the shared fields and their conversions
 
-using attn::MaskKind;
 using attn::Score;
 using attn::Variant;
-
-constexpr int kOk = 0;
-constexpr int kBadArgument = -1;  // a null required pointer, a size < 1, an unknown enum value
-constexpr int kOutOfMemory = -2;  // the scratch does not fit in the WASM heap (web/src/lib/backends/wasm.js)
 
 // The WASM heap's limit (MAXIMUM_MEMORY = 2 GiB) less what malloc holds now: no scratch larger can be had.
 double heap_room() { return double(uint64_t(1) << 31) - double(mallinfo().uordblks); }
@@ -41,10 +35,8 @@ struct AttentionArgs : attn_bindings::AttentionChoice {
   int dk = 0, dv = 0;
 };
 
-struct MultiHeadArgs : attn_bindings::AttentionChoice {
-  uintptr_t out = 0, weights = 0, x = 0, context = 0, wq = 0, wk = 0, wv = 0, wo = 0, bq = 0, bk = 0, bv = 0,
-            bo = 0;
-  int dModel = 0;
+struct MultiHeadArgs : attn_bindings::MultiHeadChoice {
+  uintptr_t out = 0, weights = 0;
 };
 
 int attention(const AttentionArgs& a) {
@@ -80,14 +72,8 @@ double attentionScratchBytes(const AttentionArgs& a) {
 int multiHeadAttention(const MultiHeadArgs& a) {
   attn::ScoreParams sp;
   attn::MaskParams mp;
-  if (!a.out || !a.x || !a.context || !a.wq || !a.wk || !a.wv || !a.wo || a.heads < 1 || a.nq < 1 || a.nk < 1 ||
-      a.dModel < 1 || a.dModel % a.heads != 0 || !to_params(a, &sp, &mp))
-    return kBadArgument;
   attn::MultiHeadParams p;
-  p.q = {ptr<const float>(a.wq), ptr<const float>(a.bq)};
-  p.k = {ptr<const float>(a.wk), ptr<const float>(a.bk)};
-  p.v = {ptr<const float>(a.wv), ptr<const float>(a.bv)};
-  p.o = {ptr<const float>(a.wo), ptr<const float>(a.bo)};
+  if (!a.out || !to_projections(a, &p) || !to_params(a, &sp, &mp)) return kBadArgument;
   if (double(attn::multi_head_attention_f32_workspace_bytes(sp, a.nq, a.nk, a.dModel, a.heads, Variant(a.variant))) >
       heap_room())
     return kOutOfMemory;
@@ -143,20 +129,9 @@ EMSCRIPTEN_BINDINGS(attn_engine) {
       .field("v", &AttentionArgs::v)
       .field("dk", &AttentionArgs::dk)
       .field("dv", &AttentionArgs::dv);
-  choice_fields(value_object<MultiHeadArgs>("MultiHeadArgs"))
+  multi_head_fields(value_object<MultiHeadArgs>("MultiHeadArgs"))
       .field("out", &MultiHeadArgs::out)
-      .field("weights", &MultiHeadArgs::weights)
-      .field("x", &MultiHeadArgs::x)
-      .field("context", &MultiHeadArgs::context)
-      .field("wq", &MultiHeadArgs::wq)
-      .field("wk", &MultiHeadArgs::wk)
-      .field("wv", &MultiHeadArgs::wv)
-      .field("wo", &MultiHeadArgs::wo)
-      .field("bq", &MultiHeadArgs::bq)
-      .field("bk", &MultiHeadArgs::bk)
-      .field("bv", &MultiHeadArgs::bv)
-      .field("bo", &MultiHeadArgs::bo)
-      .field("dModel", &MultiHeadArgs::dModel);
+      .field("weights", &MultiHeadArgs::weights);
   function("attention", &attention);
   function("multiHeadAttention", &multiHeadAttention);
   function("attentionScratchBytes", &attentionScratchBytes);

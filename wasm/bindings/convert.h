@@ -6,10 +6,16 @@
 #include <emscripten/bind.h>
 
 #include <cstdint>
+#include <utility>
 
 #include "attn/attention.h"
 
 namespace attn_bindings {
+
+// What every attention binding returns (the JS backend turns a negative status into an error).
+constexpr int kOk = 0;
+constexpr int kBadArgument = -1;  // a null required pointer, a size < 1, an unknown enum value
+constexpr int kOutOfMemory = -2;  // the scratch does not fit in the WASM heap, or could not be allocated
 
 template <typename T>
 T* ptr(uintptr_t p) {
@@ -40,6 +46,41 @@ emscripten::value_object<Args>& choice_fields(emscripten::value_object<Args>&& o
       .field("nq", &AttentionChoice::nq)
       .field("nk", &AttentionChoice::nk)
       .field("da", &AttentionChoice::da);
+}
+
+// The fields a multi-head call adds (forward and backward): its input, context and projections.
+struct MultiHeadChoice : AttentionChoice {
+  uintptr_t x = 0, context = 0, wq = 0, wk = 0, wv = 0, wo = 0, bq = 0, bk = 0, bv = 0, bo = 0;
+  int dModel = 0;
+};
+
+template <typename Args>
+emscripten::value_object<Args>& multi_head_fields(emscripten::value_object<Args>&& o) {
+  return choice_fields(std::move(o))
+      .field("x", &MultiHeadChoice::x)
+      .field("context", &MultiHeadChoice::context)
+      .field("wq", &MultiHeadChoice::wq)
+      .field("wk", &MultiHeadChoice::wk)
+      .field("wv", &MultiHeadChoice::wv)
+      .field("wo", &MultiHeadChoice::wo)
+      .field("bq", &MultiHeadChoice::bq)
+      .field("bk", &MultiHeadChoice::bk)
+      .field("bv", &MultiHeadChoice::bv)
+      .field("bo", &MultiHeadChoice::bo)
+      .field("dModel", &MultiHeadChoice::dModel);
+}
+
+// The projections (weights required, biases optional), or false when a weight is missing or dModel is not a
+// positive multiple of heads.
+inline bool to_projections(const MultiHeadChoice& a, attn::MultiHeadParams* p) {
+  if (!a.x || !a.context || !a.wq || !a.wk || !a.wv || !a.wo || a.heads < 1 || a.dModel < 1 ||
+      a.dModel % a.heads != 0)
+    return false;
+  p->q = {ptr<const float>(a.wq), ptr<const float>(a.bq)};
+  p->k = {ptr<const float>(a.wk), ptr<const float>(a.bk)};
+  p->v = {ptr<const float>(a.wv), ptr<const float>(a.bv)};
+  p->o = {ptr<const float>(a.wo), ptr<const float>(a.bo)};
+  return true;
 }
 
 // Score and mask parameters, or false when a size is not positive, a required parameter is missing or a code is

@@ -100,7 +100,7 @@ export interface BlockSteps {
   dModel: number;
   heads: number;
   dh: number;
-  score: 'dot' | 'scaled_dot' | 'general' | 'additive';
+  score: ScoreName;
   mask: 'none' | 'causal';
   /** the block's own score weights, shared by its heads: {} (dot, scaled_dot), { W } (general), { Wq, Wk, v } (additive) */
   scoreParams: Record<string, Float32Array>;
