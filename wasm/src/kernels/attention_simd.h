@@ -70,6 +70,19 @@ inline float hsum(v128_t v) {
   return wasm_f32x4_extract_lane(v, 0);
 }
 
+// t [MR rows at stride ldt][NR] = the 4x8 tile vr0x0123, vr0x4567 (row 0), ... vr3x4567 (row 3).
+inline void store_4x8(float* t, int ldt, v128_t v00, v128_t v04, v128_t v10, v128_t v14, v128_t v20, v128_t v24,
+                      v128_t v30, v128_t v34) {
+  wasm_v128_store(t, v00);
+  wasm_v128_store(t + 4, v04);
+  wasm_v128_store(t + ldt, v10);
+  wasm_v128_store(t + ldt + 4, v14);
+  wasm_v128_store(t + 2 * ldt, v20);
+  wasm_v128_store(t + 2 * ldt + 4, v24);
+  wasm_v128_store(t + 3 * ldt, v30);
+  wasm_v128_store(t + 3 * ldt + 4, v34);
+}
+
 // s [MR rows at stride lds][NR]; q [MR rows at stride ldq][D] (q'); kpanel [D][NR] (NR keys, transposed).
 // s[r][c] = sum_d q[r][d] kpanel[d][c]: each loaded key vector serves 4 queries, 8 accumulators in registers.
 inline void scores_4x8(float* s, int lds, const float* q, int ldq, const float* kpanel, int dk) {
@@ -98,14 +111,7 @@ inline void scores_4x8(float* s, int lds, const float* q, int ldq, const float* 
     vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vq3, vk0123));
     vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vq3, vk4567));
   }
-  wasm_v128_store(s, vacc0x0123);
-  wasm_v128_store(s + 4, vacc0x4567);
-  wasm_v128_store(s + lds, vacc1x0123);
-  wasm_v128_store(s + lds + 4, vacc1x4567);
-  wasm_v128_store(s + 2 * lds, vacc2x0123);
-  wasm_v128_store(s + 2 * lds + 4, vacc2x4567);
-  wasm_v128_store(s + 3 * lds, vacc3x0123);
-  wasm_v128_store(s + 3 * lds + 4, vacc3x4567);
+  store_4x8(s, lds, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
 }
 
 // The same product with the MR queries interleaved: q4 [D][MR] (q4[d][r] = q[r][d]). One pointer at fixed
@@ -134,14 +140,7 @@ inline void scores_4x8_quads(float* s, int lds, const float* q4, const float* kp
     vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vq3, vk4567));
     q4 += kMr;
   }
-  wasm_v128_store(s, vacc0x0123);
-  wasm_v128_store(s + 4, vacc0x4567);
-  wasm_v128_store(s + lds, vacc1x0123);
-  wasm_v128_store(s + lds + 4, vacc1x4567);
-  wasm_v128_store(s + 2 * lds, vacc2x0123);
-  wasm_v128_store(s + 2 * lds + 4, vacc2x4567);
-  wasm_v128_store(s + 3 * lds, vacc3x0123);
-  wasm_v128_store(s + 3 * lds + 4, vacc3x4567);
+  store_4x8(s, lds, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
 }
 
 // Additive scores for one query row and NR keys: s[c] = sum_a v[a] tanh(pq[a] + pkT[a][c]).
@@ -190,14 +189,7 @@ inline void pv_4x8(float* acc, int lda, const float* p, int ldp, const float* vc
     vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vp3, vv0123));
     vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vp3, vv4567));
   }
-  wasm_v128_store(a0, vacc0x0123);
-  wasm_v128_store(a0 + 4, vacc0x4567);
-  wasm_v128_store(a1, vacc1x0123);
-  wasm_v128_store(a1 + 4, vacc1x4567);
-  wasm_v128_store(a2, vacc2x0123);
-  wasm_v128_store(a2 + 4, vacc2x4567);
-  wasm_v128_store(a3, vacc3x0123);
-  wasm_v128_store(a3 + 4, vacc3x4567);
+  store_4x8(acc, lda, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
 }
 
 // pv_4x8 with the MR rows of p at a fixed stride kLdp: one pointer, the rows at constant offsets (wasm load
@@ -230,14 +222,7 @@ inline void pv_4x8_fixed(float* acc, int lda, const float* p, const float* vcols
     vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vp3, vv4567));
     p += 1;
   }
-  wasm_v128_store(a0, vacc0x0123);
-  wasm_v128_store(a0 + 4, vacc0x4567);
-  wasm_v128_store(a1, vacc1x0123);
-  wasm_v128_store(a1 + 4, vacc1x4567);
-  wasm_v128_store(a2, vacc2x0123);
-  wasm_v128_store(a2 + 4, vacc2x4567);
-  wasm_v128_store(a3, vacc3x0123);
-  wasm_v128_store(a3 + 4, vacc3x4567);
+  store_4x8(acc, lda, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
 }
 
 // x[t] *= c for t < n (any n).
