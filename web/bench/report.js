@@ -91,7 +91,9 @@ export function formatReport(results) {
   out.push('');
   out.push(`scaled-dot attention, d = 64, one thread unless the row names threads. ms = median over interleaved rounds (${rounds}; at most 3 for calls slower than ` +
     `${results.settings?.slowMs} ms, fewer past ${(results.settings?.slowBudgetMs ?? 0) / 1000} s) [min-max]; samples x calls per sample; ` +
-    `GFLOP/s = 4*H*N^2*d / t; % of the measured peak; max abs err vs our reference (output / weights); "ours x" = its ms / ours SIMD ms`);
+    `GFLOP/s = 4*H*N^2*d / t; % of the measured peak; max abs err vs our reference (output / weights); "ours x" = its ms / ours SIMD ms; ` +
+    (results.settings?.separateThreads === false ? 'all rows interleaved in one phase, thread pools alive (--threads-together)'
+      : 'the threaded and WebGPU rows timed in a second phase, after the one-thread rows, with no thread pool alive before it'));
   const rows = [];
   for (const s of shapes(results)) {
     const ours = s.rows['ours.optimized'];
