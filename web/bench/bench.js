@@ -7,6 +7,9 @@
 //   pass 3: scaled-dot attention for N in {128, 512, 2048}, H in {1, 12}, weights off and on: per shape,
 //           every competitor runs once and is checked against our reference (max abs error), then all of
 //           them run interleaved for several rounds (order rotated each round); median and spread;
+//           the one-thread rows first, before any thread pool exists; then the threaded engine, onnxruntime-web's
+//           2-thread instance and WebGPU are created and their rows timed in a second pass over the shapes, beside
+//           the one-thread kernel again ("pools alive"); option separateThreads: false = one pass (bench/README.md);
 //   pass 4: the model (model.run vs TF.js on the original graph, and on the threaded engine), when engine.loadModel exists;
 //   and WebGPU rows beside the WASM ones when createEngine({ backend: 'webgpu' }) works.
 // Anything missing is skipped with a note; nothing here asserts a time. Returns a plain JSON object that
