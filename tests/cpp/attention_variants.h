@@ -56,6 +56,8 @@ inline std::vector<NamedVariant> optimized_variants() {
       {"wasmsimd_tiling2", &wasmsimd_tiling<2>},
       {"wasmsimd_tiling3", &wasmsimd_tiling<3>},
       {"wasmsimd_tiling4", &wasmsimd_tiling<4>},
+      {"wasmsimd_tiling5", &wasmsimd_tiling<5>},
+      {"wasmsimd_tiling6", &wasmsimd_tiling<6>},
 #endif
       {"dispatch", &dispatch_optimized},
 #if defined(ATTN_THREADS) && ATTN_THREADS

@@ -32,17 +32,24 @@ constexpr int kBlockQueries = 32;  // Bq (multiple of MR): queries sharing each 
 //       has 48 KiB), a 32-key pair half of it, at the price of twice the per-tile softmax bookkeeping.
 //   quads: q' interleaved per MR queries ([Tq4/MR][D][MR], scores_4x8_quads) instead of rows.
 //   fixed_p: the flash P.V reads the scores scratch (rows at stride kMaxTileKeys) with pv_4x8_fixed.
+//   fused (flash, quads): on a tile with no masked key (no padding key, not on the causal diagonal, no
+//       explicit mask) the row max, min and finiteness come out of the score micro-kernel
+//       (scores_4x8_quads_stats) instead of the passes finite_4n and row_max over the tile.
+//   nocut (with fused): the exp of such a tile drops its cutoff mask when the tile's min - m >= kExpCutoff
+//       (same bits; masked tiles, which hold -INFINITY, keep it).
 struct Tiling {
   int bk;
-  bool quads, fixed_p;
+  bool quads, fixed_p, fused, nocut;
 };
 // index = variant id; 0 is the default.
 constexpr Tiling kTilings[kSimdVariantCount] = {
-    {64, true, true},    // 0 default: = 4
-    {64, false, false},  // 1: Bk 64, q' rows, P rows by pointer (the kernel of the 2026-11-29 Zen 5 run)
-    {32, true, true},    // 2: Bk 32, q' quads, P at a fixed stride
-    {64, true, false},   // 3: Bk 64, q' quads, P rows by pointer
-    {64, true, true},    // 4: Bk 64, q' quads, P at a fixed stride
+    {64, true, true, false, false},    // 0 default: = 4
+    {64, false, false, false, false},  // 1: Bk 64, q' rows, P rows by pointer (the kernel of the 2026-11-29 Zen 5 run)
+    {32, true, true, false, false},    // 2: Bk 32, q' quads, P at a fixed stride
+    {64, true, false, false, false},   // 3: Bk 64, q' quads, P rows by pointer
+    {64, true, true, false, false},    // 4: Bk 64, q' quads, P at a fixed stride
+    {64, true, true, true, true},      // 5: 4 + row stats fused into the score micro-kernel + exp without cutoff
+    {64, true, true, true, false},     // 6: 4 + row stats fused into the score micro-kernel
 };
 
 // Everything one head needs, packed once per head so the micro-kernels see no edges:
@@ -89,6 +96,8 @@ class Head {
     bk_ = tiling.bk;
     fixed_p_ = tiling.fixed_p;
     quads_ = tiling.quads && !additive_;
+    fused_ = tiling.fused && quads_;
+    nocut_ = tiling.nocut && fused_;
     p_.nq4 = round_up(nq, kMr);
     p_.nk8 = round_up(nk, kNr);
     p_.dv8 = round_up(dv, kNr);
@@ -169,6 +178,30 @@ class Head {
     }
   }
 
+  // True when no key of j0..j0+n8-1 is masked for queries i..i+3: no padding key, causal tile below the
+  // diagonal (causal_end grows with the row), no explicit mask.
+  bool tile_unmasked(int i, int j0, int n8) const {
+    return j0 + n8 <= nk_ && mask_.kind != MaskKind::kExplicit && kernels::causal_end(mask_, i, nq_, nk_) >= j0 + n8;
+  }
+
+  // scores() for an unmasked tile (tile_unmasked, quads): s and the rows' max, min and finiteness in st.
+  // A row the stats call non-finite gets scores()' look at its keys (bad [MR]); false then: the caller
+  // uses the passes of scores() on this tile.
+  bool scores_fused(float* s, int lds, int i, int j0, int n8, uint8_t* bad, TileStats& st) const {
+    st.reset();
+    for (int c = 0; c < n8; c += kNr)
+      scores_4x8_quads_stats(s + c, lds, &p_.qp[size_t(i) * dk_], &p_.kp[size_t((j0 + c) / kNr) * dk_ * kNr], dk_, st);
+    bool finite = true;
+    for (int r = 0; r < kMr && i + r < nq_; ++r) {
+      if (st.finite(r)) continue;
+      finite = false;
+      const float* sr = s + size_t(r) * lds;
+      for (int c = 0; c < n8; ++c)
+        if (!(std::fabs(sr[c]) < INFINITY)) bad[r] = 1;
+    }
+    return finite;
+  }
+
   // acc [MR rows at stride lda][Dv8] += p [MR rows at stride ldp][n] . V[j0 .. j0+n-1] (keys >= Tk, whose
   // p is 0, are not read).
   void accumulate(float* acc, int lda, const float* p, int ldp, int j0, int n) const {
@@ -195,16 +228,21 @@ class Head {
     std::fill(w.l.begin(), w.l.begin() + nb, 0.0f);
     std::fill(w.bad.begin(), w.bad.begin() + nb, uint8_t(0));
     const int block_end8 = round_up(keys_end(ib + nb - 1), kNr);
+    TileStats st;
     for (int j0 = 0; j0 < block_end8; j0 += bk_) {
       for (int g = 0; g < nb; g += kMr) {
         const int i = ib + g;
         const int end8 = std::min(round_up(keys_end(i + kMr - 1), kNr), j0 + bk_);
         if (end8 <= j0) continue;  // causal: the whole tile is masked for these queries
         const int n = end8 - j0;
-        scores(w.s.data(), kMaxTileKeys, i, j0, n, &w.bad[g]);  // pass 1
-        for (int r = 0; r < kMr; ++r) {                    // pass 2
+        // pass 1: on an unmasked tile under fused_, the scores and their row stats from the micro-kernel
+        // (stats = false when a row is not finite: then row_max, as scores() would; its masks are no-ops here)
+        bool stats = false;
+        if (fused_ && tile_unmasked(i, j0, n)) stats = scores_fused(w.s.data(), kMaxTileKeys, i, j0, n, &w.bad[g], st);
+        else scores(w.s.data(), kMaxTileKeys, i, j0, n, &w.bad[g]);
+        for (int r = 0; r < kMr; ++r) {  // pass 2
           float* sr = &w.s[size_t(r) * kMaxTileKeys];
-          const float t = row_max(sr, n);
+          const float t = stats ? hmax(st.max[r]) : row_max(sr, n);
           if (t == -INFINITY) {
             std::fill(sr, sr + n, 0.0f);
             continue;
@@ -217,7 +255,8 @@ class Head {
             if (mr != -INFINITY) scale_row(&w.acc[size_t(g + r) * dv8], dv8, c);
             mr = mnew;
           }
-          w.l[g + r] += exp_row(sr, n, mnew);
+          w.l[g + r] += nocut_ && stats && hmin(st.min[r]) - mnew >= kExpCutoff ? exp_row<false>(sr, n, mnew)
+                                                                                : exp_row(sr, n, mnew);
         }
         if (fixed_p_) accumulate_scratch(&w.acc[size_t(g) * dv8], dv8, w.s.data(), j0, n);
         else accumulate(&w.acc[size_t(g) * dv8], dv8, w.s.data(), kMaxTileKeys, j0, n);
@@ -314,7 +353,7 @@ class Head {
   ScoreParams score_;
   MaskParams mask_;
   int nq_, nk_, dk_, dv_, qcols_;
-  bool additive_, quads_, fixed_p_;
+  bool additive_, quads_, fixed_p_, fused_, nocut_;
   int bk_;  // Bk of this call (Tiling::bk)
   Packed p_;
   const float* v_ = nullptr;  // V [Tk][Dv8]: the caller's V of this head, or p_.vp

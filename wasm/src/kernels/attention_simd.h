@@ -19,9 +19,14 @@ constexpr int kNr = 8;  // NR: keys per K panel, value columns per P.V micro-til
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
+// The x below which vexp_nonpositive gives 0 (where expf is denormal).
+constexpr float kExpCutoff = -0x1.5D589Ep6f;
+
 // exp(x) for x <= 0 and x = -INFINITY (XNNPACK's "rr2_p5": range reduction x = n ln2 + t with ln2 in two
 // parts, a degree-5 polynomial on t, 2^n built in the exponent bits). Relative error about 1e-7;
-// x < -87.34 (where expf is denormal) and -INFINITY give exactly 0.
+// x < -87.34 (where expf is denormal) and -INFINITY give exactly 0. kCutoff = false drops that last mask
+// (2 of the ~22 ops): only for x known in [kExpCutoff, 0], where both give the same bits.
+template <bool kCutoff = true>
 inline v128_t vexp_nonpositive(v128_t vx) {
   const v128_t vmagic_bias = wasm_f32x4_const_splat(0x1.8000FEp23f);
   const v128_t vlog2e = wasm_f32x4_const_splat(0x1.715476p+0f);
@@ -32,7 +37,7 @@ inline v128_t vexp_nonpositive(v128_t vx) {
   const v128_t vc3 = wasm_f32x4_const_splat(0x1.555A80p-3f);
   const v128_t vc2 = wasm_f32x4_const_splat(0x1.FFFDC6p-2f);
   const v128_t vc1 = wasm_f32x4_const_splat(0x1.FFFFF6p-1f);
-  const v128_t vdenorm_cutoff = wasm_f32x4_const_splat(-0x1.5D589Ep6f);
+  const v128_t vdenorm_cutoff = wasm_f32x4_const_splat(kExpCutoff);
 
   v128_t vn = wasm_f32x4_add(wasm_f32x4_mul(vx, vlog2e), vmagic_bias);
   const v128_t vs = wasm_i32x4_shl(vn, 23);  // 2^n
@@ -45,6 +50,7 @@ inline v128_t vexp_nonpositive(v128_t vx) {
   vp = wasm_f32x4_add(wasm_f32x4_mul(vp, vt), vc1);
   vt = wasm_f32x4_mul(vt, vs);
   const v128_t vf = wasm_f32x4_add(wasm_f32x4_mul(vt, vp), vs);  // 2^n (1 + t p(t))
+  if (!kCutoff) return vf;
   return wasm_v128_andnot(vf, wasm_f32x4_lt(vx, vdenorm_cutoff));
 }
 
@@ -61,6 +67,12 @@ inline v128_t vtanh(v128_t vx) {
 inline float hmax(v128_t v) {
   v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
   v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+  return wasm_f32x4_extract_lane(v, 0);
+}
+
+inline float hmin(v128_t v) {
+  v = wasm_f32x4_pmin(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  v = wasm_f32x4_pmin(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
   return wasm_f32x4_extract_lane(v, 0);
 }
 
@@ -140,6 +152,62 @@ inline void scores_4x8_quads(float* s, int lds, const float* q4, const float* kp
     vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vq3, vk4567));
     q4 += kMr;
   }
+  store_4x8(s, lds, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
+}
+
+// Running statistics of the MR rows of a score tile, kept by scores_4x8_quads_stats so that a tile with no
+// masked key needs no pass of its own for them: per row r, max[r] and min[r] (pmax/pmin lanes) and
+// z[r] = sum of (x - x) over sums of lane pairs: 0 while every score is finite, NaN (or +-INFINITY) from the
+// first non-finite one (a false alarm when two finite scores overflow their sum: the caller then looks at
+// the scores themselves).
+struct TileStats {
+  v128_t max[kMr], min[kMr], z[kMr];
+  void reset() {
+    for (int r = 0; r < kMr; ++r) {
+      max[r] = wasm_f32x4_const_splat(-INFINITY);
+      min[r] = wasm_f32x4_const_splat(INFINITY);
+      z[r] = wasm_f32x4_const_splat(0.0f);
+    }
+  }
+  bool finite(int r) const { return wasm_i32x4_all_true(wasm_f32x4_eq(z[r], wasm_f32x4_const_splat(0.0f))); }
+};
+
+inline void tile_stats_row(TileStats& st, int r, v128_t a, v128_t b) {
+  const v128_t vs = wasm_f32x4_add(a, b);
+  st.z[r] = wasm_f32x4_add(st.z[r], wasm_f32x4_sub(vs, vs));
+  st.max[r] = wasm_f32x4_pmax(st.max[r], wasm_f32x4_pmax(a, b));
+  st.min[r] = wasm_f32x4_pmin(st.min[r], wasm_f32x4_pmin(a, b));
+}
+
+// scores_4x8_quads, and the tile's running row max, min and finiteness in st, updated from the 8
+// accumulators before they are stored (the row max fused into the score micro-kernel).
+inline void scores_4x8_quads_stats(float* s, int lds, const float* q4, const float* kpanel, int dk, TileStats& st) {
+  v128_t vacc0x0123 = wasm_f32x4_const_splat(0.0f), vacc0x4567 = vacc0x0123;
+  v128_t vacc1x0123 = vacc0x0123, vacc1x4567 = vacc0x0123;
+  v128_t vacc2x0123 = vacc0x0123, vacc2x4567 = vacc0x0123;
+  v128_t vacc3x0123 = vacc0x0123, vacc3x4567 = vacc0x0123;
+  for (int d = 0; d < dk; ++d) {
+    const v128_t vk0123 = wasm_v128_load(kpanel);
+    const v128_t vk4567 = wasm_v128_load(kpanel + 4);
+    kpanel += kNr;
+    const v128_t vq0 = wasm_v128_load32_splat(q4);
+    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vq0, vk0123));
+    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vq0, vk4567));
+    const v128_t vq1 = wasm_v128_load32_splat(q4 + 1);
+    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vq1, vk0123));
+    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vq1, vk4567));
+    const v128_t vq2 = wasm_v128_load32_splat(q4 + 2);
+    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vq2, vk0123));
+    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vq2, vk4567));
+    const v128_t vq3 = wasm_v128_load32_splat(q4 + 3);
+    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vq3, vk0123));
+    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vq3, vk4567));
+    q4 += kMr;
+  }
+  tile_stats_row(st, 0, vacc0x0123, vacc0x4567);
+  tile_stats_row(st, 1, vacc1x0123, vacc1x4567);
+  tile_stats_row(st, 2, vacc2x0123, vacc2x4567);
+  tile_stats_row(st, 3, vacc3x0123, vacc3x4567);
   store_4x8(s, lds, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
 }
 
@@ -252,12 +320,14 @@ inline float row_max(const float* s, int n) {
 }
 
 // s[t] = exp(s[t] - m) in place for t < n (any n), returns the sum. -INFINITY entries become exactly 0.
+// kCutoff = false (vexp_nonpositive): only when every s[t] - m is known >= kExpCutoff.
+template <bool kCutoff = true>
 inline float exp_row(float* s, int n, float m) {
   const v128_t vm = wasm_f32x4_splat(m);
   v128_t vsum = wasm_f32x4_const_splat(0.0f);
   int t = 0;
   for (; t + 4 <= n; t += 4) {
-    const v128_t vp = vexp_nonpositive(wasm_f32x4_sub(wasm_v128_load(s + t), vm));
+    const v128_t vp = vexp_nonpositive<kCutoff>(wasm_f32x4_sub(wasm_v128_load(s + t), vm));
     wasm_v128_store(s + t, vp);
     vsum = wasm_f32x4_add(vsum, vp);
   }
