@@ -4,10 +4,11 @@
 // Flash-style attention backward with WASM SIMD128 (f32x4), compiled only with -msimd128. The probabilities
 // are recomputed from the row max and sum saved by attention_forward_f32, one [Bq][Bk] block at a time, so
 // nothing of size Tq x Tk is held (FlashAttention-2's backward, key blocks outside, query blocks inside).
-// Every product runs on the forward's 4x8 micro-kernels (attention_simd.h): scores_4x8 for S = Q' K^T and
-// dP = dO V^T (K and V as panels [D][NR]), pv_4x8 for dV += P^T dO, dK += dS^T Q' and dQ' += dS K (row
-// operands padded to NR columns). Additive scores run the scalar kernel: their tanh per (query, key, hidden
-// unit) has no such product form.
+// Every product runs on a 4x8 register-blocked micro-kernel (8 f32x4 accumulators): the forward's scores_4x8
+// (attention_simd.h) for S = Q' K^T and dP = dO V^T (K and V as panels [D][NR]) and pv_4x8 for dQ' += dS K;
+// ptv_4x8 (attention_backward_simd.h) for dV += P^T dO and dK += dS^T Q', reading P and dS down their columns
+// in place (no transposed copies). Row operands are padded to NR columns. Additive scores run the scalar
+// kernel: their tanh per (query, key, hidden unit) has no such product form.
 #if defined(__wasm_simd128__)
 
 #include <wasm_simd128.h>
@@ -18,6 +19,7 @@
 #include <cstdint>
 
 #include "attention_backward_prep.h"
+#include "attention_backward_simd.h"
 #include "attention_prep.h"
 #include "attention_simd.h"
 #include "attn/backward.h"
@@ -46,7 +48,6 @@ struct Packed {
 // What one task over a range of key blocks writes: scratch blocks and its own dQ' (views into the same Buffer).
 struct Scratch {
   float *s, *dp;    // [Bq][Bk]: P, then dS; dP
-  float *pt, *dst;  // [Bk][Bq]: P^T, dS^T
   float *dkb, *dvb; // [Bk][D8], [Bk][Dv8]: dK, dV of the key block
   float* dqp;       // dQ' [Tq4][D8]
 };
@@ -57,7 +58,7 @@ uint64_t packed_floats_of(uint64_t nq4, uint64_t nk8, uint64_t d8, uint64_t dv8,
   return add_sat(add_sat(mul_sat(nq4, add_sat(d8, add_sat(dv8, 3))), mul_sat(nk8, add_sat(dk, d8))), mul_sat(nk8, dv));
 }
 uint64_t scratch_floats_of(uint64_t nq4, uint64_t d8, uint64_t dv8) {
-  return add_sat(uint64_t(4) * kBq * kBk, add_sat(mul_sat(kBk, add_sat(d8, dv8)), mul_sat(nq4, d8)));
+  return add_sat(uint64_t(2) * kBq * kBk, add_sat(mul_sat(kBk, add_sat(d8, dv8)), mul_sat(nq4, d8)));
 }
 
 // panels [ceil(T/NR)][C][NR] <- x [T][C]: row t goes to lane t % NR of panel t / NR.
@@ -85,25 +86,6 @@ inline void ds_row(float* p, const float* dp, int n, float delta) {
   const v128_t vdelta = wasm_f32x4_splat(delta);
   for (int c = 0; c < n; c += 4)
     wasm_v128_store(p + c, wasm_f32x4_mul(wasm_v128_load(p + c), wasm_f32x4_sub(wasm_v128_load(dp + c), vdelta)));
-}
-
-// dst [cols][ldd] <- src [rows][lds] transposed (rows, cols multiples of 4), 4x4 blocks through shuffles.
-void transpose(float* dst, int ldd, const float* src, int lds, int rows, int cols) {
-  for (int r = 0; r < rows; r += 4)
-    for (int c = 0; c < cols; c += 4) {
-      const v128_t v0 = wasm_v128_load(src + size_t(r) * lds + c);
-      const v128_t v1 = wasm_v128_load(src + size_t(r + 1) * lds + c);
-      const v128_t v2 = wasm_v128_load(src + size_t(r + 2) * lds + c);
-      const v128_t v3 = wasm_v128_load(src + size_t(r + 3) * lds + c);
-      const v128_t t0 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5);
-      const v128_t t1 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5);
-      const v128_t t2 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7);
-      const v128_t t3 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
-      wasm_v128_store(dst + size_t(c) * ldd + r, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
-      wasm_v128_store(dst + size_t(c + 1) * ldd + r, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
-      wasm_v128_store(dst + size_t(c + 2) * ldd + r, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
-      wasm_v128_store(dst + size_t(c + 3) * ldd + r, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
-    }
 }
 
 class HeadBackward {
@@ -137,9 +119,7 @@ class HeadBackward {
     Scratch w;
     w.s = mem;
     w.dp = w.s + kBq * kBk;
-    w.pt = w.dp + kBq * kBk;
-    w.dst = w.pt + kBk * kBq;
-    w.dkb = w.dst + kBk * kBq;
+    w.dkb = w.dp + kBq * kBk;
     w.dvb = w.dkb + size_t(kBk) * p_.d8;
     w.dqp = w.dvb + size_t(kBk) * p_.dv8;
     return w;
@@ -192,23 +172,20 @@ class HeadBackward {
         mask_rows(s + size_t(g) * kBk, ib + g, j0, n);
         for (int r = 0; r < kMr; ++r)
           probabilities_row(s + size_t(g + r) * kBk, n, p_.m[ib + g + r], p_.inv[ib + g + r]);
-        // pass 2: dP = dO V^T; dS = P (dP - Delta), in place of P after P^T is taken below
+        // pass 2: dP = dO V^T
         for (int c = 0; c < n; c += kNr)
           scores_4x8(dp + size_t(g) * kBk + c, kBk, &p_.dout[size_t(ib + g) * dv8], dv8,
                      &p_.vpanel[size_t((j0 + c) / kNr) * dv_ * kNr], dv_);
       }
-      transpose(w.pt, kBq, s, kBk, nb, n);
-      for (int r = 0; r < nb; ++r) ds_row(s + size_t(r) * kBk, dp + size_t(r) * kBk, n, p_.delta[ib + r]);
-      transpose(w.dst, kBq, s, kBk, nb, n);
-      // pass 3: dV_b += P^T dO; dK_b += dS^T Q'; dQ' += dS K_b
-      for (int kk = 0; kk < n; kk += kMr) {
+      // pass 3: dV_b += P^T dO (P read down its columns); dS = P (dP - Delta) in place of P;
+      // dK_b += dS^T Q'; dQ' += dS K_b
+      for (int kk = 0; kk < n; kk += kMr)
         for (int c = 0; c < dv8; c += kNr)
-          pv_4x8(&w.dvb[size_t(kk) * dv8 + c], dv8, &w.pt[size_t(kk) * kBq], kBq, &p_.dout[size_t(ib) * dv8 + c],
-                 dv8, nb);
+          ptv_4x8(&w.dvb[size_t(kk) * dv8 + c], dv8, s + kk, kBk, &p_.dout[size_t(ib) * dv8 + c], dv8, nb);
+      for (int r = 0; r < nb; ++r) ds_row(s + size_t(r) * kBk, dp + size_t(r) * kBk, n, p_.delta[ib + r]);
+      for (int kk = 0; kk < n; kk += kMr)
         for (int c = 0; c < d8; c += kNr)
-          pv_4x8(&w.dkb[size_t(kk) * d8 + c], d8, &w.dst[size_t(kk) * kBq], kBq, &p_.qp[size_t(ib) * d8 + c], d8,
-                 nb);
-      }
+          ptv_4x8(&w.dkb[size_t(kk) * d8 + c], d8, s + kk, kBk, &p_.qp[size_t(ib) * d8 + c], d8, nb);
       for (int g = 0; g < nb; g += kMr)
         for (int c = 0; c < d8; c += kNr)
           pv_4x8(&w.dqp[size_t(ib + g) * d8 + c], d8, s + size_t(g) * kBk, kBk, &p_.krow[size_t(j0) * d8 + c], d8, n);
