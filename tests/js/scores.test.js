@@ -4,7 +4,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { create, globals } from 'webgpu';
 import { createEngine } from '../../web/src/lib/index.js';
-import { SCORES, SCORE_NAMES, MASKS, KERNELS, scoreScale } from '../../web/src/lib/spec.js';
+import { readFileSync } from 'node:fs';
+import { SCORES, SCORE_NAMES, MASKS, MASK_NAMES, KERNELS, KERNEL_NAMES, DEFAULT_KERNEL, MODEL_OUTPUTS, scoreScale } from '../../web/src/lib/spec.js';
 import { attentionReference } from './reference.js';
 import { CASES, attentionInputs } from './case_inputs.js';
 
@@ -41,6 +42,28 @@ describe('the op spec', () => {
     expect(scoreScale('scaled_dot', 16)).toBe(0.25);
     expect(scoreScale('dot', 16)).toBe(1);
     engine.dispose();
+  });
+
+  // TypeScript cannot read the spec's names from spec.js for a package's users, so index.d.ts spells them;
+  // this keeps that copy equal to the spec (a name added to one and not the other fails here).
+  it('is what index.d.ts types: score, mask and kernel names, model output bits', () => {
+    const dts = readFileSync(new URL('../../web/src/lib/index.d.ts', import.meta.url), 'utf8');
+    const union = (pattern) => {
+      const m = dts.match(pattern);
+      expect(m, `index.d.ts: ${pattern}`).not.toBeNull();
+      return [...m[1].matchAll(/'([a-z_]+)'/g)].map((x) => x[1]);
+    };
+    expect(union(/export type Score = ([^;]+);/)).toEqual([...SCORE_NAMES]);
+    expect(union(/export type Mask = ([^;]+);/)).toEqual([...MASK_NAMES]);
+    expect(union(/export const MASKS: Readonly<Record<([^,]+),/)).toEqual(Object.keys(MASKS));
+    expect(union(/export const MASK_NAMES: readonly \(([^)]+)\)/)).toEqual([...MASK_NAMES]);
+    expect(union(/export const KERNELS: Readonly<Record<([^,]+),/)).toEqual([...KERNEL_NAMES].sort());
+    expect(union(/export const KERNEL_NAMES: readonly \(([^)]+)\)/)).toEqual([...KERNEL_NAMES]);
+    expect(union(/export const DEFAULT_KERNEL: ([^;]+);/)).toEqual([DEFAULT_KERNEL]);
+    const bits = dts.match(/export const MODEL_OUTPUTS: Readonly<\{([^}]+)\}>/);
+    expect(bits).not.toBeNull();
+    const typed = Object.fromEntries([...bits[1].matchAll(/(\w+): (\d+)/g)].map((x) => [x[1], Number(x[2])]));
+    expect(typed).toEqual({ ...MODEL_OUTPUTS });
   });
 });
 

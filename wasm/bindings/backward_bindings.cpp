@@ -19,33 +19,25 @@
 
 namespace {
 
-using attn_bindings::ptr;
-using attn_bindings::to_params;
+using namespace attn_bindings;  // convert.h: statuses, ptr, the shared fields and their conversions
 
-using attn::MaskKind;
 using attn::Score;
 using attn::Variant;
-
-constexpr int kOk = 0;
-constexpr int kBadArgument = -1;
-constexpr int kOutOfMemory = -2;  // the scratch does not fit in the heap (as in bindings.cpp)
 
 // The WASM heap's limit (MAXIMUM_MEMORY = 2 GiB) less what malloc holds now (as in bindings.cpp).
 double heap_room() { return double(uint64_t(1) << 31) - double(mallinfo().uordblks); }
 
 // attention's arguments (bindings.cpp's AttentionArgs without out and weights), dout, and the gradients.
-struct AttentionBackwardArgs {
-  uintptr_t q = 0, k = 0, v = 0, W = 0, Wq = 0, Wk = 0, va = 0, allowed = 0, dout = 0;
+struct AttentionBackwardArgs : attn_bindings::AttentionChoice {
+  uintptr_t q = 0, k = 0, v = 0, dout = 0;
   uintptr_t dq = 0, dk = 0, dvalue = 0, dW = 0, dWq = 0, dWk = 0, dva = 0;
-  int score = 1, mask = 0, variant = 1, heads = 1, nq = 0, nk = 0, dkDims = 0, dvDims = 0, da = 0;
+  int dkDims = 0, dvDims = 0;
 };
 
-struct MultiHeadBackwardArgs {
-  uintptr_t x = 0, context = 0, wq = 0, wk = 0, wv = 0, wo = 0, bq = 0, bk = 0, bv = 0, bo = 0, W = 0, Wq = 0,
-            Wk = 0, va = 0, allowed = 0, dout = 0;
+struct MultiHeadBackwardArgs : attn_bindings::MultiHeadChoice {
+  uintptr_t dout = 0;
   uintptr_t dx = 0, dcontext = 0, dwq = 0, dwk = 0, dwv = 0, dwo = 0, dbq = 0, dbk = 0, dbv = 0, dbo = 0, dW = 0,
             dWq = 0, dWk = 0, dva = 0;
-  int score = 1, mask = 0, variant = 1, nq = 0, nk = 0, dModel = 0, heads = 1, da = 0;
 };
 
 // Zeroes `count` floats at p (when p is not null) and returns it as a gradient buffer.
@@ -82,9 +74,8 @@ uint64_t scratch_bytes(const attn::ScoreParams& sp, int H, int nq, int nk, int D
 int attentionBackward(const AttentionBackwardArgs& a) {
   attn::ScoreParams sp;
   attn::MaskParams mp;
-  if (!a.q || !a.k || !a.v || !a.dout || !a.dq || !a.dk || !a.dvalue || a.heads < 1 || a.nq < 1 || a.nk < 1 ||
-      a.dkDims < 1 || a.dvDims < 1 || a.variant < 0 || a.variant > 1 ||
-      !to_params(a.score, a.W, a.Wq, a.Wk, a.va, a.da, a.mask, a.allowed, &sp, &mp))
+  if (!a.q || !a.k || !a.v || !a.dout || !a.dq || !a.dk || !a.dvalue || a.dkDims < 1 || a.dvDims < 1 ||
+      !to_params(a, &sp, &mp))
     return kBadArgument;
   const int H = a.heads, nq = a.nq, nk = a.nk, D = a.dkDims, Dv = a.dvDims;
   const Variant variant = Variant(a.variant);
@@ -121,17 +112,11 @@ double attentionBackwardScratchBytes(const AttentionBackwardArgs& a) {
 int multiHeadAttentionBackward(const MultiHeadBackwardArgs& a) {
   attn::ScoreParams sp;
   attn::MaskParams mp;
-  if (!a.x || !a.context || !a.wq || !a.wk || !a.wv || !a.wo || !a.dout || !a.dx || !a.dwq || !a.dwk || !a.dwv ||
-      !a.dwo || a.heads < 1 || a.nq < 1 || a.nk < 1 || a.dModel < 1 || a.dModel % a.heads != 0 || a.variant < 0 ||
-      a.variant > 1 || !to_params(a.score, a.W, a.Wq, a.Wk, a.va, a.da, a.mask, a.allowed, &sp, &mp))
+  attn::MultiHeadParams p;
+  if (!a.dout || !a.dx || !a.dwq || !a.dwk || !a.dwv || !a.dwo || !to_projections(a, &p) || !to_params(a, &sp, &mp))
     return kBadArgument;
   const int m = a.dModel, nq = a.nq, nk = a.nk, dh = m / a.heads;
   const bool self = a.context == a.x;
-  attn::MultiHeadParams p;
-  p.q = {ptr<const float>(a.wq), ptr<const float>(a.bq)};
-  p.k = {ptr<const float>(a.wk), ptr<const float>(a.bk)};
-  p.v = {ptr<const float>(a.wv), ptr<const float>(a.bv)};
-  p.o = {ptr<const float>(a.wo), ptr<const float>(a.bo)};
   std::vector<float> out(size_t(nq) * m), saved(attn::multi_head_saved_size(nq, nk, m, a.heads));
   if (!attn::multi_head_attention_forward_f32(out.data(), saved.data(), ptr<const float>(a.x),
                                               ptr<const float>(a.context), p, sp, mp, nq, nk, m, a.heads,
@@ -157,15 +142,10 @@ int multiHeadAttentionBackward(const MultiHeadBackwardArgs& a) {
 
 EMSCRIPTEN_BINDINGS(attn_backward) {
   using namespace emscripten;
-  value_object<AttentionBackwardArgs>("AttentionBackwardArgs")
+  choice_fields(value_object<AttentionBackwardArgs>("AttentionBackwardArgs"))
       .field("q", &AttentionBackwardArgs::q)
       .field("k", &AttentionBackwardArgs::k)
       .field("v", &AttentionBackwardArgs::v)
-      .field("W", &AttentionBackwardArgs::W)
-      .field("Wq", &AttentionBackwardArgs::Wq)
-      .field("Wk", &AttentionBackwardArgs::Wk)
-      .field("va", &AttentionBackwardArgs::va)
-      .field("allowed", &AttentionBackwardArgs::allowed)
       .field("dout", &AttentionBackwardArgs::dout)
       .field("dq", &AttentionBackwardArgs::dq)
       .field("dk", &AttentionBackwardArgs::dk)
@@ -174,31 +154,9 @@ EMSCRIPTEN_BINDINGS(attn_backward) {
       .field("dWq", &AttentionBackwardArgs::dWq)
       .field("dWk", &AttentionBackwardArgs::dWk)
       .field("dva", &AttentionBackwardArgs::dva)
-      .field("score", &AttentionBackwardArgs::score)
-      .field("mask", &AttentionBackwardArgs::mask)
-      .field("variant", &AttentionBackwardArgs::variant)
-      .field("heads", &AttentionBackwardArgs::heads)
-      .field("nq", &AttentionBackwardArgs::nq)
-      .field("nk", &AttentionBackwardArgs::nk)
       .field("dkDims", &AttentionBackwardArgs::dkDims)
-      .field("dvDims", &AttentionBackwardArgs::dvDims)
-      .field("da", &AttentionBackwardArgs::da);
-  value_object<MultiHeadBackwardArgs>("MultiHeadBackwardArgs")
-      .field("x", &MultiHeadBackwardArgs::x)
-      .field("context", &MultiHeadBackwardArgs::context)
-      .field("wq", &MultiHeadBackwardArgs::wq)
-      .field("wk", &MultiHeadBackwardArgs::wk)
-      .field("wv", &MultiHeadBackwardArgs::wv)
-      .field("wo", &MultiHeadBackwardArgs::wo)
-      .field("bq", &MultiHeadBackwardArgs::bq)
-      .field("bk", &MultiHeadBackwardArgs::bk)
-      .field("bv", &MultiHeadBackwardArgs::bv)
-      .field("bo", &MultiHeadBackwardArgs::bo)
-      .field("W", &MultiHeadBackwardArgs::W)
-      .field("Wq", &MultiHeadBackwardArgs::Wq)
-      .field("Wk", &MultiHeadBackwardArgs::Wk)
-      .field("va", &MultiHeadBackwardArgs::va)
-      .field("allowed", &MultiHeadBackwardArgs::allowed)
+      .field("dvDims", &AttentionBackwardArgs::dvDims);
+  multi_head_fields(value_object<MultiHeadBackwardArgs>("MultiHeadBackwardArgs"))
       .field("dout", &MultiHeadBackwardArgs::dout)
       .field("dx", &MultiHeadBackwardArgs::dx)
       .field("dcontext", &MultiHeadBackwardArgs::dcontext)
@@ -213,15 +171,7 @@ EMSCRIPTEN_BINDINGS(attn_backward) {
       .field("dW", &MultiHeadBackwardArgs::dW)
       .field("dWq", &MultiHeadBackwardArgs::dWq)
       .field("dWk", &MultiHeadBackwardArgs::dWk)
-      .field("dva", &MultiHeadBackwardArgs::dva)
-      .field("score", &MultiHeadBackwardArgs::score)
-      .field("mask", &MultiHeadBackwardArgs::mask)
-      .field("variant", &MultiHeadBackwardArgs::variant)
-      .field("nq", &MultiHeadBackwardArgs::nq)
-      .field("nk", &MultiHeadBackwardArgs::nk)
-      .field("dModel", &MultiHeadBackwardArgs::dModel)
-      .field("heads", &MultiHeadBackwardArgs::heads)
-      .field("da", &MultiHeadBackwardArgs::da);
+      .field("dva", &MultiHeadBackwardArgs::dva);
   function("attentionBackward", &attentionBackward);
   function("attentionBackwardScratchBytes", &attentionBackwardScratchBytes);
   function("multiHeadAttentionBackward", &multiHeadAttentionBackward);

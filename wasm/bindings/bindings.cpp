@@ -17,16 +17,10 @@
 
 namespace {
 
-using attn_bindings::ptr;
-using attn_bindings::to_params;
+using namespace attn_bindings;  // convert.h: statuses, ptr, the shared fields and their conversions
 
-using attn::MaskKind;
 using attn::Score;
 using attn::Variant;
-
-constexpr int kOk = 0;
-constexpr int kBadArgument = -1;  // a null required pointer, a size < 1, an unknown enum value
-constexpr int kOutOfMemory = -2;  // the scratch does not fit in the WASM heap (web/src/lib/backends/wasm.js)
 
 // The WASM heap's limit (MAXIMUM_MEMORY = 2 GiB) less what malloc holds now: no scratch larger can be had.
 double heap_room() { return double(uint64_t(1) << 31) - double(mallinfo().uordblks); }
@@ -36,22 +30,19 @@ double heap_room() { return double(uint64_t(1) << 31) - double(mallinfo().uordbl
 static_assert(attn::kScoreCount == 4, "web/src/lib/spec.js SCORES and attn::Score must list the same codes");
 static_assert(attn::kMaskKindCount == 3, "web/src/lib/spec.js MASKS and attn::MaskKind must list the same codes");
 
-struct AttentionArgs {
-  uintptr_t out = 0, weights = 0, scores = 0, q = 0, k = 0, v = 0, W = 0, Wq = 0, Wk = 0, va = 0, allowed = 0;
-  int score = 1, mask = 0, variant = 1, heads = 1, nq = 0, nk = 0, dk = 0, dv = 0, da = 0;
+struct AttentionArgs : attn_bindings::AttentionChoice {
+  uintptr_t out = 0, weights = 0, scores = 0, q = 0, k = 0, v = 0;
+  int dk = 0, dv = 0;
 };
 
-struct MultiHeadArgs {
-  uintptr_t out = 0, weights = 0, x = 0, context = 0, wq = 0, wk = 0, wv = 0, wo = 0, bq = 0, bk = 0, bv = 0,
-            bo = 0, W = 0, Wq = 0, Wk = 0, va = 0, allowed = 0;
-  int score = 1, mask = 0, variant = 1, nq = 0, nk = 0, dModel = 0, heads = 1, da = 0;
+struct MultiHeadArgs : attn_bindings::MultiHeadChoice {
+  uintptr_t out = 0, weights = 0;
 };
 
 int attention(const AttentionArgs& a) {
   attn::ScoreParams sp;
   attn::MaskParams mp;
-  if (!a.out || !a.q || !a.k || !a.v || a.heads < 1 || a.nq < 1 || a.nk < 1 || a.dk < 1 || a.dv < 1 ||
-      a.variant < 0 || a.variant > 1 || !to_params(a.score, a.W, a.Wq, a.Wk, a.va, a.da, a.mask, a.allowed, &sp, &mp))
+  if (!a.out || !a.q || !a.k || !a.v || a.dk < 1 || a.dv < 1 || !to_params(a, &sp, &mp))
     return kBadArgument;
   if (double(attn::attention_f32_workspace_bytes(sp, a.heads, a.nq, a.nk, a.dk, a.dv, Variant(a.variant))) > heap_room())
     return kOutOfMemory;
@@ -81,15 +72,8 @@ double attentionScratchBytes(const AttentionArgs& a) {
 int multiHeadAttention(const MultiHeadArgs& a) {
   attn::ScoreParams sp;
   attn::MaskParams mp;
-  if (!a.out || !a.x || !a.context || !a.wq || !a.wk || !a.wv || !a.wo || a.heads < 1 || a.nq < 1 || a.nk < 1 ||
-      a.dModel < 1 || a.dModel % a.heads != 0 || a.variant < 0 || a.variant > 1 ||
-      !to_params(a.score, a.W, a.Wq, a.Wk, a.va, a.da, a.mask, a.allowed, &sp, &mp))
-    return kBadArgument;
   attn::MultiHeadParams p;
-  p.q = {ptr<const float>(a.wq), ptr<const float>(a.bq)};
-  p.k = {ptr<const float>(a.wk), ptr<const float>(a.bk)};
-  p.v = {ptr<const float>(a.wv), ptr<const float>(a.bv)};
-  p.o = {ptr<const float>(a.wo), ptr<const float>(a.bo)};
+  if (!a.out || !to_projections(a, &p) || !to_params(a, &sp, &mp)) return kBadArgument;
   if (double(attn::multi_head_attention_f32_workspace_bytes(sp, a.nq, a.nk, a.dModel, a.heads, Variant(a.variant))) >
       heap_room())
     return kOutOfMemory;
@@ -136,53 +120,18 @@ double heapBytesInUse() { return double(mallinfo().uordblks); }
 
 EMSCRIPTEN_BINDINGS(attn_engine) {
   using namespace emscripten;
-  value_object<AttentionArgs>("AttentionArgs")
+  choice_fields(value_object<AttentionArgs>("AttentionArgs"))
       .field("out", &AttentionArgs::out)
       .field("weights", &AttentionArgs::weights)
       .field("scores", &AttentionArgs::scores)
       .field("q", &AttentionArgs::q)
       .field("k", &AttentionArgs::k)
       .field("v", &AttentionArgs::v)
-      .field("W", &AttentionArgs::W)
-      .field("Wq", &AttentionArgs::Wq)
-      .field("Wk", &AttentionArgs::Wk)
-      .field("va", &AttentionArgs::va)
-      .field("allowed", &AttentionArgs::allowed)
-      .field("score", &AttentionArgs::score)
-      .field("mask", &AttentionArgs::mask)
-      .field("variant", &AttentionArgs::variant)
-      .field("heads", &AttentionArgs::heads)
-      .field("nq", &AttentionArgs::nq)
-      .field("nk", &AttentionArgs::nk)
       .field("dk", &AttentionArgs::dk)
-      .field("dv", &AttentionArgs::dv)
-      .field("da", &AttentionArgs::da);
-  value_object<MultiHeadArgs>("MultiHeadArgs")
+      .field("dv", &AttentionArgs::dv);
+  multi_head_fields(value_object<MultiHeadArgs>("MultiHeadArgs"))
       .field("out", &MultiHeadArgs::out)
-      .field("weights", &MultiHeadArgs::weights)
-      .field("x", &MultiHeadArgs::x)
-      .field("context", &MultiHeadArgs::context)
-      .field("wq", &MultiHeadArgs::wq)
-      .field("wk", &MultiHeadArgs::wk)
-      .field("wv", &MultiHeadArgs::wv)
-      .field("wo", &MultiHeadArgs::wo)
-      .field("bq", &MultiHeadArgs::bq)
-      .field("bk", &MultiHeadArgs::bk)
-      .field("bv", &MultiHeadArgs::bv)
-      .field("bo", &MultiHeadArgs::bo)
-      .field("W", &MultiHeadArgs::W)
-      .field("Wq", &MultiHeadArgs::Wq)
-      .field("Wk", &MultiHeadArgs::Wk)
-      .field("va", &MultiHeadArgs::va)
-      .field("allowed", &MultiHeadArgs::allowed)
-      .field("score", &MultiHeadArgs::score)
-      .field("mask", &MultiHeadArgs::mask)
-      .field("variant", &MultiHeadArgs::variant)
-      .field("nq", &MultiHeadArgs::nq)
-      .field("nk", &MultiHeadArgs::nk)
-      .field("dModel", &MultiHeadArgs::dModel)
-      .field("heads", &MultiHeadArgs::heads)
-      .field("da", &MultiHeadArgs::da);
+      .field("weights", &MultiHeadArgs::weights);
   function("attention", &attention);
   function("multiHeadAttention", &multiHeadAttention);
   function("attentionScratchBytes", &attentionScratchBytes);

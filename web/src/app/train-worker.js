@@ -21,7 +21,7 @@
 //   { type: 'compare-progress', score, step, loss } / { type: 'compare-eval', score, step, exact, pronoun }
 //   { type: 'error', message }
 import { createEngine } from '../lib/index.js';
-import { SCORE_NAMES } from '../lib/spec.js';
+import { SCORE_NAMES, DEFAULT_SCORE } from '../lib/spec.js';
 
 const CHUNK_MS = 40;
 
@@ -114,7 +114,7 @@ async function start(message) {
   drop();
   const g = generation;
   const e = await engine();
-  const score = SCORE_NAMES.includes(message.score) ? message.score : 'scaled_dot';
+  const score = SCORE_NAMES.includes(message.score) ? message.score : DEFAULT_SCORE;
   const seed = Number.isInteger(message.seed) ? message.seed : 1;
   const trainer = await e.createTrainer({ score, seed });
   if (g !== generation) {

@@ -2,7 +2,7 @@
 // its messages: the loss curve, held-out accuracy, the cross-attention of a chosen sentence as it learns, and
 // the comparison of the four score functions (same seed, same data). "Use in every view" hands the weights to
 // the widgets' worker (client.useTranslatorWeights), so every translator view runs on the model trained here.
-import { SCORES, SCORE_NAMES } from '../lib/spec.js';
+import { SCORES, SCORE_NAMES, DEFAULT_SCORE } from '../lib/spec.js';
 import { useTranslatorWeights } from '../widget/client.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -85,7 +85,7 @@ export function initTrainPanel() {
   for (const name of SCORE_NAMES) {
     score.append(Object.assign(document.createElement('option'), { value: name, textContent: SCORES[name].label }));
   }
-  score.value = 'scaled_dot';
+  score.value = DEFAULT_SCORE;
   const worker = new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module', name: 'train' });
   // Everything the panel has drawn, kept for tests and for the docs' figures: read it as globalThis.__train.
   const history = { state: 'idle', step: 0, loss: [], evals: [], attention: null, compare: {}, errors: [] };

@@ -6,6 +6,7 @@ export type {
   Evaluation, ScoreName, Trainer, TrainerOptions, TrainingProgress, Translation, Translator, TranslatorInfo,
 } from './translator/index.js';
 
+/** The spec's score function names (spec.js SCORE_NAMES; tests/js/scores.test.js checks this list against it). */
 export type Score = 'dot' | 'scaled_dot' | 'general' | 'additive';
 /** 'none', 'causal' (query i may attend key j iff j <= i + (nk - nq)) or an explicit Uint8Array [Tq][Tk], 1 = may attend. */
 export type Mask = 'none' | 'causal' | Uint8Array;

@@ -4,10 +4,13 @@
 // typed arrays and frees everything, whatever happens. See docs/CONTRACTS.md.
 
 import { heapF32, heapU8 } from '../heap.js';
-import { SCORES, MASKS, KERNELS } from '../spec.js';
+import { SCORES, SCORE_PARAM_NAMES, MASKS, KERNELS } from '../spec.js';
 import { lengthOf } from '../validate.js';
 import { createWasmEncoder } from '../model/wasm_encoder.js';
 import { attentionBackwardOnHeap, multiHeadAttentionBackwardOnHeap } from './wasm_backward.js';
+
+/** The bindings' field for score parameter `name` (d<field> for its gradient): the name, v -> 'va'. */
+export const bindingField = (name) => (name === 'v' ? 'va' : name);
 
 // A module whose one function returns i8x16.popcnt(i8x16.splat(0)): valid only where WASM SIMD is.
 const SIMD_PROBE = new Uint8Array([
@@ -132,6 +135,14 @@ class HeapScope {
   }
 
   /**
+   * The score parameters ({ W, Wq, Wk, v }, absent ones undefined) as the bindings' fields: the spec's
+   * parameter names, each copied in (0 when absent); v is 'va' there (dv is the value dims).
+   */
+  scoreParams(params, what) {
+    return Object.fromEntries(SCORE_PARAM_NAMES.map((name) => [bindingField(name), this.floats(params[name], what)]));
+  }
+
+  /**
    * A fresh Float32Array copy of `count` floats at `ptr`. new + set(subarray) rather than slice(): slice of
    * a view of the growable WASM memory copies element by element in V8 (16 MiB: 37 ms vs 2.3 ms in Node 20).
    */
@@ -203,7 +214,7 @@ export async function createWasmBackend(options = {}) {
         const scoreCount = a.returnScores ? a.heads * a.nq * a.nk : 0;
         const args = {
           q: heap.floats(a.query, fn), k: heap.floats(a.key, fn), v: heap.floats(a.value, fn),
-          W: heap.floats(a.W, fn), Wq: heap.floats(a.Wq, fn), Wk: heap.floats(a.Wk, fn), va: heap.floats(a.v, fn),
+          ...heap.scoreParams(a, fn),
           allowed: heap.bytes(a.mask.allowed, fn),
           out: heap.output(outCount, fn), weights: heap.output(weightCount, fn), scores: heap.output(scoreCount, fn),
           score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code,
@@ -230,7 +241,7 @@ export async function createWasmBackend(options = {}) {
           x, context: a.self ? x : heap.floats(a.context, fn),
           wq: heap.floats(a.Wq, fn), wk: heap.floats(a.Wk, fn), wv: heap.floats(a.Wv, fn), wo: heap.floats(a.Wo, fn),
           bq: heap.floats(a.bq, fn), bk: heap.floats(a.bk, fn), bv: heap.floats(a.bv, fn), bo: heap.floats(a.bo, fn),
-          W: heap.floats(p.W, fn), Wq: heap.floats(p.Wq, fn), Wk: heap.floats(p.Wk, fn), va: heap.floats(p.v, fn),
+          ...heap.scoreParams(p, fn),
           allowed: heap.bytes(a.mask.allowed, fn),
           out: heap.output(outCount, fn), weights: heap.output(weightCount, fn),
           score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code,

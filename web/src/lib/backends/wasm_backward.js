@@ -1,9 +1,28 @@
 // The WASM backend's backward calls (backends/wasm.js hands them a HeapScope): copy the validated inputs into
 // the heap, run the binding (forward that saves, then backward; wasm/bindings/backward_bindings.cpp), copy
 // the gradients out into fresh Float32Arrays. Size letters as in validate.js; codes from the op spec.
-import { SCORES, MASKS, KERNELS } from '../spec.js';
+import { SCORES, SCORE_PARAM_NAMES, MASKS, KERNELS } from '../spec.js';
+import { bindingField as field } from './wasm.js';
 
 const codesOf = (a) => ({ score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code });
+
+/**
+ * The score parameters as binding fields, from the spec: each parameter's input (0 when absent) and a fresh
+ * output for the gradient of each one the score function has, sized by its spec shape (sizes: { dk, da }).
+ * Returns { fields, read(args) -> { dW, dWq, dWk, dv, ... } with null for the parameters the score lacks }.
+ */
+function scoreParamsOnHeap(heap, score, params, sizes, fn) {
+  const shapes = SCORES[score].params;
+  const counts = {};
+  const fields = heap.scoreParams(params, fn);
+  for (const name of SCORE_PARAM_NAMES) {
+    counts[name] = shapes[name] ? shapes[name].reduce((n, letter) => n * sizes[letter], 1) : 0;
+    fields[`d${field(name)}`] = counts[name] ? heap.output(counts[name], fn) : 0;
+  }
+  const read = (args) => Object.fromEntries(SCORE_PARAM_NAMES.map((name) => [
+    `d${name}`, counts[name] ? heap.read(args[`d${field(name)}`], counts[name]) : null]));
+  return { fields, read };
+}
 
 /**
  * a: normalizeAttentionBackward's object. Returns { dQuery, dKey, dValue, dW, dWq, dWk, dv }, null for the
@@ -12,16 +31,12 @@ const codesOf = (a) => ({ score: SCORES[a.score].code, mask: MASKS[a.mask.kind].
 export function attentionBackwardOnHeap(module, heap, a) {
   const fn = 'attentionBackward';
   const qCount = a.heads * a.nq * a.dk, kCount = a.heads * a.nk * a.dk, vCount = a.heads * a.nk * a.dv;
-  const general = a.score === 'general', additive = a.score === 'additive';
+  const scoreParams = scoreParamsOnHeap(heap, a.score, a, { dk: a.dk, da: a.da }, fn);
   const args = {
     q: heap.floats(a.query, fn), k: heap.floats(a.key, fn), v: heap.floats(a.value, fn),
-    W: heap.floats(a.W, fn), Wq: heap.floats(a.Wq, fn), Wk: heap.floats(a.Wk, fn), va: heap.floats(a.v, fn),
     allowed: heap.bytes(a.mask.allowed, fn), dout: heap.floats(a.dOutput, fn),
     dq: heap.output(qCount, fn), dk: heap.output(kCount, fn), dvalue: heap.output(vCount, fn),
-    dW: general ? heap.output(a.dk * a.dk, fn) : 0,
-    dWq: additive ? heap.output(a.da * a.dk, fn) : 0,
-    dWk: additive ? heap.output(a.da * a.dk, fn) : 0,
-    dva: additive ? heap.output(a.da, fn) : 0,
+    ...scoreParams.fields,
     ...codesOf(a),
     heads: a.heads, nq: a.nq, nk: a.nk, dkDims: a.dk, dvDims: a.dv, da: a.da,
   };
@@ -34,10 +49,7 @@ export function attentionBackwardOnHeap(module, heap, a) {
   if (status !== 0) throw new Error(`${fn}: the WASM engine returned status ${status}`);
   return {
     dQuery: heap.read(args.dq, qCount), dKey: heap.read(args.dk, kCount), dValue: heap.read(args.dvalue, vCount),
-    dW: general ? heap.read(args.dW, a.dk * a.dk) : null,
-    dWq: additive ? heap.read(args.dWq, a.da * a.dk) : null,
-    dWk: additive ? heap.read(args.dWk, a.da * a.dk) : null,
-    dv: additive ? heap.read(args.dva, a.da) : null,
+    ...scoreParams.read(args),
   };
 }
 
@@ -49,22 +61,18 @@ export function attentionBackwardOnHeap(module, heap, a) {
 export function multiHeadAttentionBackwardOnHeap(module, heap, a) {
   const fn = 'multiHeadAttentionBackward';
   const m = a.dModel, mm = m * m, dh = a.dHead, p = a.scoreParams;
-  const general = a.score === 'general', additive = a.score === 'additive';
+  const scoreParams = scoreParamsOnHeap(heap, a.score, p, { dk: dh, da: p.da }, fn);
   const x = heap.floats(a.x, fn);
   const args = {
     x, context: a.self ? x : heap.floats(a.context, fn),
     wq: heap.floats(a.Wq, fn), wk: heap.floats(a.Wk, fn), wv: heap.floats(a.Wv, fn), wo: heap.floats(a.Wo, fn),
     bq: heap.floats(a.bq, fn), bk: heap.floats(a.bk, fn), bv: heap.floats(a.bv, fn), bo: heap.floats(a.bo, fn),
-    W: heap.floats(p.W, fn), Wq: heap.floats(p.Wq, fn), Wk: heap.floats(p.Wk, fn), va: heap.floats(p.v, fn),
     allowed: heap.bytes(a.mask.allowed, fn), dout: heap.floats(a.dOutput, fn),
     dx: heap.output(a.nq * m, fn), dcontext: a.self ? 0 : heap.output(a.nk * m, fn),
     dwq: heap.output(mm, fn), dwk: heap.output(mm, fn), dwv: heap.output(mm, fn), dwo: heap.output(mm, fn),
     dbq: a.bq ? heap.output(m, fn) : 0, dbk: a.bk ? heap.output(m, fn) : 0,
     dbv: a.bv ? heap.output(m, fn) : 0, dbo: a.bo ? heap.output(m, fn) : 0,
-    dW: general ? heap.output(dh * dh, fn) : 0,
-    dWq: additive ? heap.output(p.da * dh, fn) : 0,
-    dWk: additive ? heap.output(p.da * dh, fn) : 0,
-    dva: additive ? heap.output(p.da, fn) : 0,
+    ...scoreParams.fields,
     ...codesOf(a),
     nq: a.nq, nk: a.nk, dModel: m, heads: a.heads, da: p.da,
   };
@@ -79,9 +87,6 @@ export function multiHeadAttentionBackwardOnHeap(module, heap, a) {
     dx: read(args.dx, a.nq * m), dContext: read(args.dcontext, a.nk * m),
     dWq: read(args.dwq, mm), dWk: read(args.dwk, mm), dWv: read(args.dwv, mm), dWo: read(args.dwo, mm),
     dbq: read(args.dbq, m), dbk: read(args.dbk, m), dbv: read(args.dbv, m), dbo: read(args.dbo, m),
-    scoreParams: {
-      dW: read(args.dW, dh * dh), dWq: read(args.dWq, p.da * dh), dWk: read(args.dWk, p.da * dh),
-      dv: read(args.dva, p.da),
-    },
+    scoreParams: scoreParams.read(args),
   };
 }

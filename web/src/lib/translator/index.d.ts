@@ -1,6 +1,9 @@
 // Types of the toy English -> German encoder-decoder and its trainer (index.js, docs/TRANSLATOR.md).
 
-export type ScoreName = 'dot' | 'scaled_dot' | 'general' | 'additive';
+import type { Score } from '../index.js';
+
+/** A score function's name: the spec's names (web/src/lib/spec.js), typed once in ../index.d.ts. */
+export type ScoreName = Score;
 
 export interface TrainerOptions {
   score?: ScoreName;
@@ -97,7 +100,7 @@ export interface BlockSteps {
   dModel: number;
   heads: number;
   dh: number;
-  score: 'dot' | 'scaled_dot' | 'general' | 'additive';
+  score: ScoreName;
   mask: 'none' | 'causal';
   /** the block's own score weights, shared by its heads: {} (dot, scaled_dot), { W } (general), { Wq, Wk, v } (additive) */
   scoreParams: Record<string, Float32Array>;
