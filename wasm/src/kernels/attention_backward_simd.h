@@ -1,9 +1,13 @@
 // MR = 4 rows per micro-tile, NR = 8 columns (2 x f32x4), T the summed dimension.
 //
-// The WASM SIMD128 micro-kernel the attention backward adds to the forward's (attention_simd.h): the products
-// with a transposed left operand, dV += P^T dO and dK += dS^T Q', read P and dS where they are ([queries][keys],
-// row-major) instead of from a transposed copy. Each left element is a single-lane splat load either way, so
-// reading down a column costs nothing over reading along a row. Only with -msimd128.
+// The WASM SIMD128 micro-kernels the attention backward adds to the forward's (attention_simd.h):
+// - ptv_4x8: the products with a transposed left operand, dV += P^T dO and dK += dS^T Q', read P and dS where
+//   they are ([queries][keys], row-major) instead of from a transposed copy. Each left element is a single-lane
+//   splat load either way, so reading down a column costs nothing over reading along a row.
+// - pv_4x8_ld<LD>: pv_4x8 with the left operand's row stride a compile-time constant, for dQ' += dS K over the
+//   [Bq][Bk] block: the four rows are one pointer plus constant offsets instead of four pointers. Measured in
+//   Chromium 156 on L1-resident operands (interleaved in one run): 39.0 GFLOP/s against 32.5-33.8 for pv_4x8.
+// Only with -msimd128.
 #pragma once
 #if defined(__wasm_simd128__)
 
@@ -41,6 +45,45 @@ inline void ptv_4x8(float* acc, int lda, const float* p, int ldp, const float* v
     vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vp3, vv0123));
     vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vp3, vv4567));
     p += ldp;
+  }
+  wasm_v128_store(a0, vacc0x0123);
+  wasm_v128_store(a0 + 4, vacc0x4567);
+  wasm_v128_store(a1, vacc1x0123);
+  wasm_v128_store(a1 + 4, vacc1x4567);
+  wasm_v128_store(a2, vacc2x0123);
+  wasm_v128_store(a2 + 4, vacc2x4567);
+  wasm_v128_store(a3, vacc3x0123);
+  wasm_v128_store(a3 + 4, vacc3x4567);
+}
+
+// acc [MR rows at stride lda][NR] += p [MR rows at stride LD][T] . vcols [T rows at stride ldv][NR].
+template <int LD>
+inline void pv_4x8_ld(float* acc, int lda, const float* p, const float* vcols, int ldv, int t_count) {
+  float* a0 = acc;
+  float* a1 = a0 + lda;
+  float* a2 = a1 + lda;
+  float* a3 = a2 + lda;
+  v128_t vacc0x0123 = wasm_v128_load(a0), vacc0x4567 = wasm_v128_load(a0 + 4);
+  v128_t vacc1x0123 = wasm_v128_load(a1), vacc1x4567 = wasm_v128_load(a1 + 4);
+  v128_t vacc2x0123 = wasm_v128_load(a2), vacc2x4567 = wasm_v128_load(a2 + 4);
+  v128_t vacc3x0123 = wasm_v128_load(a3), vacc3x4567 = wasm_v128_load(a3 + 4);
+  for (int t = 0; t < t_count; ++t) {
+    const v128_t vv0123 = wasm_v128_load(vcols);
+    const v128_t vv4567 = wasm_v128_load(vcols + 4);
+    vcols += ldv;
+    const v128_t vp0 = wasm_v128_load32_splat(p);
+    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vp0, vv0123));
+    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vp0, vv4567));
+    const v128_t vp1 = wasm_v128_load32_splat(p + LD);
+    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vp1, vv0123));
+    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vp1, vv4567));
+    const v128_t vp2 = wasm_v128_load32_splat(p + 2 * LD);
+    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vp2, vv0123));
+    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vp2, vv4567));
+    const v128_t vp3 = wasm_v128_load32_splat(p + 3 * LD);
+    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vp3, vv0123));
+    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vp3, vv4567));
+    ++p;
   }
   wasm_v128_store(a0, vacc0x0123);
   wasm_v128_store(a0 + 4, vacc0x4567);
