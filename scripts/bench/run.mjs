@@ -2,8 +2,9 @@
 // isolated, peers' files mapped from node_modules under /vendor/), runs web/bench/ in headless Chromium,
 // prints the tables and writes bench/results.json, bench/table.txt and bench/chart.svg.
 // Options: --rounds N, --quick (2 rounds, N <= 512), --sizes 128,512, --heads 1,12, --no-model, --no-webgpu,
-// --no-memory, --no-backward, --backward-only (the peak and the attention-backward rows alone), --port P,
-// --timeout-min M (20).
+// --no-memory, --no-backward, --backward-only (the peak and the attention-backward rows alone), --no-train,
+// --train-only (the peak and the training rows alone: bench/train-results.json, bench/train-table.txt; about
+// 3 minutes), --no-train-accuracy (no time-to-95% rows), --port P, --timeout-min M (20).
 // Figures only: nothing here asserts a time.
 import { createServer } from 'vite';
 import { chromium } from '@playwright/test';
@@ -33,6 +34,9 @@ const options = {
   memory: !flag('--no-memory'),
   backward: !flag('--no-backward'),
   backwardOnly: flag('--backward-only'),
+  train: !flag('--no-train'),
+  trainOnly: flag('--train-only'),
+  trainAccuracy: !flag('--no-train-accuracy'),
 };
 
 // /vendor/<name>/<file> -> a package's dist folder; nothing outside these folders is served.
@@ -63,6 +67,36 @@ function vendorPlugin() {
         res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
         for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
         createReadStream(file).pipe(res);
+      });
+    },
+  };
+}
+
+// The training rows' TF.js needs tfjs-core's gradients, which its UMD build (the one the page loads) leaves out:
+// /vendor-built/tfjs-gradients.js is tfjs-core's register_all_gradients bundled into one ES module (rolldown,
+// Vite's bundler), built on the first request; it registers into the same global registry as the UMD build.
+function trainingVendorPlugin() {
+  let bundle = null;
+  const build = async () => {
+    const { rolldown } = await import('rolldown');
+    const b = await rolldown({ input: join(root, 'node_modules/@tensorflow/tfjs-core/dist/register_all_gradients.js'), platform: 'browser', logLevel: 'silent' });
+    const { output } = await b.generate({ format: 'esm' });
+    return output[0].code;
+  };
+  return {
+    name: 'bench-training-vendor',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        if (!(req.url ?? '').startsWith('/vendor-built/tfjs-gradients.js')) return next();
+        (bundle ??= build()).then((code) => {
+          res.setHeader('Content-Type', 'text/javascript');
+          res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+          for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
+          res.end(code);
+        }, (e) => {
+          res.statusCode = 500;
+          res.end(String(e));
+        });
       });
     },
   };
@@ -102,7 +136,7 @@ async function main() {
     root: join(root, 'web'),
     logLevel: 'warn',
     server: { host: '127.0.0.1', port, strictPort, headers: isolation, hmr: false },
-    plugins: [vendorPlugin()],
+    plugins: [vendorPlugin(), trainingVendorPlugin()],
   });
   await server.listen();
   const url = `http://127.0.0.1:${server.httpServer.address().port}/bench/index.html`;
@@ -140,6 +174,12 @@ async function main() {
   const report = formatReport(results);
   console.log('\n' + report);
   mkdirSync(join(root, 'bench'), { recursive: true });
+  if (options.trainOnly) {  // a partial run: its own files, the full run's stay
+    writeFileSync(join(root, 'bench/train-results.json'), JSON.stringify(results, null, 1) + '\n');
+    writeFileSync(join(root, 'bench/train-table.txt'), report + '\n');
+    console.log(`\nbench: wrote bench/train-results.json, bench/train-table.txt (${results.totalSeconds.toFixed(0)} s in all)`);
+    return;
+  }
   if (options.backwardOnly) {  // a partial run: its own files, the full run's stay
     writeFileSync(join(root, 'bench/backward-results.json'), JSON.stringify(results, null, 1) + '\n');
     writeFileSync(join(root, 'bench/backward-table.txt'), report + '\n');

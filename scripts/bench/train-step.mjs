@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // One training step of the toy English -> German encoder-decoder (docs/TRANSLATOR.md), ours vs TF.js, in Node on
-// one thread: the same architecture (the shipped one unless --score), the same batch of 32 sentences, the same
-// optimizer (AdamW with bias correction, decay on matrices, global-norm clipping, written in TF.js ops for TF.js).
+// one thread: the same architecture (the shipped one unless --score), the same weights, the same batches of 32
+// sentences, the same optimizer. The TF.js model is the Chromium bench's (web/bench/train.js: padded [B][len]
+// tensors with padding and causal masks, batched matMuls, AdamW written in TF.js ops); the first steps' losses
+// are checked against ours (1e-4) before timing.
 //   ours:   engine.createTrainer().step() on the WASM SIMD build (one WASM call per step)
-//   TF.js:  tfjs-core + tfjs-backend-wasm (its SIMD build), the graph of tests/js/translator_tf.js
+//   TF.js:  tfjs-core + tfjs-backend-wasm (its SIMD build, one thread)
 // Prints a table of ms/step (median) and target tokens/s. Figures only: nothing here asserts a time.
+// The same rows in headless Chromium: npm run bench -- --train-only.
 // Usage: node scripts/bench/train-step.mjs [--steps N] [--tf-steps N] [--score NAME]
 import { createRequire, register } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { createEngine } from '../../web/src/lib/index.js';
-import { seq2seqLoss } from '../../tests/js/translator_tf.js';
+import { createTfSeq2Seq, batchStream } from '../../web/bench/train.js';
 
 // tfjs-core's ESM build (with its gradients) and the wasm backend on top of the same tfjs-core instance.
 register('./esm-extensions.mjs', import.meta.url);
@@ -22,78 +25,61 @@ const { setWasmPaths } = await import('@tensorflow/tfjs-backend-wasm/dist/index.
 const args = process.argv.slice(2);
 const value = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const steps = Number(value('--steps', 30));
-const tfSteps = Number(value('--tf-steps', 5));
+const tfSteps = Number(value('--tf-steps', 10));
 const score = value('--score', 'scaled_dot');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+setWasmPaths(fileURLToPath(new URL('../../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url)));
+await tf.setBackend('wasm');
 const engine = await createEngine({ backend: 'wasm', threads: 1 });
 const trainer = await engine.createTrainer({ score, seed: 1 });
 const o = trainer.options;
-// ours
-const oursMs = [];
-let tokensPerStep = 0;
-for (let i = 0; i < steps + 3; i++) {
-  const t0 = performance.now();
-  const r = await trainer.step();
-  const ms = performance.now() - t0;
-  if (i >= 3) oursMs.push(ms);
-  tokensPerStep = r.tokens / r.step;
-}
+const info = { ...trainer.info, bos: trainer.corpus.targetVocab.indexOf('<bos>'), eos: trainer.corpus.targetVocab.indexOf('<eos>'),
+  pad: trainer.corpus.sourceVocab.indexOf('<pad>') };
+const model = createTfSeq2Seq(tf, info, trainer.parameters(), o);  // the weights before step 1
+const next = batchStream(trainer);  // the trainer's batches, replayed
 
-// TF.js on the same weights and one batch the same size (32 sentences sampled from the training set).
-const wasmDir = fileURLToPath(new URL('../../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
-setWasmPaths(wasmDir);
-await tf.setBackend('wasm');
-const params = trainer.parameters();
-const info = { ...trainer.info, bos: trainer.corpus.targetVocab.indexOf('<bos>'), eos: trainer.corpus.targetVocab.indexOf('<eos>') };
-const M = info.dModel, dh = M / info.heads;
-const shapeOf = (name, n) => {
-  if (name === 'src_embed' || name === 'tgt_embed') return [n / M, M];
-  if (name.endsWith('.score.W')) return [dh, dh];
-  if (name.endsWith('.score.Wq') || name.endsWith('.score.Wk')) return [n / dh, dh];
-  if (name.endsWith('.W')) return name.includes('ffn1') || name === 'out.W' ? [M, n / M] : [n / M, M];
-  return [n];
-};
-const vars = Object.fromEntries(Object.entries(params).map(([name, v]) => [name, tf.variable(tf.tensor(v, shapeOf(name, v.length)), true, name)]));
-const state = Object.fromEntries(Object.keys(vars).map((name) => [name, { m: tf.zerosLike(vars[name]), v: tf.zerosLike(vars[name]) }]));
-const batch = trainer.packBatch(trainer.corpus.train.slice(0, o.batchSize));
-let step = 0;
-function tfStep() {
-  step++;
-  const lr = o.lr * Math.min(1, step / o.warmupSteps);
-  tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(seq2seqLoss(tf, info, vars, batch), Object.values(vars));
-    const norm = Math.sqrt(Object.values(grads).reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0], 0));
-    const clip = norm > o.clipNorm ? o.clipNorm / norm : 1;
-    for (const [name, v] of Object.entries(vars)) {
-      const g = tf.mul(grads[v.name], clip);
-      const s = state[name];
-      const m = tf.keep(tf.add(tf.mul(s.m, o.beta1), tf.mul(g, 1 - o.beta1)));
-      const vv = tf.keep(tf.add(tf.mul(s.v, o.beta2), tf.mul(tf.square(g), 1 - o.beta2)));
-      s.m.dispose(); s.v.dispose();
-      s.m = m; s.v = vv;
-      const update = tf.div(tf.div(m, 1 - o.beta1 ** step), tf.add(tf.sqrt(tf.div(vv, 1 - o.beta2 ** step)), o.eps));
-      const decay = v.shape.length === 2 ? tf.mul(v, o.weightDecay) : tf.zerosLike(v);
-      v.assign(tf.sub(v, tf.mul(tf.add(update, decay), lr)));
-    }
-    return value.dataSync()[0];
-  });
+// The check (also the warm-up): 3 steps of each from the same weights on the same batches.
+let before = 0, worst = 0;
+for (let s = 1; s <= 3; s++) {
+  const ours = await trainer.step();
+  const theirs = model.step(next());
+  worst = Math.max(worst, Math.abs(ours.loss - theirs.loss));
+  console.log(`step ${s}: loss ours ${ours.loss.toFixed(6)}, TF.js ${theirs.loss.toFixed(6)}`);
+  before = ours.tokens;
 }
-const tfMs = [];
-for (let i = 0; i < tfSteps + 1; i++) {
-  const t0 = performance.now();
-  tfStep();
-  if (i >= 1) tfMs.push(performance.now() - t0);
+if (!(worst <= 1e-4)) {
+  console.error(`the TF.js model's loss differs from ours by ${worst}: not the same computation, nothing timed`);
+  process.exit(1);
 }
-const tfTokens = batch.tgt.length + batch.tgtLengths.length;
+// Timed, interleaved in chunks; each side keeps following the trainer's batch stream.
+const oursMs = [], tfMs = [];
+let oursTokens = 0, tfTokens = 0;
+while (oursMs.length < steps || tfMs.length < tfSteps) {
+  for (let i = 0; i < 3 && oursMs.length < steps; i++) {
+    const t0 = performance.now();
+    const r = await trainer.step();
+    oursMs.push(performance.now() - t0);
+    oursTokens += r.tokens - before;
+    before = r.tokens;
+  }
+  if (tfMs.length < tfSteps) {
+    const t0 = performance.now();
+    const r = model.step(next());
+    tfMs.push(performance.now() - t0);
+    tfTokens += r.tokens;
+  }
+}
 const ours = median(oursMs), theirs = median(tfMs);
-console.log(`one training step, encoder-decoder ${info.encoderLayers}+${info.decoderLayers} layers, dModel ${M}, ` +
-  `${info.heads} heads, ${info.parameters} parameters, score ${score}, batch ${o.batchSize} sentences, AdamW; Node ` +
-  `${process.version}, 1 thread, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`);
+console.log(`one training step, encoder-decoder ${info.encoderLayers}+${info.decoderLayers} layers, dModel ${info.dModel}, ` +
+  `${info.heads} heads, ${info.parameters} parameters, score ${score}, batch ${o.batchSize} sentences, AdamW; losses of the ` +
+  `first 3 steps agree within ${worst.toExponential(1)}; Node ${process.version}, 1 thread, ${os.cpus().length} cores, ` +
+  `load average ${os.loadavg()[0].toFixed(1)}`);
 console.log('| engine | ms/step (median) | target tokens/s |');
 console.log('|---|---|---|');
-console.log(`| ours, WASM ${engine.simd ? 'SIMD' : 'scalar'} (${steps} steps) | ${ours.toFixed(1)} | ${Math.round(tokensPerStep / (ours / 1000))} |`);
-console.log(`| TF.js ${tf.version_core}, tfjs-backend-wasm (${tfSteps} steps) | ${theirs.toFixed(1)} | ${Math.round(tfTokens / (theirs / 1000))} |`);
+console.log(`| ours, WASM ${engine.simd ? 'SIMD' : 'scalar'} (${steps} steps) | ${ours.toFixed(1)} | ${Math.round(oursTokens / steps / (ours / 1000))} |`);
+console.log(`| TF.js ${tf.version_core}, tfjs-backend-wasm, padded batch (${tfSteps} steps) | ${theirs.toFixed(1)} | ${Math.round(tfTokens / tfSteps / (theirs / 1000))} |`);
 console.log(`ours / TF.js: ${(theirs / ours).toFixed(2)}x faster per step`);
+model.dispose();
 trainer.dispose();
 engine.dispose();

@@ -219,6 +219,40 @@ TEST(Seq2SeqTraining, TwoThreadsFollowTheOneThreadCurve) {
   for (size_t i = 0; i < one.size(); ++i) EXPECT_NEAR(two[i], one[i], 1e-5) << "step " << i + 1;
 }
 
+// The attention blocks split their sentences over the threads and the feed-forward blocks their rows (seq2seq.cpp,
+// accumulate_in_parts): on two threads (builds with threads) every score function's whole-model gradient,
+// parameter gradients summed from private per-thread copies, equals one thread's within float rounding, and two
+// runs on two threads give the same bits.
+TEST(Seq2SeqTraining, TwoThreadsGiveTheOneThreadGradient) {
+  for (Score score : {Score::kDot, Score::kScaledDot, Score::kGeneral, Score::kAdditive}) {
+    Seq2SeqConfig c = tiny(score);
+    c.src_vocab = 5, c.tgt_vocab = 8, c.d_model = 16, c.d_ff = 64, c.max_len = 8;
+    uint32_t state = 21;
+    // 61 sentences (unequal parts), ~180 rows: the feed-forward blocks (rows x 16 x 64 >= kRowParallelMacs)
+    // split their rows too.
+    const Seq2SeqBatch batch = ReverseTask().batch(state, 61);
+    auto gradient = [&](int threads, float* loss) {
+      set_thread_count(threads);
+      Seq2SeqModel model;
+      std::string error;
+      EXPECT_TRUE(model.init(c, &error)) << error;
+      *loss = model.forward_backward(batch, Variant::kOptimized);
+      set_thread_count(1);
+      return model.grads();
+    };
+    float l1 = 0, l2 = 0, l2b = 0;
+    const std::vector<float> one = gradient(1, &l1), two = gradient(2, &l2), again = gradient(2, &l2b);
+    ASSERT_EQ(one.size(), two.size());
+    float scale = 0, err = 0;
+    for (size_t i = 0; i < one.size(); ++i) scale = std::max(scale, std::fabs(one[i])), err = std::max(err, std::fabs(two[i] - one[i]));
+    std::printf("[ seq2seq ] score %d: two threads vs one, max |dgrad| %.2e (largest |grad| %.2e)\n", int(score), err, scale);
+    EXPECT_LE(err, 1e-5f * scale) << "score " << int(score);
+    EXPECT_NEAR(l2, l1, 1e-6f);
+    EXPECT_EQ(two, again);
+    EXPECT_EQ(l2, l2b);
+  }
+}
+
 TEST(Seq2Seq, SavesAndLoadsSafetensors) {
   Seq2SeqModel model;
   std::string error;

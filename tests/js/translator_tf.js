@@ -1,7 +1,8 @@
-// The encoder-decoder of wasm/include/attn/seq2seq.h written again in TF.js ops (an independent oracle, and the
-// TF.js side of the training-step bench): the same pre-norm layers, GELU (tanh form), the four score functions,
-// the causal mask, and the mean token cross-entropy over a packed batch. Weights come from the engine by name
-// (trainer.parameters()), so both sides start from the same numbers.
+// The encoder-decoder of wasm/include/attn/seq2seq.h written again in TF.js ops, sentence by sentence (an
+// independent oracle of the gradients; the bench's TF.js peer is the padded, batched web/bench/train.js): the
+// same pre-norm layers, GELU (tanh form), the four score functions, the causal mask, and the mean token
+// cross-entropy over a packed batch. Weights come from the engine by name (trainer.parameters()), so both sides
+// start from the same numbers.
 // Size letters: n source tokens, m decoder positions of one sentence, M model dims, H heads, Dh = M/H, A additive.
 
 /** PE [rows][M] as positional_encoding_f32: sin at even columns, cos at odd, angle p / 10000^(2i/M). */

@@ -15,6 +15,7 @@ import { measurePeak } from './peak.js';
 import { attentionInputs, makeStream, maxAbsDiff, median } from './inputs.js';
 import { loadOrt, ortAttention, loadTfjs, tfjsAttention, loadUseGraph, runUseGraph } from './peers.js';
 import { benchBackward } from './backward.js';
+import { benchTraining } from './train.js';
 
 const D = 64;
 const flops = (heads, n, d) => 4 * heads * n * n * d;
@@ -71,9 +72,13 @@ export async function runBench(options = {}) {
     rounds = 5, sizes = [128, 512, 2048], headCounts = [1, 12], minSampleMs = 40, slowMs = 1500,
     slowBudgetMs = 15000, maxCallMs = 20000, maxSoftwareGpuCallMs = 3000,
     model: doModelOption = true, webgpu: doWebgpuOption = true, memory: doMemory = true, peers: doPeersOption = true,
-    backward: doBackward = true, backwardOnly = false,
+    backward: doBackwardOption = true, backwardOnly: backwardOnlyOption = false,
+    train: doTrainOption = true, trainOnly = false, trainAccuracy = true,
   } = options;
-  // backwardOnly: the peak, the engines and the attention-backward rows (backward.js), nothing else.
+  // backwardOnly: the peak, the engines and the attention-backward rows (backward.js), nothing else;
+  // trainOnly: the peak, the engines and the training rows (train.js).
+  const backwardOnly = backwardOnlyOption || trainOnly;
+  const doBackward = doBackwardOption && !trainOnly, doTrain = doTrainOption && (trainOnly || !backwardOnlyOption);
   const doModel = doModelOption && !backwardOnly, doWebgpu = doWebgpuOption && !backwardOnly;
   const doPeers = doPeersOption && !backwardOnly;
   const log = logger(typeof document !== 'undefined' ? document.getElementById('log') : null);
@@ -370,6 +375,13 @@ export async function runBench(options = {}) {
     const engines = [{ engine, label: 'ours SIMD 1 thread', threads: 1 }];
     if (mtEngine) engines.push({ engine: mtEngine, label: `ours SIMD ${mtEngine.threads} threads`, threads: mtEngine.threads });
     await benchBackward({ lib, engines, rounds, minSampleMs, results, log, note, memory: doMemory });
+  }
+
+  // pass 3c: one training step ours vs TF.js, and time to 95% held-out exact match (train.js)
+  if (engine && doTrain) {
+    const engines = [{ engine, label: 'ours SIMD 1 thread', threads: 1 }];
+    if (mtEngine) engines.push({ engine: mtEngine, label: `ours SIMD ${mtEngine.threads} threads`, threads: mtEngine.threads });
+    await benchTraining({ engines, results, log, note, accuracy: trainAccuracy });
   }
 
   // pass 4: the model

@@ -1,6 +1,7 @@
 // Turns the bench results (bench.js) into the printed tables and the SVG chart. Pure functions, no DOM:
 // used by the page and by scripts/bench/run.mjs (Node).
 import { formatBackward } from './backward.js';
+import { formatTraining } from './train.js';
 
 const fmt = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits));
 const fms = (ms) => (ms === undefined ? '-' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
@@ -150,6 +151,7 @@ export function formatReport(results) {
   }
 
   out.push(...formatBackward(results, { fmt, fms, table }));
+  out.push(...formatTraining(results, { fmt, fms, table }));
 
   out.push('');
   if (results.model?.rows?.length) {

@@ -14,6 +14,7 @@
 
 #include "attn/backward.h"
 #include "attn/safetensors.h"
+#include "../parallel.h"
 
 namespace attn {
 
@@ -479,6 +480,63 @@ static ScoreGrads score_grads(const AttnIndex& a, const std::vector<Seq2SeqTenso
   return s;
 }
 
+// The attention blocks run sentence by sentence (each sentence's attention is far below the pool's threshold,
+// kParallelMinMacs, on its own), so with the optimized variant on P > 1 threads a block hands each thread a fixed
+// range of sentences: min(P, B) parts.
+static int sentence_parts(size_t sentences, Variant variant) {
+  const int threads = variant == Variant::kOptimized ? thread_count() : 1;
+  return int(std::max<size_t>(1, std::min<size_t>(size_t(threads), sentences)));
+}
+static size_t sentence_split(size_t sentences, int parts, int part) { return sentences * size_t(part) / size_t(parts); }
+
+// body(part, grads) for part in [0, parts) on the pool, where grads[i] stands for shared[i] = { pointer, floats }
+// (a gradient buffer the parts all accumulate into, += ; null stays null): part 0 gets the buffers themselves,
+// parts 1.. private zeroed copies that are added to them afterwards in part order, so a result depends on the
+// number of parts but not on the scheduling. parts == 1 is body(0, the buffers) on the calling thread.
+template <typename Body>
+static void accumulate_in_parts(int parts, const std::vector<std::pair<float*, size_t>>& shared, Body&& body) {
+  const size_t count = shared.size();
+  if (parts <= 1) {
+    std::vector<float*> own(count);
+    for (size_t i = 0; i < count; ++i) own[i] = shared[i].first;
+    body(0, own.data());
+    return;
+  }
+  size_t per_part = 0;
+  for (const auto& [ptr, n] : shared) per_part += ptr ? n : 0;
+  std::vector<float> scratch(per_part * size_t(parts - 1), 0.0f);
+  std::vector<float*> slots(count * size_t(parts));
+  for (int part = 0; part < parts; ++part) {
+    float* at = part == 0 ? nullptr : scratch.data() + per_part * size_t(part - 1);
+    for (size_t i = 0; i < count; ++i) {
+      if (part == 0 || !shared[i].first) {
+        slots[size_t(part) * count + i] = shared[i].first;
+        continue;
+      }
+      slots[size_t(part) * count + i] = at;
+      at += shared[i].second;
+    }
+  }
+  parallel_for(parts, [&](int part) { body(part, slots.data() + size_t(part) * count); });
+  for (int part = 1; part < parts; ++part) {  // in part order
+    const float* from = scratch.data() + per_part * size_t(part - 1);
+    for (const auto& [ptr, n] : shared) {
+      if (!ptr) continue;
+      for (size_t e = 0; e < n; ++e) ptr[e] += from[e];
+      from += n;
+    }
+  }
+}
+
+// The feed-forward block is row by row: on P threads (optimized variant, at least kRowParallelMacs multiply-adds)
+// its rows split into P ranges (multiples of 4 rows).
+constexpr double kRowParallelMacs = double(1 << 17);
+static int row_parts(int t, int m, int ff, Variant variant) {
+  const int threads = variant == Variant::kOptimized ? thread_count() : 1;
+  if (threads <= 1 || double(t) * m * ff < kRowParallelMacs) return 1;
+  return std::max(1, std::min(threads, t / 4));
+}
+
 // The multi-head block over every sentence: q rows of sentence b at q_at[b] (q_len[b] of them), context rows at
 // c_at[b] (c_len[b]). Training saves for the backward; inference with keep_weights keeps [H][nq][nk] per sentence.
 static bool attention_block(AttnActs& acts, const float* x, const float* context, const std::vector<int32_t>& q_at,
@@ -498,24 +556,30 @@ static bool attention_block(AttnActs& acts, const float* x, const float* context
     acts.saved.resize(total);
   }
   acts.weights.resize(keep_weights ? B : 0);
-  bool ok = true;
-  for (size_t b = 0; b < B; ++b) {
+  // Sentence by sentence; on P threads (optimized variant) each thread takes a fixed range of sentences (each
+  // writes its own rows of out, saved and weights, so the result does not depend on the thread count).
+  auto sentence = [&](size_t b) {
     float* out = acts.out.data() + size_t(q_at[b]) * m;
     const float* xb = x + size_t(q_at[b]) * m;
     const float* cb = context + size_t(c_at[b]) * m;
     if (train) {
-      ok = multi_head_attention_forward_f32(out, acts.saved.data() + acts.saved_at[b], xb, cb, p, s, mask, q_len[b],
-                                            c_len[b], m, heads, variant) && ok;
-    } else {
-      float* w = nullptr;
-      if (keep_weights) {
-        acts.weights[b].assign(size_t(heads) * q_len[b] * c_len[b], 0.0f);
-        w = acts.weights[b].data();
-      }
-      ok = multi_head_attention_f32(out, w, xb, cb, p, s, mask, q_len[b], c_len[b], m, heads, variant) && ok;
+      return multi_head_attention_forward_f32(out, acts.saved.data() + acts.saved_at[b], xb, cb, p, s, mask, q_len[b],
+                                              c_len[b], m, heads, variant);
     }
-  }
-  return ok;
+    float* w = nullptr;
+    if (keep_weights) {
+      acts.weights[b].assign(size_t(heads) * q_len[b] * c_len[b], 0.0f);
+      w = acts.weights[b].data();
+    }
+    return multi_head_attention_f32(out, w, xb, cb, p, s, mask, q_len[b], c_len[b], m, heads, variant);
+  };
+  const int parts = sentence_parts(B, variant);
+  std::vector<char> part_ok(parts, 1);
+  parallel_for(parts, [&](int part) {
+    for (size_t b = sentence_split(B, parts, part); b < sentence_split(B, parts, part + 1); ++b)
+      part_ok[part] = sentence(b) && part_ok[part];
+  });
+  return std::all_of(part_ok.begin(), part_ok.end(), [](char c) { return c != 0; });
 }
 
 // out [T][M] = x + FFN(LN x), saving into f.
@@ -525,11 +589,18 @@ static void ffn_block(float* out, FfnActs& f, const float* x, const float* W1, c
   f.pre.resize(size_t(t) * ff);
   f.act.resize(size_t(t) * ff);
   f.out.resize(size_t(t) * m);
-  layer_norm_forward_f32(f.ln.out.data(), f.ln.mean.data(), f.ln.rstd.data(), x, scale, bias, kLayerNormEps, t, m, variant);
-  dense_forward_f32(f.pre.data(), f.ln.out.data(), W1, b1, t, m, ff, variant);
-  gelu_forward_f32(f.act.data(), f.pre.data(), t * ff, variant);
-  dense_forward_f32(f.out.data(), f.act.data(), W2, b2, t, ff, m, variant);
-  residual_forward_f32(out, x, f.out.data(), t * m, variant);
+  const int parts = row_parts(t, m, ff, variant);
+  parallel_for(parts, [&](int part) {  // rows r0..r1 (all of them on one thread)
+    const int r0 = split_point(t, parts, part, 4), r1 = split_point(t, parts, part + 1, 4), n = r1 - r0;
+    if (n <= 0) return;
+    const size_t xm = size_t(r0) * m, xf = size_t(r0) * ff;
+    layer_norm_forward_f32(f.ln.out.data() + xm, f.ln.mean.data() + r0, f.ln.rstd.data() + r0, x + xm, scale, bias,
+                           kLayerNormEps, n, m, variant);
+    dense_forward_f32(f.pre.data() + xf, f.ln.out.data() + xm, W1, b1, n, m, ff, variant);
+    gelu_forward_f32(f.act.data() + xf, f.pre.data() + xf, n * ff, variant);
+    dense_forward_f32(f.out.data() + xm, f.act.data() + xf, W2, b2, n, ff, m, variant);
+    residual_forward_f32(out + xm, x + xm, f.out.data() + xm, n * m, variant);
+  });
 }
 
 // pass 1: layout (offsets, decoder inputs <bos> t.., targets t.. <eos>, positions)
@@ -657,11 +728,31 @@ static void attention_block_backward(float* dx, float* dcontext, const AttnActs&
                                      MaskKind mask_kind, int m, int heads, Variant variant) {
   MaskParams mask;
   mask.kind = mask_kind;
-  for (size_t b = 0; b < q_at.size(); ++b) {
-    const size_t q0 = size_t(q_at[b]) * m, c0 = size_t(c_at[b]) * m;
-    multi_head_attention_backward_f32(dx + q0, dcontext + c0, dp, ds, dout + q0, acts.saved.data() + acts.saved_at[b],
-                                      x + q0, context + c0, p, s, mask, q_len[b], c_len[b], m, heads, variant);
-  }
+  const size_t B = q_at.size();
+  auto range = [&](const MultiHeadGrads& g, const ScoreGrads& gs, size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; ++b) {
+      const size_t q0 = size_t(q_at[b]) * m, c0 = size_t(c_at[b]) * m;
+      multi_head_attention_backward_f32(dx + q0, dcontext + c0, g, gs, dout + q0, acts.saved.data() + acts.saved_at[b],
+                                        x + q0, context + c0, p, s, mask, q_len[b], c_len[b], m, heads, variant);
+    }
+  };
+  const int parts = sentence_parts(B, variant);
+  // A sentence's dx/dcontext rows are its own; the block's parameter gradients are shared by all sentences.
+  const size_t mm = size_t(m) * m, dh = size_t(m / heads), da = size_t(s.da);
+  std::vector<std::pair<float*, size_t>> shared;
+  for (const DenseGrads* d : {&dp.q, &dp.k, &dp.v, &dp.o}) shared.push_back({d->dW, mm}), shared.push_back({d->db, size_t(m)});
+  shared.push_back({ds.dW, dh * dh});
+  shared.push_back({ds.dWq, da * dh});
+  shared.push_back({ds.dWk, da * dh});
+  shared.push_back({ds.dv, da});
+  accumulate_in_parts(parts, shared, [&](int part, float* const* g) {
+    MultiHeadGrads gp;
+    DenseGrads* dense[4] = {&gp.q, &gp.k, &gp.v, &gp.o};
+    for (int i = 0; i < 4; ++i) dense[i]->dW = g[2 * i], dense[i]->db = g[2 * i + 1];
+    ScoreGrads gs;
+    gs.dW = g[8], gs.dWq = g[9], gs.dWk = g[10], gs.dv = g[11];
+    range(gp, gs, sentence_split(B, parts, part), sentence_split(B, parts, part + 1));
+  });
 }
 
 // d x_in from d x_out through x_out = x_in + FFN(LN x_in) (the FFN's parameter gradients accumulated).
@@ -671,11 +762,21 @@ static void ffn_block_backward(float* dx_in, const float* dout, const FfnActs& f
   std::vector<float> dbranch(size_t(t) * m, 0.0f), dact(size_t(t) * ff, 0.0f), dpre(size_t(t) * ff, 0.0f),
       dln(size_t(t) * m, 0.0f);
   std::fill(dx_in, dx_in + size_t(t) * m, 0.0f);
-  residual_backward_f32(dx_in, dbranch.data(), dout, t * m, variant);
-  dense_backward_f32(dact.data(), dW2, db2, dbranch.data(), f.act.data(), W2, t, ff, m, variant);
-  gelu_backward_f32(dpre.data(), dact.data(), f.pre.data(), t * ff, variant);
-  dense_backward_f32(dln.data(), dW1, db1, dpre.data(), f.ln.out.data(), W1, t, m, ff, variant);
-  ln_backward(dx_in, dscale, dbias, dln.data(), x_in, f.ln, scale, t, m, variant);
+  // Rows r0..r1 per part; the six parameter gradients are shared by all rows.
+  const int parts = row_parts(t, m, ff, variant);
+  const std::vector<std::pair<float*, size_t>> shared = {
+      {dW2, size_t(ff) * m}, {db2, size_t(m)}, {dW1, size_t(m) * ff}, {db1, size_t(ff)}, {dscale, size_t(m)}, {dbias, size_t(m)}};
+  accumulate_in_parts(parts, shared, [&](int part, float* const* g) {
+    const int r0 = split_point(t, parts, part, 4), r1 = split_point(t, parts, part + 1, 4), n = r1 - r0;
+    if (n <= 0) return;
+    const size_t xm = size_t(r0) * m, xf = size_t(r0) * ff;
+    residual_backward_f32(dx_in + xm, dbranch.data() + xm, dout + xm, n * m, variant);
+    dense_backward_f32(dact.data() + xf, g[0], g[1], dbranch.data() + xm, f.act.data() + xf, W2, n, ff, m, variant);
+    gelu_backward_f32(dpre.data() + xf, dact.data() + xf, f.pre.data() + xf, n * ff, variant);
+    dense_backward_f32(dln.data() + xm, g[2], g[3], dpre.data() + xf, f.ln.out.data() + xm, W1, n, m, ff, variant);
+    layer_norm_backward_f32(dx_in + xm, g[4], g[5], dln.data() + xm, x_in + xm, f.ln.mean.data() + r0,
+                            f.ln.rstd.data() + r0, scale, n, m, variant);
+  });
 }
 
 // The forward's passes in reverse: loss -> logits -> decoder (layers L-1..0) -> d enc (accumulated by every
