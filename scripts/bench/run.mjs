@@ -1,6 +1,8 @@
 // npm run bench (via scripts/bench.sh): serves the project with Vite on its own port (cross-origin
 // isolated, peers' files mapped from node_modules under /vendor/), runs web/bench/ in headless Chromium,
-// prints the tables and writes bench/results.json, bench/table.txt and bench/chart.svg.
+// prints the tables and writes bench/results.json, bench/table.txt and bench/chart.svg (the latest run, any CPU)
+// and the same files under bench/cpu/<vendor>-family<F>-model<M>/ (the latest run on that kind of CPU, so a run
+// on another core does not overwrite the only record of this one; bench/README.md).
 // Options: --rounds N, --quick (2 rounds, N <= 512), --sizes 128,512, --heads 1,12, --no-model, --no-webgpu,
 // --no-memory, --no-backward, --backward-only (the peak and the attention-backward rows alone), --no-train,
 // --train-only (the peak and the training rows alone: bench/train-results.json, bench/train-table.txt; about
@@ -111,6 +113,7 @@ function machine(browserVersion) {
   const perSocket = Number(field('cpu cores')) || threads;
   return {
     cpu: field('model name') ?? os.cpus()[0]?.model ?? 'unknown',
+    vendor: field('vendor_id') ?? null,
     cpuFamily: field('cpu family') ?? null,
     cpuModel: field('model') ?? null,
     cpuMHz: field('cpu MHz') ? Math.round(Number(field('cpu MHz'))) : null,
@@ -125,6 +128,14 @@ function machine(browserVersion) {
     date: new Date().toISOString(),
     loadAverage: { before: loadBefore, after: os.loadavg().map((x) => Number(x.toFixed(2))) },
   };
+}
+
+/** bench/cpu/<key>: 'amd-family25-model1' from /proc/cpuinfo's vendor (or the model name), family and model. */
+function cpuKey(m) {
+  const name = m.cpu ?? 'unknown';
+  const vendor = { AuthenticAMD: 'amd', GenuineIntel: 'intel' }[m.vendor]
+    ?? (/\bamd\b/i.test(name) ? 'amd' : /\bintel\b/i.test(name) ? 'intel' : name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, ''));
+  return m.cpuFamily ? `${vendor}-family${m.cpuFamily}-model${m.cpuModel ?? 'unknown'}` : vendor || 'unknown';
 }
 
 const loadBefore = os.loadavg().map((x) => Number(x.toFixed(2)));
@@ -173,23 +184,26 @@ async function main() {
   results.totalSeconds = (Date.now() - t0) / 1000;
   const report = formatReport(results);
   console.log('\n' + report);
-  mkdirSync(join(root, 'bench'), { recursive: true });
+  const cpuDir = join('bench/cpu', cpuKey(results.machine));
+  mkdirSync(join(root, cpuDir), { recursive: true });
+  // Each file goes to bench/ (the latest run) and to the CPU's own folder (the latest run on that CPU).
+  const write = (name, text) => {
+    for (const dir of ['bench', cpuDir]) writeFileSync(join(root, dir, name), text);
+    return name;
+  };
   if (options.trainOnly) {  // a partial run: its own files, the full run's stay
-    writeFileSync(join(root, 'bench/train-results.json'), JSON.stringify(results, null, 1) + '\n');
-    writeFileSync(join(root, 'bench/train-table.txt'), report + '\n');
-    console.log(`\nbench: wrote bench/train-results.json, bench/train-table.txt (${results.totalSeconds.toFixed(0)} s in all)`);
+    const names = [write('train-results.json', JSON.stringify(results, null, 1) + '\n'), write('train-table.txt', report + '\n')];
+    console.log(`\nbench: wrote ${names.join(', ')} in bench/ and ${cpuDir}/ (${results.totalSeconds.toFixed(0)} s in all)`);
     return;
   }
   if (options.backwardOnly) {  // a partial run: its own files, the full run's stay
-    writeFileSync(join(root, 'bench/backward-results.json'), JSON.stringify(results, null, 1) + '\n');
-    writeFileSync(join(root, 'bench/backward-table.txt'), report + '\n');
-    console.log(`\nbench: wrote bench/backward-results.json, bench/backward-table.txt (${results.totalSeconds.toFixed(0)} s in all)`);
+    const names = [write('backward-results.json', JSON.stringify(results, null, 1) + '\n'), write('backward-table.txt', report + '\n')];
+    console.log(`\nbench: wrote ${names.join(', ')} in bench/ and ${cpuDir}/ (${results.totalSeconds.toFixed(0)} s in all)`);
     return;
   }
-  writeFileSync(join(root, 'bench/results.json'), JSON.stringify(results, null, 1) + '\n');
-  writeFileSync(join(root, 'bench/table.txt'), report + '\n');
-  writeFileSync(join(root, 'bench/chart.svg'), chartSvg(results));
-  console.log(`\nbench: wrote bench/results.json, bench/table.txt, bench/chart.svg (${results.totalSeconds.toFixed(0)} s in all)`);
+  const names = [write('results.json', JSON.stringify(results, null, 1) + '\n'), write('table.txt', report + '\n'),
+    write('chart.svg', chartSvg(results))];
+  console.log(`\nbench: wrote ${names.join(', ')} in bench/ and ${cpuDir}/ (${results.totalSeconds.toFixed(0)} s in all)`);
 }
 
 main().catch((e) => {

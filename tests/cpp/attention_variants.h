@@ -8,6 +8,7 @@
 
 #include "attn/attention.h"
 #include "attn/threads.h"
+#include "attn/tuning.h"
 
 namespace attn::test {
 
@@ -29,6 +30,18 @@ inline bool dispatch_threads(float* out, float* weights, const float* q, const f
   return ok;
 }
 
+#if defined(__wasm_simd128__)
+// The wasmsimd kernel under bench-only tiling variant V (attn/tuning.h, docs/CPU.md); back to the default after.
+template <int V>
+bool wasmsimd_tiling(float* out, float* weights, const float* q, const float* k, const float* v,
+                     const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk, int dk, int dv) {
+  set_simd_variant(V);
+  const bool ok = attention_f32__wasmsimd(out, weights, q, k, v, score, mask, heads, nq, nk, dk, dv);
+  set_simd_variant(0);
+  return ok;
+}
+#endif
+
 struct NamedVariant {
   const char* name;
   AttentionFn fn;
@@ -39,6 +52,10 @@ inline std::vector<NamedVariant> optimized_variants() {
       {"scalar", &attention_f32__scalar},
 #if defined(__wasm_simd128__)
       {"wasmsimd", &attention_f32__wasmsimd},
+      {"wasmsimd_tiling1", &wasmsimd_tiling<1>},
+      {"wasmsimd_tiling2", &wasmsimd_tiling<2>},
+      {"wasmsimd_tiling3", &wasmsimd_tiling<3>},
+      {"wasmsimd_tiling4", &wasmsimd_tiling<4>},
 #endif
       {"dispatch", &dispatch_optimized},
 #if defined(ATTN_THREADS) && ATTN_THREADS

@@ -13,7 +13,9 @@
 
 #include "convert.h"
 #include "attn/attention.h"
+#include "attn/gemm_packed.h"
 #include "attn/threads.h"
+#include "attn/tuning.h"
 
 namespace {
 
@@ -108,6 +110,23 @@ bool simd() { return attn::simd_build(); }
 // Asks for n threads in all (n < 1 counts as 1); returns the count in effect (1 in a build without threads).
 int setThreads(int n) { return attn::set_thread_count(n); }
 
+// Bench-only (attn/tuning.h, docs/CPU.md): the SIMD kernel variant; returns it, or -1 for an unknown id.
+int setSimdVariant(int v) { return attn::set_simd_variant(v); }
+
+// Bench-only (scripts/bench/cpu-kernels.mjs): the model's packed dense-layer product on heap pointers.
+// packed [ceil(N/8)][K][8] <- b [K][N]; then c [M][N] = a [M][K] . B (+ bias [N] or 0).
+int gemmPack(uintptr_t packed, uintptr_t b, int k, int n) {
+  if (!packed || !b || k < 1 || n < 1) return kBadArgument;
+  attn::gemm_f32_pack(ptr<float>(packed), ptr<const float>(b), k, n);
+  return kOk;
+}
+int gemmPacked(uintptr_t c, uintptr_t a, uintptr_t packed, uintptr_t bias, int m, int k, int n) {
+  if (!c || !a || !packed || m < 1 || k < 1 || n < 1) return kBadArgument;
+  attn::gemm_f32_packed(ptr<float>(c), ptr<const float>(a), ptr<const float>(packed), ptr<const float>(bias), m, k, n,
+                        Variant::kOptimized);
+  return kOk;
+}
+
 int threads() { return attn::thread_count(); }
 
 // How many score functions and mask kinds this build knows (tests/js compare them with web/src/lib/spec.js).
@@ -140,6 +159,9 @@ EMSCRIPTEN_BINDINGS(attn_engine) {
   function("gemm", &gemm);
   function("simd", &simd);
   function("setThreads", &setThreads);
+  function("setSimdVariant", &setSimdVariant);
+  function("gemmPack", &gemmPack);
+  function("gemmPacked", &gemmPacked);
   function("threads", &threads);
   function("heapBytesInUse", &heapBytesInUse);
   function("scoreCount", &scoreCount);

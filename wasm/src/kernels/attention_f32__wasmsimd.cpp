@@ -16,14 +16,34 @@
 #include "attention_simd.h"
 #include "attn/attention.h"
 #include "attn/backward.h"
+#include "attn/tuning.h"
 
 namespace attn {
 namespace {
 
 using namespace kernels::simd;  // NOLINT: the micro-kernels of attention_simd.h
 
-constexpr int kTileKeys = 64;      // Bk (multiple of NR): a K tile + V tile of 64 x 64 floats stay in L1
+constexpr int kMaxTileKeys = 64;   // the largest Bk (multiple of NR) of any variant: the scratch's size
 constexpr int kBlockQueries = 32;  // Bq (multiple of MR): queries sharing each K/V tile
+
+// The tiling of one call (attn/tuning.h variants; docs/CPU.md has the measurements behind them).
+//   bk: keys per K/V tile (multiple of NR, <= kMaxTileKeys). Each group of MR queries streams the whole K tile
+//       (scores) then the whole V tile (P.V); a 64-key pair at D = 64 is 32 KiB, all of Zen 3's L1D (Zen 5
+//       has 48 KiB), a 32-key pair half of it, at the price of twice the per-tile softmax bookkeeping.
+//   quads: q' interleaved per MR queries ([Tq4/MR][D][MR], scores_4x8_quads) instead of rows.
+//   fixed_p: the flash P.V reads the scores scratch (rows at stride kMaxTileKeys) with pv_4x8_fixed.
+struct Tiling {
+  int bk;
+  bool quads, fixed_p;
+};
+// index = variant id; 0 is the default.
+constexpr Tiling kTilings[kSimdVariantCount] = {
+    {64, true, true},    // 0 default: = 4
+    {64, false, false},  // 1: Bk 64, q' rows, P rows by pointer (the kernel of the 2026-11-29 Zen 5 run)
+    {32, true, true},    // 2: Bk 32, q' quads, P at a fixed stride
+    {64, true, false},   // 3: Bk 64, q' quads, P rows by pointer
+    {64, true, true},    // 4: Bk 64, q' quads, P at a fixed stride
+};
 
 // Everything one head needs, packed once per head so the micro-kernels see no edges:
 // Tq4 = Tq rounded up to MR, Tk8 = Tk rounded up to NR, Dv8 = Dv rounded up to NR (padding is zero: it is
@@ -33,6 +53,7 @@ struct Packed {
   Buffer<float> qp;   // q' [Tq4][D], or additive Pq [Tq4][A]
   Buffer<float> kp;   // K panels [Tk8/NR][D][NR], or additive Pk^T [A][Tk8]
   Buffer<float> vp;   // V [Tk][Dv8] when Dv is not a multiple of NR (else V is read in place)
+  Buffer<float> row;  // [D]: one row of q' on its way into quads
 };
 
 // Per-block scratch, allocated once per call and reused by every block and head.
@@ -45,7 +66,7 @@ struct Scratch {
 
   bool allocate(int dv8) {
     return acc.allocate(uint64_t(kBlockQueries) * dv8) && m.allocate(kBlockQueries) && l.allocate(kBlockQueries) &&
-           s.allocate(uint64_t(kMr) * kTileKeys) && bad.allocate(kBlockQueries);
+           s.allocate(uint64_t(kMr) * kMaxTileKeys) && bad.allocate(kBlockQueries);
   }
 };
 
@@ -56,14 +77,18 @@ uint64_t packed_and_scratch_floats(const ScoreParams& score, int nq, int nk, int
   const uint64_t nq4 = uint64_t(nq) + kMr, nk8 = uint64_t(nk) + kNr, dv8 = uint64_t(dv) + kNr;
   uint64_t floats = add_sat(mul_sat(nq4, cols), mul_sat(nk8, cols));
   floats = add_sat(floats, dv % kNr ? mul_sat(uint64_t(nk), dv8) : 0);
-  return add_sat(floats, kBlockQueries * (dv8 + 3) + kMr * kTileKeys);
+  floats = add_sat(floats, uint64_t(dk));  // Packed::row
+  return add_sat(floats, kBlockQueries * (dv8 + 3) + kMr * kMaxTileKeys);
 }
 
 class Head {
  public:
-  Head(const ScoreParams& score, const MaskParams& mask, int nq, int nk, int dk, int dv)
+  Head(const ScoreParams& score, const MaskParams& mask, int nq, int nk, int dk, int dv, const Tiling& tiling)
       : score_(score), mask_(mask), nq_(nq), nk_(nk), dk_(dk), dv_(dv) {
     additive_ = score.score == Score::kAdditive;
+    bk_ = tiling.bk;
+    fixed_p_ = tiling.fixed_p;
+    quads_ = tiling.quads && !additive_;
     p_.nq4 = round_up(nq, kMr);
     p_.nk8 = round_up(nk, kNr);
     p_.dv8 = round_up(dv, kNr);
@@ -74,7 +99,7 @@ class Head {
   bool allocate() {
     return p_.qp.assign(uint64_t(p_.nq4) * qcols_, 0.0f) &&
            p_.kp.assign(uint64_t(p_.nk8) * (additive_ ? score_.da : dk_), 0.0f) &&
-           p_.vp.assign(dv_ != p_.dv8 ? uint64_t(nk_) * p_.dv8 : 0, 0.0f);
+           p_.vp.assign(dv_ != p_.dv8 ? uint64_t(nk_) * p_.dv8 : 0, 0.0f) && p_.row.allocate(uint64_t(dk_));
   }
 
   void pack(const float* q, const float* k, const float* v) {
@@ -85,7 +110,15 @@ class Head {
       kernels::project_additive(p_.qp.data(), qcols_, 1, q, score_.Wq, nq_, dk_, score_.da);
       kernels::project_additive(p_.kp.data(), 1, p_.nk8, k, score_.Wk, nk_, dk_, score_.da);
     } else {
-      kernels::transform_queries(p_.qp.data(), dk_, q, score_, nq_, dk_);
+      if (quads_) {  // q'[i][d] -> qp[i / MR][d][i % MR]; the padding rows stay zero
+        for (int i = 0; i < nq_; ++i) {
+          kernels::transform_queries(p_.row.data(), dk_, q + size_t(i) * dk_, score_, 1, dk_);
+          float* quad = &p_.qp[size_t(i / kMr) * dk_ * kMr + i % kMr];
+          for (int d = 0; d < dk_; ++d) quad[size_t(d) * kMr] = p_.row[d];
+        }
+      } else {
+        kernels::transform_queries(p_.qp.data(), dk_, q, score_, nq_, dk_);
+      }
       for (int j = 0; j < nk_; ++j) {  // key j goes to lane j % NR of panel j / NR
         float* panel = &p_.kp[size_t(j / kNr) * dk_ * kNr + j % kNr];
         const float* kj = k + size_t(j) * dk_;
@@ -109,6 +142,8 @@ class Head {
         for (int r = 0; r < kMr; ++r)
           scores_additive_1x8(s + r * lds + c, &p_.qp[size_t(i + r) * qcols_], &p_.kp[j], p_.nk8, score_.v,
                               score_.da);
+      } else if (quads_) {  // i is a multiple of MR: quad i / MR starts at row i
+        scores_4x8_quads(s + c, lds, &p_.qp[size_t(i) * dk_], &p_.kp[size_t(j / kNr) * dk_ * kNr], dk_);
       } else {
         scores_4x8(s + c, lds, &p_.qp[size_t(i) * dk_], dk_, &p_.kp[size_t(j / kNr) * dk_ * kNr], dk_);
       }
@@ -141,6 +176,13 @@ class Head {
     for (int c = 0; c < p_.dv8; c += kNr) pv_4x8(acc + c, lda, p, ldp, v_ + size_t(j0) * p_.dv8 + c, p_.dv8, n);
   }
 
+  // accumulate() for p = the scores scratch, rows at stride kMaxTileKeys (pv_4x8_fixed).
+  void accumulate_scratch(float* acc, int lda, const float* p, int j0, int n) const {
+    n = std::min(n, nk_ - j0);
+    for (int c = 0; c < p_.dv8; c += kNr)
+      pv_4x8_fixed<kMaxTileKeys>(acc + c, lda, p, v_ + size_t(j0) * p_.dv8 + c, p_.dv8, n);
+  }
+
   // Keys [0, end) may be attended by some query of i..i_last (all keys unless causal).
   int keys_end(int i_last) const { return kernels::causal_end(mask_, std::min(i_last, nq_ - 1), nq_, nk_); }
 
@@ -153,15 +195,15 @@ class Head {
     std::fill(w.l.begin(), w.l.begin() + nb, 0.0f);
     std::fill(w.bad.begin(), w.bad.begin() + nb, uint8_t(0));
     const int block_end8 = round_up(keys_end(ib + nb - 1), kNr);
-    for (int j0 = 0; j0 < block_end8; j0 += kTileKeys) {
+    for (int j0 = 0; j0 < block_end8; j0 += bk_) {
       for (int g = 0; g < nb; g += kMr) {
         const int i = ib + g;
-        const int end8 = std::min(round_up(keys_end(i + kMr - 1), kNr), j0 + kTileKeys);
+        const int end8 = std::min(round_up(keys_end(i + kMr - 1), kNr), j0 + bk_);
         if (end8 <= j0) continue;  // causal: the whole tile is masked for these queries
         const int n = end8 - j0;
-        scores(w.s.data(), kTileKeys, i, j0, n, &w.bad[g]);  // pass 1
-        for (int r = 0; r < kMr; ++r) {           // pass 2
-          float* sr = &w.s[size_t(r) * kTileKeys];
+        scores(w.s.data(), kMaxTileKeys, i, j0, n, &w.bad[g]);  // pass 1
+        for (int r = 0; r < kMr; ++r) {                    // pass 2
+          float* sr = &w.s[size_t(r) * kMaxTileKeys];
           const float t = row_max(sr, n);
           if (t == -INFINITY) {
             std::fill(sr, sr + n, 0.0f);
@@ -177,7 +219,8 @@ class Head {
           }
           w.l[g + r] += exp_row(sr, n, mnew);
         }
-        accumulate(&w.acc[size_t(g) * dv8], dv8, w.s.data(), kTileKeys, j0, n);
+        if (fixed_p_) accumulate_scratch(&w.acc[size_t(g) * dv8], dv8, w.s.data(), j0, n);
+        else accumulate(&w.acc[size_t(g) * dv8], dv8, w.s.data(), kMaxTileKeys, j0, n);
       }
     }
     for (int r = 0; r < nb && ib + r < nq_; ++r) {  // pass 3
@@ -198,17 +241,17 @@ class Head {
     std::fill(w.bad.begin(), w.bad.begin() + nb, uint8_t(0));
     // pass 1: raw masked scores, K tile by K tile, straight into the weights rows; running row maxima.
     // An edge micro-tile (rows past Tq, or the last panel past Tk) goes through the scratch s.
-    for (int j0 = 0; j0 < round_up(block_end, kNr); j0 += kTileKeys) {
+    for (int j0 = 0; j0 < round_up(block_end, kNr); j0 += bk_) {
       for (int g = 0; g < nb; g += kMr) {
         const int i = ib + g;
-        const int end8 = std::min(round_up(keys_end(i + kMr - 1), kNr), j0 + kTileKeys);
+        const int end8 = std::min(round_up(keys_end(i + kMr - 1), kNr), j0 + bk_);
         if (end8 <= j0) continue;  // causal: the whole tile is masked for these queries
         const int n8 = end8 - j0;
         const int rows = std::min(kMr, nq_ - i);
         float* dst = wh + size_t(i) * nk_ + j0;
         const bool direct = rows == kMr && end8 <= nk_;
         float* s = direct ? dst : w.s.data();
-        const int lds = direct ? nk_ : kTileKeys;
+        const int lds = direct ? nk_ : bk_;
         scores(s, lds, i, j0, n8, &w.bad[g]);
         for (int r = 0; r < rows; ++r) {
           float* sr = s + size_t(r) * lds;
@@ -228,10 +271,10 @@ class Head {
     }
     // pass 3: V tile by V tile, w *= 1/l (the final weights) and acc += w . V_tile; out = acc.
     std::fill(w.acc.begin(), w.acc.begin() + size_t(nb) * dv8, 0.0f);
-    for (int j0 = 0; j0 < block_end; j0 += kTileKeys) {
+    for (int j0 = 0; j0 < block_end; j0 += bk_) {
       for (int g = 0; g < nb; g += kMr) {
         const int i = ib + g;
-        const int n = std::min(keys_end(i + kMr - 1), j0 + kTileKeys) - j0;
+        const int n = std::min(keys_end(i + kMr - 1), j0 + bk_) - j0;
         if (n <= 0) continue;
         const int rows = std::min(kMr, nq_ - i);
         float* src = wh + size_t(i) * nk_ + j0;
@@ -240,8 +283,8 @@ class Head {
           accumulate(&w.acc[size_t(g) * dv8], dv8, src, nk_, j0, n);
         } else {  // rows past Tq: read zeros from the scratch instead of past the weights
           std::fill(w.s.begin(), w.s.end(), 0.0f);
-          for (int r = 0; r < rows; ++r) std::copy(src + size_t(r) * nk_, src + size_t(r) * nk_ + n, &w.s[size_t(r) * kTileKeys]);
-          accumulate(&w.acc[size_t(g) * dv8], dv8, w.s.data(), kTileKeys, j0, n);
+          for (int r = 0; r < rows; ++r) std::copy(src + size_t(r) * nk_, src + size_t(r) * nk_ + n, &w.s[size_t(r) * bk_]);
+          accumulate(&w.acc[size_t(g) * dv8], dv8, w.s.data(), bk_, j0, n);
         }
       }
     }
@@ -271,7 +314,8 @@ class Head {
   ScoreParams score_;
   MaskParams mask_;
   int nq_, nk_, dk_, dv_, qcols_;
-  bool additive_;
+  bool additive_, quads_, fixed_p_;
+  int bk_;  // Bk of this call (Tiling::bk)
   Packed p_;
   const float* v_ = nullptr;  // V [Tk][Dv8]: the caller's V of this head, or p_.vp
   const float *q_ = nullptr, *k_ = nullptr, *v_raw_ = nullptr;  // the caller's q, k, v of this head
@@ -304,7 +348,7 @@ bool attention_wasmsimd(float* out, float* weights, float* row_max, float* row_s
                         const float* v, const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
                         int dk, int dv) {
   assert(out && q && k && v && heads > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0);
-  Head head(score, mask, nq, nk, dk, dv);
+  Head head(score, mask, nq, nk, dk, dv, kTilings[simd_variant()]);
   const Packed& p = head.packed();
   Scratch scratch;
   if (!head.allocate() || !scratch.allocate(p.dv8)) return false;
@@ -345,3 +389,23 @@ uint64_t kernels::attention_f32__wasmsimd_workspace_bytes(const ScoreParams& sco
 }  // namespace attn
 
 #endif  // __wasm_simd128__
+
+// attn/tuning.h, in every build (the scalar build accepts the setting and has nothing to vary).
+#include <atomic>
+
+#include "attn/tuning.h"
+
+namespace attn {
+namespace {
+std::atomic<int> g_simd_variant{0};
+}  // namespace
+
+int set_simd_variant(int v) {
+  if (v < 0 || v >= kSimdVariantCount) return -1;
+  g_simd_variant.store(v, std::memory_order_relaxed);
+  return v;
+}
+
+int simd_variant() { return g_simd_variant.load(std::memory_order_relaxed); }
+
+}  // namespace attn

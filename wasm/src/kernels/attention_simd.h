@@ -70,6 +70,19 @@ inline float hsum(v128_t v) {
   return wasm_f32x4_extract_lane(v, 0);
 }
 
+// t [MR rows at stride ldt][NR] = the 4x8 tile vr0x0123, vr0x4567 (row 0), ... vr3x4567 (row 3).
+inline void store_4x8(float* t, int ldt, v128_t v00, v128_t v04, v128_t v10, v128_t v14, v128_t v20, v128_t v24,
+                      v128_t v30, v128_t v34) {
+  wasm_v128_store(t, v00);
+  wasm_v128_store(t + 4, v04);
+  wasm_v128_store(t + ldt, v10);
+  wasm_v128_store(t + ldt + 4, v14);
+  wasm_v128_store(t + 2 * ldt, v20);
+  wasm_v128_store(t + 2 * ldt + 4, v24);
+  wasm_v128_store(t + 3 * ldt, v30);
+  wasm_v128_store(t + 3 * ldt + 4, v34);
+}
+
 // s [MR rows at stride lds][NR]; q [MR rows at stride ldq][D] (q'); kpanel [D][NR] (NR keys, transposed).
 // s[r][c] = sum_d q[r][d] kpanel[d][c]: each loaded key vector serves 4 queries, 8 accumulators in registers.
 inline void scores_4x8(float* s, int lds, const float* q, int ldq, const float* kpanel, int dk) {
@@ -98,14 +111,36 @@ inline void scores_4x8(float* s, int lds, const float* q, int ldq, const float* 
     vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vq3, vk0123));
     vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vq3, vk4567));
   }
-  wasm_v128_store(s, vacc0x0123);
-  wasm_v128_store(s + 4, vacc0x4567);
-  wasm_v128_store(s + lds, vacc1x0123);
-  wasm_v128_store(s + lds + 4, vacc1x4567);
-  wasm_v128_store(s + 2 * lds, vacc2x0123);
-  wasm_v128_store(s + 2 * lds + 4, vacc2x4567);
-  wasm_v128_store(s + 3 * lds, vacc3x0123);
-  wasm_v128_store(s + 3 * lds + 4, vacc3x4567);
+  store_4x8(s, lds, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
+}
+
+// The same product with the MR queries interleaved: q4 [D][MR] (q4[d][r] = q[r][d]). One pointer at fixed
+// offsets instead of MR row pointers: V8 addresses wasm memory as base + one 32-bit index, so each row pointer
+// costs an address add per d (4 of the 26 x64 instructions of a d step of scores_4x8); docs/CPU.md.
+inline void scores_4x8_quads(float* s, int lds, const float* q4, const float* kpanel, int dk) {
+  v128_t vacc0x0123 = wasm_f32x4_const_splat(0.0f), vacc0x4567 = vacc0x0123;
+  v128_t vacc1x0123 = vacc0x0123, vacc1x4567 = vacc0x0123;
+  v128_t vacc2x0123 = vacc0x0123, vacc2x4567 = vacc0x0123;
+  v128_t vacc3x0123 = vacc0x0123, vacc3x4567 = vacc0x0123;
+  for (int d = 0; d < dk; ++d) {
+    const v128_t vk0123 = wasm_v128_load(kpanel);
+    const v128_t vk4567 = wasm_v128_load(kpanel + 4);
+    kpanel += kNr;
+    const v128_t vq0 = wasm_v128_load32_splat(q4);
+    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vq0, vk0123));
+    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vq0, vk4567));
+    const v128_t vq1 = wasm_v128_load32_splat(q4 + 1);
+    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vq1, vk0123));
+    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vq1, vk4567));
+    const v128_t vq2 = wasm_v128_load32_splat(q4 + 2);
+    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vq2, vk0123));
+    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vq2, vk4567));
+    const v128_t vq3 = wasm_v128_load32_splat(q4 + 3);
+    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vq3, vk0123));
+    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vq3, vk4567));
+    q4 += kMr;
+  }
+  store_4x8(s, lds, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
 }
 
 // Additive scores for one query row and NR keys: s[c] = sum_a v[a] tanh(pq[a] + pkT[a][c]).
@@ -154,14 +189,40 @@ inline void pv_4x8(float* acc, int lda, const float* p, int ldp, const float* vc
     vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vp3, vv0123));
     vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vp3, vv4567));
   }
-  wasm_v128_store(a0, vacc0x0123);
-  wasm_v128_store(a0 + 4, vacc0x4567);
-  wasm_v128_store(a1, vacc1x0123);
-  wasm_v128_store(a1 + 4, vacc1x4567);
-  wasm_v128_store(a2, vacc2x0123);
-  wasm_v128_store(a2 + 4, vacc2x4567);
-  wasm_v128_store(a3, vacc3x0123);
-  wasm_v128_store(a3 + 4, vacc3x4567);
+  store_4x8(acc, lda, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
+}
+
+// pv_4x8 with the MR rows of p at a fixed stride kLdp: one pointer, the rows at constant offsets (wasm load
+// offsets, folded into V8's x64 addressing), no address arithmetic per row and key (docs/CPU.md).
+template <int kLdp>
+inline void pv_4x8_fixed(float* acc, int lda, const float* p, const float* vcols, int ldv, int nkeys) {
+  float* a0 = acc;
+  float* a1 = a0 + lda;
+  float* a2 = a1 + lda;
+  float* a3 = a2 + lda;
+  v128_t vacc0x0123 = wasm_v128_load(a0), vacc0x4567 = wasm_v128_load(a0 + 4);
+  v128_t vacc1x0123 = wasm_v128_load(a1), vacc1x4567 = wasm_v128_load(a1 + 4);
+  v128_t vacc2x0123 = wasm_v128_load(a2), vacc2x4567 = wasm_v128_load(a2 + 4);
+  v128_t vacc3x0123 = wasm_v128_load(a3), vacc3x4567 = wasm_v128_load(a3 + 4);
+  for (int t = 0; t < nkeys; ++t) {
+    const v128_t vv0123 = wasm_v128_load(vcols);
+    const v128_t vv4567 = wasm_v128_load(vcols + 4);
+    vcols += ldv;
+    const v128_t vp0 = wasm_v128_load32_splat(p);
+    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vp0, vv0123));
+    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vp0, vv4567));
+    const v128_t vp1 = wasm_v128_load32_splat(p + kLdp);
+    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vp1, vv0123));
+    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vp1, vv4567));
+    const v128_t vp2 = wasm_v128_load32_splat(p + 2 * kLdp);
+    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vp2, vv0123));
+    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vp2, vv4567));
+    const v128_t vp3 = wasm_v128_load32_splat(p + 3 * kLdp);
+    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vp3, vv0123));
+    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vp3, vv4567));
+    p += 1;
+  }
+  store_4x8(acc, lda, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
 }
 
 // x[t] *= c for t < n (any n).

@@ -7,17 +7,19 @@
 // load32_splat of A per row and k beats 5x8 and 6x8 (V8 has 15 usable XMM registers: 12 accumulators
 // spill), the "load 4 of A, shuffle-splat" form, a k loop unrolled by 4, and A read in place (4 row
 // pointers); blocking K at 256 or 512 was no faster (a panel is K x 32 bytes, <= 48 KiB here, and stays in
-// L2 while every quad of A passes over it).
+// L2 while every quad of A passes over it). Blocking M is (below, kQuadBlockBytes).
 #if defined(__wasm_simd128__)
 
 #include <wasm_simd128.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstddef>
 #include <cstring>
 #include <memory>
 
 #include "attn/gemm_packed.h"
+#include "attn/tuning.h"
 
 namespace attn {
 namespace {
@@ -60,10 +62,18 @@ inline void gemm_packed_4x8(float* tile, int ldc, const float* aq, const float* 
 
 }  // namespace
 
+// A quads per pass over the panels: the quads of one pass (block_quads * K * 16 bytes) stay in L2 while every
+// panel passes over them. Without blocking, M = 128, K = 1536 (768 KiB of quads) streamed A from L3 once per
+// panel on Zen 3 (512 KiB L2): 56% of peak against 76-83% for the shapes whose quads fit (docs/CPU.md).
+// Zen 5's 1 MiB L2 held them, hence "blocking was no faster" there; 128 KiB leaves room on both.
+constexpr int kQuadBlockBytes = 128 * 1024;
+
 // c [M][N]; a [M][K]; packed [ceil(N/8)][K][8]; bias [N] or nullptr. C = A . B (+ bias).
 // pass 1: A into quads aq [ceil(M/4)][K][4], aq[q][k][r] = a[4q + r][k] (0 past M);
-// pass 2, per panel p and quad q: C[4q..4q+3][8p..8p+7] = bias + aq[q] . panel p, all quads while the panel
-//   is hot; a quad past M or the panel past N goes through a [4][8] scratch and only its real part is copied.
+// pass 2, per block of quads (kQuadBlockBytes), per panel p and quad q of the block:
+//   C[4q..4q+3][8p..8p+7] = bias + aq[q] . panel p, all the block's quads while the panel is hot; a quad past M
+//   or the panel past N goes through a [4][8] scratch and only its real part is copied.
+// Variant 1 (attn/tuning.h) runs the one block of all quads (the kernel of the 2026-11-29 Zen 5 run).
 void gemm_f32_packed__wasmsimd(float* c, const float* a, const float* packed, const float* bias, int m, int k, int n) {
   assert(c && a && packed && m > 0 && k > 0 && n > 0);
   const int quads = (m + 3) / 4;
@@ -77,21 +87,27 @@ void gemm_f32_packed__wasmsimd(float* c, const float* a, const float* packed, co
       for (int kk = 0; kk < k; ++kk) q[std::size_t(kk) * 4] = 0.0f;
     }
   }
+  const long quad_bytes = 16L * k;
+  const int block_quads =
+      simd_variant() == 1 ? quads : int(std::max(1L, std::min(long(quads), long(kQuadBlockBytes) / quad_bytes)));
   alignas(16) float bias8[8];
   alignas(16) float tile[4][8];
-  for (int j0 = 0; j0 < n; j0 += 8) {
-    const int cols = n - j0 < 8 ? n - j0 : 8;
-    std::memset(bias8, 0, sizeof(bias8));
-    if (bias) std::memcpy(bias8, bias + j0, sizeof(float) * cols);
-    const float* w = packed + std::size_t(j0) * k;
-    for (int qi = 0; qi < quads; ++qi) {
-      const int i = qi * 4, rows = m - i < 4 ? m - i : 4;
-      const float* q = &aq[std::size_t(qi) * k * 4];
-      if (rows == 4 && cols == 8) {
-        gemm_packed_4x8(c + std::size_t(i) * n + j0, n, q, w, bias8, k);
-      } else {
-        gemm_packed_4x8(&tile[0][0], 8, q, w, bias8, k);
-        for (int r = 0; r < rows; ++r) std::memcpy(c + std::size_t(i + r) * n + j0, tile[r], sizeof(float) * cols);
+  for (int q0 = 0; q0 < quads; q0 += block_quads) {
+    const int q1 = std::min(quads, q0 + block_quads);
+    for (int j0 = 0; j0 < n; j0 += 8) {
+      const int cols = n - j0 < 8 ? n - j0 : 8;
+      std::memset(bias8, 0, sizeof(bias8));
+      if (bias) std::memcpy(bias8, bias + j0, sizeof(float) * cols);
+      const float* w = packed + std::size_t(j0) * k;
+      for (int qi = q0; qi < q1; ++qi) {
+        const int i = qi * 4, rows = m - i < 4 ? m - i : 4;
+        const float* q = &aq[std::size_t(qi) * k * 4];
+        if (rows == 4 && cols == 8) {
+          gemm_packed_4x8(c + std::size_t(i) * n + j0, n, q, w, bias8, k);
+        } else {
+          gemm_packed_4x8(&tile[0][0], 8, q, w, bias8, k);
+          for (int r = 0; r < rows; ++r) std::memcpy(c + std::size_t(i + r) * n + j0, tile[r], sizeof(float) * cols);
+        }
       }
     }
   }

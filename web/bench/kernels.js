@@ -1,0 +1,88 @@
+// The one-thread kernels of the SIMD build straight on the WASM heap (no JS copies), for
+// scripts/bench/cpu-kernels.mjs, in Node or in a Chromium page: scaled-dot attention into preallocated
+// buffers for every H x N x d asked, and the model's packed gemm on the encoder's shapes. Every listed kernel
+// variant (module.setSimdVariant, attn/tuning.h, docs/CPU.md) runs interleaved in the same rounds and the
+// best (least disturbed) time of the rounds is kept: compare variants by their ratio within one run.
+// Figures only; nothing asserted.
+
+function fill(module, ptr, count, seed) {
+  const a = new Float32Array(module.HEAPF32.buffer, ptr, count);
+  let s = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 32 - 0.5;
+  }
+}
+
+// ms per call of fn: repeated until one sample lasts >= 10 ms.
+function sample(fn) {
+  let reps = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) fn();
+    const dt = performance.now() - t0;
+    if (dt >= 10) return dt / reps;
+    reps = Math.max(reps * 2, Math.ceil((reps * 13) / Math.max(dt, 0.01)));
+  }
+}
+
+/** Best ms per call of run() under each variant, over `rounds` interleaved rounds (order reversed every other). */
+function compare(module, variants, rounds, run) {
+  const set = (v) => { if (v >= 0) module.setSimdVariant(v); };
+  const best = new Map(variants.map((v) => [v, Infinity]));
+  for (const v of variants) { set(v); run(); run(); }
+  for (let r = 0; r < rounds; r++) {
+    for (const v of r % 2 ? [...variants].reverse() : variants) {
+      set(v);
+      best.set(v, Math.min(best.get(v), sample(run)));
+    }
+  }
+  set(0);
+  return best;
+}
+
+/**
+ * @param module the Emscripten module of the SIMD build
+ * @param opts { ds, ns, headCounts, weights, rounds, variants, gemm, ms, log }
+ * @returns rows [{ kind, ..., variant, ms, gflops }]
+ */
+export function runKernels(module, { ds = [64], ns = [1024], headCounts = [1], weights = false, rounds = 5, variants = [-1],
+  gemm = false, ms = [16, 128], log = console.log } = {}) {
+  if (variants.some((v) => v >= 0) && typeof module.setSimdVariant !== 'function') throw new Error('this build has no setSimdVariant');
+  const alloc = (floats) => module._malloc(floats * 4);
+  const rows = [];
+  for (const heads of headCounts) for (const n of ns) for (const d of ds) {
+    const q = alloc(heads * n * d), k = alloc(heads * n * d), v = alloc(heads * n * d), o = alloc(heads * n * d);
+    const w = weights ? alloc(heads * n * n) : 0;
+    fill(module, q, heads * n * d, 1); fill(module, k, heads * n * d, 2); fill(module, v, heads * n * d, 3);
+    const call = { out: o, weights: w, scores: 0, q, k, v, W: 0, Wq: 0, Wk: 0, va: 0, allowed: 0, score: 1, mask: 0,
+      variant: 1, heads, nq: n, nk: n, dk: d, dv: d, da: 0 };
+    const best = compare(module, variants, rounds, () => {
+      const status = module.attention(call);
+      if (status !== 0) throw new Error(`attention status ${status}`);
+    });
+    for (const [variant, t] of best) {
+      const row = { kind: weights ? 'attention+weights' : 'attention', heads, n, d, variant, ms: t, gflops: (4 * heads * n * n * d) / (t * 1e6) };
+      log(`${row.kind} H${heads} N${n} d${d} variant ${variant}: ${t.toFixed(2)} ms ${row.gflops.toFixed(1)} GFLOP/s`);
+      rows.push(row);
+    }
+    for (const p of [q, k, v, o, w]) if (p) module._free(p);
+  }
+  if (gemm) {
+    if (typeof module.gemmPacked !== 'function') throw new Error('this build has no gemmPacked binding');
+    // the encoder's dense layers: M = tokens, K x N as in the model
+    for (const m of ms) for (const [kk, nn] of [[256, 768], [256, 512], [512, 1536], [1536, 512], [512, 512]]) {
+      const a = alloc(m * kk), b = alloc(kk * nn), c = alloc(m * nn), bias = alloc(nn), packed = alloc(Math.ceil(nn / 8) * 8 * kk);
+      fill(module, a, m * kk, 4); fill(module, b, kk * nn, 5); fill(module, bias, nn, 6);
+      module.gemmPack(packed, b, kk, nn);
+      const best = compare(module, variants, rounds, () => module.gemmPacked(c, a, packed, bias, m, kk, nn));
+      for (const [variant, t] of best) {
+        const row = { kind: 'gemmPacked', m, k: kk, n: nn, variant, ms: t, gflops: (2 * m * kk * nn) / (t * 1e6) };
+        log(`gemmPacked M${m} K${kk} N${nn} variant ${variant}: ${(t * 1000).toFixed(1)} us ${row.gflops.toFixed(1)} GFLOP/s`);
+        rows.push(row);
+      }
+      for (const p of [a, b, c, bias, packed]) module._free(p);
+    }
+  }
+  return rows;
+}
