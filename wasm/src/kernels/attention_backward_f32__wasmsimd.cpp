@@ -5,9 +5,9 @@
 // are recomputed from the row max and sum saved by attention_forward_f32, one [Bq][Bk] block at a time, so
 // nothing of size Tq x Tk is held (FlashAttention-2's backward, key blocks outside, query blocks inside).
 // Every product runs on a 4x8 register-blocked micro-kernel (8 f32x4 accumulators): the forward's scores_4x8
-// (attention_simd.h) for S = Q' K^T and dP = dO V^T (K and V as panels [D][NR]); attention_backward_simd.h's
-// pv_4x8_ld for dQ' += dS K (the block's row stride a constant) and ptv_4x8 for dV += P^T dO and dK += dS^T Q',
-// reading P and dS down their columns in place (no transposed copies). Row operands are padded to NR columns. Additive scores run the scalar
+// (attention_simd.h) for S = Q' K^T and dP = dO V^T (K and V as panels [D][NR]) and pv_4x8_fixed for
+// dQ' += dS K (the block's row stride a constant); attention_backward_simd.h's ptv_4x8 for dV += P^T dO and
+// dK += dS^T Q', reading P and dS down their columns in place (no transposed copies). Row operands are padded to NR columns. Additive scores run the scalar
 // kernel: their tanh per (query, key, hidden unit) has no such product form.
 #if defined(__wasm_simd128__)
 
@@ -188,7 +188,7 @@ class HeadBackward {
           ptv_4x8(&w.dkb[size_t(kk) * d8 + c], d8, s + kk, kBk, &p_.qp[size_t(ib) * d8 + c], d8, nb);
       for (int g = 0; g < nb; g += kMr)
         for (int c = 0; c < d8; c += kNr)
-          pv_4x8_ld<kBk>(&w.dqp[size_t(ib + g) * d8 + c], d8, s + size_t(g) * kBk, &p_.krow[size_t(j0) * d8 + c], d8,
+          pv_4x8_fixed<kBk>(&w.dqp[size_t(ib + g) * d8 + c], d8, s + size_t(g) * kBk, &p_.krow[size_t(j0) * d8 + c], d8,
                          n);
     }
     for (int j = j0; j < std::min(j0 + n8, nk_); ++j) {  // pass 4: the block's rows of dK and dV

@@ -4,9 +4,8 @@
 // - ptv_4x8: the products with a transposed left operand, dV += P^T dO and dK += dS^T Q', read P and dS where
 //   they are ([queries][keys], row-major) instead of from a transposed copy. Each left element is a single-lane
 //   splat load either way, so reading down a column costs nothing over reading along a row.
-// - pv_4x8_ld<LD>: pv_4x8 with the left operand's row stride a compile-time constant, for dQ' += dS K over the
-//   [Bq][Bk] block: the four rows are one pointer plus constant offsets instead of four pointers. Measured in
-//   Chromium 156 on L1-resident operands (interleaved in one run): 39.0 GFLOP/s against 32.5-33.8 for pv_4x8.
+// (dQ' += dS K runs on attention_simd.h's pv_4x8_fixed<Bk>: in Chromium 156 on L1-resident operands, one run,
+// a constant row stride gave 39.0 GFLOP/s against 32.5-33.8 for pv_4x8.)
 // Only with -msimd128.
 #pragma once
 #if defined(__wasm_simd128__)
@@ -62,12 +61,6 @@ inline void left_4x8(float* acc, int lda, const float* p, int pstep, const float
 // of the product), vcols [T rows at stride ldv][NR].
 inline void ptv_4x8(float* acc, int lda, const float* p, int ldp, const float* vcols, int ldv, int t_count) {
   left_4x8<1>(acc, lda, p, ldp, vcols, ldv, t_count);
-}
-
-// acc [MR rows at stride lda][NR] += p [MR rows at stride LD][T] . vcols [T rows at stride ldv][NR].
-template <int LD>
-inline void pv_4x8_ld(float* acc, int lda, const float* p, const float* vcols, int ldv, int t_count) {
-  left_4x8<LD>(acc, lda, p, 1, vcols, ldv, t_count);
 }
 
 }  // namespace attn::kernels::simd
