@@ -6,7 +6,9 @@
 // Options: --rounds N, --quick (2 rounds, N <= 512), --sizes 128,512, --heads 1,12, --no-model, --no-webgpu,
 // --no-memory, --no-backward, --backward-only (the peak and the attention-backward rows alone), --no-train,
 // --train-only (the peak and the training rows alone: bench/train-results.json, bench/train-table.txt; about
-// 3 minutes), --no-train-accuracy (no time-to-95% rows), --port P, --timeout-min M (20).
+// 3 minutes), --no-train-accuracy (no time-to-95% rows), --threads-together (the threaded and WebGPU rows interleaved
+// with the one-thread rows, their thread pools alive throughout, as before 2026-11-30; by default they run in a
+// second phase, bench/README.md), --port P, --timeout-min M (20).
 // Figures only: nothing here asserts a time.
 import { createServer } from 'vite';
 import { chromium } from '@playwright/test';
@@ -39,6 +41,7 @@ const options = {
   train: !flag('--no-train'),
   trainOnly: flag('--train-only'),
   trainAccuracy: !flag('--no-train-accuracy'),
+  separateThreads: !flag('--threads-together'),
 };
 
 // /vendor/<name>/<file> -> a package's dist folder; nothing outside these folders is served.

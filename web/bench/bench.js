@@ -7,6 +7,9 @@
 //   pass 3: scaled-dot attention for N in {128, 512, 2048}, H in {1, 12}, weights off and on: per shape,
 //           every competitor runs once and is checked against our reference (max abs error), then all of
 //           them run interleaved for several rounds (order rotated each round); median and spread;
+//           the one-thread rows first, before any thread pool exists; then the threaded engine, onnxruntime-web's
+//           2-thread instance and WebGPU are created and their rows timed in a second pass over the shapes, beside
+//           the one-thread kernel again ("pools alive"); option separateThreads: false = one pass (bench/README.md);
 //   pass 4: the model (model.run vs TF.js on the original graph, and on the threaded engine), when engine.loadModel exists;
 //   and WebGPU rows beside the WASM ones when createEngine({ backend: 'webgpu' }) works.
 // Anything missing is skipped with a note; nothing here asserts a time. Returns a plain JSON object that
@@ -73,7 +76,7 @@ export async function runBench(options = {}) {
     slowBudgetMs = 15000, maxCallMs = 20000, maxSoftwareGpuCallMs = 3000,
     model: doModelOption = true, webgpu: doWebgpuOption = true, memory: doMemory = true, peers: doPeersOption = true,
     backward: doBackwardOption = true, backwardOnly: backwardOnlyOption = false,
-    train: doTrainOption = true, trainOnly = false, trainAccuracy = true,
+    train: doTrainOption = true, trainOnly = false, trainAccuracy = true, separateThreads = true,
   } = options;
   // backwardOnly: the peak, the engines and the attention-backward rows (backward.js), nothing else;
   // trainOnly: the peak, the engines and the training rows (train.js).
@@ -89,7 +92,7 @@ export async function runBench(options = {}) {
       hardwareConcurrency: navigator.hardwareConcurrency,
       crossOriginIsolated: globalThis.crossOriginIsolated === true,
     },
-    settings: { rounds, sizes, headCounts, d: D, minSampleMs, slowMs, slowBudgetMs, maxCallMs, maxSoftwareGpuCallMs },
+    settings: { rounds, sizes, headCounts, d: D, minSampleMs, slowMs, slowBudgetMs, maxCallMs, maxSoftwareGpuCallMs, separateThreads },
     notes: [],
     peak: null,
     engine: null,
@@ -139,24 +142,36 @@ export async function runBench(options = {}) {
       engine = null;
     }
   }
-  // The threaded engine: navigator.hardwareConcurrency threads, at most 4 (the library's default).
+  // Everything that runs on more than one thread (our threaded engine's pthread workers, onnxruntime-web's
+  // 2-thread pool, WebGPU on SwiftShader's CPU threads) is created by startThreaded(). With separateThreads (the
+  // default) that happens after the one-thread attention rows, so no thread pool of a peer is alive while they
+  // are timed (on a 2-core machine a pool that spins after its work takes the second core; bench/README.md).
   let mtEngine = null;
-  if (engine && threadsOption) {
+  let gpuEngine = null;
+  let ortMt = null;
+  let threadedStarted = false;
+  const startThreaded = async () => {
+    if (threadedStarted) return;
+    threadedStarted = true;
+    if (engine && threadsOption) mtEngine = await createThreadedEngine();
+    else if (engine) note('the library has no threads option: no threaded rows');
+    if (lib && doWebgpu) gpuEngine = await createGpuEngine();
+    if (doPeers) ortMt = await loadOrtThreads();
+  };
+  // The threaded engine: navigator.hardwareConcurrency threads, at most 4 (the library's default).
+  const createThreadedEngine = async () => {
     const wanted = Math.max(2, Math.min(4, navigator.hardwareConcurrency || 2));
     try {
-      mtEngine = await lib.createEngine({ backend: 'wasm', threads: wanted });
-      results.engine.threaded = { threads: mtEngine.threads, fallback: mtEngine.threadsFallback ?? null };
-      log(`threaded engine: ${mtEngine.threads} threads${mtEngine.threadsFallback ? ` (${mtEngine.threadsFallback})` : ''}`);
-      if (!(mtEngine.threads > 1)) {
-        note(`the threaded engine runs on one thread (${mtEngine.threadsFallback}); its rows are skipped`);
-        mtEngine = null;
-      }
+      const mt = await lib.createEngine({ backend: 'wasm', threads: wanted });
+      results.engine.threaded = { threads: mt.threads, fallback: mt.threadsFallback ?? null };
+      log(`threaded engine: ${mt.threads} threads${mt.threadsFallback ? ` (${mt.threadsFallback})` : ''}`);
+      if (mt.threads > 1) return mt;
+      note(`the threaded engine runs on one thread (${mt.threadsFallback}); its rows are skipped`);
     } catch (e) {
       note(`createEngine({ backend: 'wasm', threads: ${wanted} }) failed (${e.message}); the threaded rows are skipped`);
     }
-  } else if (engine) {
-    note('the library has no threads option: no threaded rows');
-  }
+    return null;
+  };
 
   // pass 2: memory, in a fresh engine so that earlier calls have not grown its heap
   if (engine && doMemory && lib && !backwardOnly) {
@@ -183,8 +198,7 @@ export async function runBench(options = {}) {
   }
 
   // WebGPU engine
-  let gpuEngine = null;
-  if (lib && doWebgpu) {
+  const createGpuEngine = async () => {
     try {
       if (typeof navigator === 'undefined' || !navigator.gpu) throw new Error('no navigator.gpu');
       const adapter = await withTimeout(navigator.gpu.requestAdapter(), 30000, 'navigator.gpu.requestAdapter()');
@@ -192,20 +206,35 @@ export async function runBench(options = {}) {
         const i = adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {};
         results.webgpu.adapter = { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description };
       }
-      gpuEngine = await withTimeout(lib.createEngine({ backend: 'webgpu' }), 60000, "createEngine({ backend: 'webgpu' })");
-      if (gpuEngine.backend !== 'webgpu') throw new Error(`the engine runs on ${gpuEngine.backend}`);
+      const gpu = await withTimeout(lib.createEngine({ backend: 'webgpu' }), 60000, "createEngine({ backend: 'webgpu' })");
+      if (gpu.backend !== 'webgpu') throw new Error(`the engine runs on ${gpu.backend}`);
       results.webgpu.available = true;
-      if (gpuEngine.adapterInfo) results.webgpu.engineAdapter = { ...gpuEngine.adapterInfo };
+      if (gpu.adapterInfo) results.webgpu.engineAdapter = { ...gpu.adapterInfo };
       log(`webgpu: adapter ${JSON.stringify(results.webgpu.adapter)}`);
+      return gpu;
     } catch (e) {
-      gpuEngine = null;
       note(`WebGPU rows skipped: ${e.message}`);
+      return null;
     }
-  }
+  };
 
-  // peers
+  // peers (the 2-thread onnxruntime-web instance: startThreaded)
+  const loadOrtThreads = async () => {
+    if (globalThis.crossOriginIsolated !== true) {
+      note('the page is not cross-origin isolated: no onnxruntime-web 2-thread rows');
+      return null;
+    }
+    try {
+      const o = await loadOrt(2);
+      results.peers.ortThreads = { version: o.env.versions?.web ?? null, numThreads: o.env.wasm.numThreads };
+      log(`onnxruntime-web (second instance), wasm backend, ${o.env.wasm.numThreads} threads`);
+      return o;
+    } catch (e) {
+      note(`onnxruntime-web with 2 threads did not load: ${e.message}`);
+      return null;
+    }
+  };
   let ort = null;
-  let ortMt = null;
   let tf = null;
   if (doPeers) {
     try {
@@ -214,17 +243,6 @@ export async function runBench(options = {}) {
       log(`onnxruntime-web ${results.peers.ort.version}, wasm backend, ${ort.env.wasm.numThreads} thread`);
     } catch (e) {
       note(`onnxruntime-web did not load: ${e.message}`);
-    }
-    if (globalThis.crossOriginIsolated === true) {
-      try {
-        ortMt = await loadOrt(2);
-        results.peers.ortThreads = { version: ortMt.env.versions?.web ?? null, numThreads: ortMt.env.wasm.numThreads };
-        log(`onnxruntime-web (second instance), wasm backend, ${ortMt.env.wasm.numThreads} threads`);
-      } catch (e) {
-        note(`onnxruntime-web with 2 threads did not load: ${e.message}`);
-      }
-    } else {
-      note('the page is not cross-origin isolated: no onnxruntime-web 2-thread rows');
     }
     try {
       tf = await loadTfjs();
@@ -236,16 +254,16 @@ export async function runBench(options = {}) {
     }
   }
 
-  // pass 3: attention shapes
-  const competitors = [];
+  // pass 3: attention shapes. Phase 1: the one-thread rows (ours, onnxruntime-web on 1 thread, TF.js); phase 2
+  // (after startThreaded): the threaded and WebGPU rows, with our reference run once per shape for the check
+  // but not timed. With separateThreads off, both lists run interleaved in one phase (the bench before
+  // 2026-11-30: --threads-together).
   const ourCall = (eng, kernel) => (shape) => {
     const args = { query: shape.q, key: shape.k, value: shape.v, heads: shape.heads, nq: shape.n, nk: shape.n,
       dk: D, dv: D, score: 'scaled_dot', returnWeights: shape.returnWeights };
     if (kernel && kernelOption) args[kernelOption] = kernel;
     return { args, run: () => eng.attention(args), toHeads: (o) => o, release() {} };
   };
-  if (engine && kernelOption) competitors.push({ id: 'ours.reference', label: 'ours reference', make: ourCall(engine, 'reference'), reference: true });
-  if (engine) competitors.push({ id: 'ours.optimized', label: kernelOption ? 'ours SIMD' : 'ours', make: ourCall(engine, 'optimized'), reference: !kernelOption });
   // The same kernel writing into result buffers allocated once per shape (options out, weightsOut): a fresh
   // result array costs its first-touch page faults on every call, which this row leaves out.
   const intoCall = (eng) => (shape) => {
@@ -254,120 +272,150 @@ export async function runBench(options = {}) {
     if (shape.returnWeights) call.args.weightsOut = new Float32Array(shape.heads * shape.n * shape.n);
     return call;
   };
-  if (engine && kernelOption) competitors.push({ id: 'ours.into', label: 'ours SIMD, out buffers', make: intoCall(engine) });
-  if (mtEngine && kernelOption) {
-    competitors.push({ id: 'ours.threads.into', label: `ours SIMD ${mtEngine.threads} threads, out buffers`, make: intoCall(mtEngine) });
-  }
-  if (mtEngine) competitors.push({ id: 'ours.threads', label: `ours SIMD ${mtEngine.threads} threads`, make: ourCall(mtEngine, 'optimized') });
-  const softwareGpu = /swiftshader/i.test(JSON.stringify(results.webgpu.adapter ?? {}));
-  if (gpuEngine) {
-    competitors.push({ id: 'ours.webgpu', label: 'ours WebGPU', make: ourCall(gpuEngine, null),
-      maxCallMs: softwareGpu ? maxSoftwareGpuCallMs : maxCallMs });
-    if (softwareGpu) note(`WebGPU runs on SwiftShader (CPU emulation): its times are not GPU times; calls predicted over ${maxSoftwareGpuCallMs / 1000} s are skipped`);
-  }
-  if (ort) {
-    competitors.push({ id: 'ort.graph', label: 'ort graph', make: (s) => ortAttention(ort, 'graph', s) });
-    competitors.push({ id: 'ort.mha', label: 'ort MHA', make: (s) => ortAttention(ort, 'mha', s), weightsless: true });
-  }
-  if (ortMt) {
-    competitors.push({ id: 'ort2.graph', label: 'ort graph 2 threads', make: (s) => ortAttention(ortMt, 'graph', s) });
-    competitors.push({ id: 'ort2.mha', label: 'ort MHA 2 threads', make: (s) => ortAttention(ortMt, 'mha', s), weightsless: true });
-  }
-  if (tf) competitors.push({ id: 'tfjs', label: 'tfjs-wasm', make: (s) => tfjsAttention(tf, s) });
+  const oneThreadCompetitors = () => {
+    const list = [];
+    if (engine && kernelOption) list.push({ id: 'ours.reference', label: 'ours reference', make: ourCall(engine, 'reference'), reference: true });
+    if (engine) list.push({ id: 'ours.optimized', label: kernelOption ? 'ours SIMD' : 'ours', make: ourCall(engine, 'optimized'), reference: !kernelOption });
+    if (engine && kernelOption) list.push({ id: 'ours.into', label: 'ours SIMD, out buffers', make: intoCall(engine) });
+    if (ort) {
+      list.push({ id: 'ort.graph', label: 'ort graph', make: (s) => ortAttention(ort, 'graph', s) });
+      list.push({ id: 'ort.mha', label: 'ort MHA', make: (s) => ortAttention(ort, 'mha', s), weightsless: true });
+    }
+    if (tf) list.push({ id: 'tfjs', label: 'tfjs-wasm', make: (s) => tfjsAttention(tf, s) });
+    return list;
+  };
+  const threadedCompetitors = () => {
+    const list = [];
+    if (mtEngine && kernelOption) {
+      list.push({ id: 'ours.threads.into', label: `ours SIMD ${mtEngine.threads} threads, out buffers`, make: intoCall(mtEngine) });
+    }
+    if (mtEngine) list.push({ id: 'ours.threads', label: `ours SIMD ${mtEngine.threads} threads`, make: ourCall(mtEngine, 'optimized') });
+    const softwareGpu = /swiftshader/i.test(JSON.stringify(results.webgpu.adapter ?? {}));
+    if (gpuEngine) {
+      list.push({ id: 'ours.webgpu', label: 'ours WebGPU', make: ourCall(gpuEngine, null),
+        maxCallMs: softwareGpu ? maxSoftwareGpuCallMs : maxCallMs });
+      if (softwareGpu) note(`WebGPU runs on SwiftShader (CPU emulation): its times are not GPU times; calls predicted over ${maxSoftwareGpuCallMs / 1000} s are skipped`);
+    }
+    if (ortMt) {
+      list.push({ id: 'ort2.graph', label: 'ort graph 2 threads', make: (s) => ortAttention(ortMt, 'graph', s) });
+      list.push({ id: 'ort2.mha', label: 'ort MHA 2 threads', make: (s) => ortAttention(ortMt, 'mha', s), weightsless: true });
+    }
+    return list;
+  };
 
   const lastCost = {}; // competitor id + weights -> { ms, flops } of its previous first call
-  for (const returnWeights of backwardOnly ? [] : [false, true]) {
-    for (const heads of headCounts) {
-      for (const n of sizes) {
-        const shape = { heads, n, d: D, returnWeights, ...attentionInputs(heads, n, D) };
-        const tag = `H=${heads} N=${n} weights=${returnWeights ? 'yes' : 'no'}`;
-        const entries = [];
-        let expected = null;
-        for (const c of competitors) {
-          if (c.weightsless && returnWeights) continue;
-          const entry = { id: c.id, label: c.label, samples: [], reps: 1, error: null, maxAbsErr: null };
-          const costKey = `${c.id}|${returnWeights}`;
-          const last = lastCost[costKey];
-          const predicted = last ? (last.ms * flops(heads, n, D)) / last.flops : 0;
-          const limit = c.maxCallMs ?? maxCallMs;
-          if (!c.reference && predicted > limit) {
-            entry.skipped = `predicted ${(predicted / 1000).toFixed(1)} s per call`;
-            note(`${tag} ${c.label}: skipped, ${entry.skipped} (over ${limit / 1000} s)`);
+  const runShapes = async (competitors) => {
+    for (const returnWeights of backwardOnly ? [] : [false, true]) {
+      for (const heads of headCounts) {
+        for (const n of sizes) {
+          const shape = { heads, n, d: D, returnWeights, ...attentionInputs(heads, n, D) };
+          const tag = `H=${heads} N=${n} weights=${returnWeights ? 'yes' : 'no'}`;
+          const entries = [];
+          let expected = null;
+          for (const c of competitors) {
+            if (c.weightsless && returnWeights) continue;
+            const entry = { id: c.id, label: c.label, samples: [], reps: 1, error: null, maxAbsErr: null, checkOnly: c.checkOnly === true };
+            const costKey = `${c.id}|${returnWeights}`;
+            const last = lastCost[costKey];
+            const predicted = last ? (last.ms * flops(heads, n, D)) / last.flops : 0;
+            const limit = c.maxCallMs ?? maxCallMs;
+            if (!c.reference && predicted > limit) {
+              entry.skipped = `predicted ${(predicted / 1000).toFixed(1)} s per call`;
+              note(`${tag} ${c.label}: skipped, ${entry.skipped} (over ${limit / 1000} s)`);
+              entries.push(entry);
+              continue;
+            }
+            try {
+              entry.runner = await c.make(shape);
+              const first = await timeOnce(() => entry.runner.run());
+              entry.firstMs = first.ms;
+              lastCost[costKey] = { ms: first.ms, flops: flops(heads, n, D) };
+              const out = { output: entry.runner.toHeads(first.result.output), weights: first.result.weights ?? null };
+              if (c.reference) {
+                expected = out;
+                entry.maxAbsErr = { output: 0, weights: returnWeights ? 0 : null };
+              } else if (expected) {
+                entry.maxAbsErr = {
+                  output: maxAbsDiff(out.output, expected.output),
+                  weights: returnWeights ? maxAbsDiff(out.weights, expected.weights) : null,
+                };
+              }
+              if (first.ms > slowMs) {
+                entry.slow = Math.max(1, Math.min(3, Math.floor(slowBudgetMs / first.ms))); // samples wanted
+                entry.samples.push(first.ms); // the first call of a slow competitor counts (see slowMs)
+              } else {
+                const second = await timeOnce(() => entry.runner.run());
+                entry.reps = Math.min(5000, Math.max(1, Math.ceil(minSampleMs / Math.max(second.ms, 1e-3))));
+                // predict later shapes from the warm call (a first call may include shader compilation)
+                lastCost[costKey] = { ms: Math.min(first.ms, second.ms), flops: flops(heads, n, D) };
+              }
+              const err = entry.maxAbsErr;
+              log(`${tag} ${c.label}: first call ${first.ms.toFixed(2)} ms` +
+                (err ? `, max abs err output ${err.output.toExponential(2)}` + (err.weights !== null ? ` weights ${err.weights.toExponential(2)}` : '') : ''));
+              if (err && !(err.output < 1e-3 && (err.weights === null || err.weights < 1e-3))) {
+                note(`${tag} ${c.label}: differs from our reference (max abs err ${err.output} / ${err.weights})`);
+              }
+            } catch (e) {
+              entry.error = e.message;
+              note(`${tag} ${c.label}: failed: ${e.message}`);
+            }
             entries.push(entry);
-            continue;
           }
-          try {
-            entry.runner = await c.make(shape);
-            const first = await timeOnce(() => entry.runner.run());
-            entry.firstMs = first.ms;
-            lastCost[costKey] = { ms: first.ms, flops: flops(heads, n, D) };
-            const out = { output: entry.runner.toHeads(first.result.output), weights: first.result.weights ?? null };
-            if (c.reference) {
-              expected = out;
-              entry.maxAbsErr = { output: 0, weights: returnWeights ? 0 : null };
-            } else if (expected) {
-              entry.maxAbsErr = {
-                output: maxAbsDiff(out.output, expected.output),
-                weights: returnWeights ? maxAbsDiff(out.weights, expected.weights) : null,
-              };
+          expected = null;
+          const live = entries.filter((e) => !e.error && !e.skipped && !e.checkOnly);
+          for (let r = 0; r < rounds; r++) {
+            const order = live.map((_, i) => live[(i + r) % live.length]);
+            for (const entry of order) {
+              if (entry.slow && entry.samples.length >= entry.slow) continue;
+              const t0 = performance.now();
+              for (let i = 0; i < entry.reps; i++) await entry.runner.run();
+              entry.samples.push((performance.now() - t0) / entry.reps);
             }
-            if (first.ms > slowMs) {
-              entry.slow = Math.max(1, Math.min(3, Math.floor(slowBudgetMs / first.ms))); // samples wanted
-              entry.samples.push(first.ms); // the first call of a slow competitor counts (see slowMs)
-            } else {
-              const second = await timeOnce(() => entry.runner.run());
-              entry.reps = Math.min(5000, Math.max(1, Math.ceil(minSampleMs / Math.max(second.ms, 1e-3))));
-              // predict later shapes from the warm call (a first call may include shader compilation)
-              lastCost[costKey] = { ms: Math.min(first.ms, second.ms), flops: flops(heads, n, D) };
+            await sleep(0);
+          }
+          for (const entry of entries) {
+            entry.runner?.release?.();
+            if (entry.checkOnly) continue;
+            const row = { n, heads, d: D, returnWeights, id: entry.id, label: entry.label, error: entry.error,
+              skipped: entry.skipped ?? null, maxAbsErr: entry.maxAbsErr };
+            if (!entry.error && entry.samples.length) {
+              const ms = median(entry.samples);
+              Object.assign(row, {
+                ms, min: Math.min(...entry.samples), max: Math.max(...entry.samples), samples: entry.samples.length,
+                reps: entry.reps, gflops: flops(heads, n, D) / (ms * 1e6),
+              });
             }
-            const err = entry.maxAbsErr;
-            log(`${tag} ${c.label}: first call ${first.ms.toFixed(2)} ms` +
-              (err ? `, max abs err output ${err.output.toExponential(2)}` + (err.weights !== null ? ` weights ${err.weights.toExponential(2)}` : '') : ''));
-            if (err && !(err.output < 1e-3 && (err.weights === null || err.weights < 1e-3))) {
-              note(`${tag} ${c.label}: differs from our reference (max abs err ${err.output} / ${err.weights})`);
-            }
-          } catch (e) {
-            entry.error = e.message;
-            note(`${tag} ${c.label}: failed: ${e.message}`);
+            results.attention.push(row);
           }
-          entries.push(entry);
+          // The machine is shared: probe the peak again between shapes; the peak is the highest figure seen.
+          const probe = await measurePeak({ configs: [[8, 4], [12, 8], [14, 4]], targetMs: 50, repeats: 3 });
+          results.peak.probes = [...(results.peak.probes ?? []), Number(probe.gflops.toFixed(2))];
+          if (probe.gflops > results.peak.gflops) Object.assign(results.peak, { gflops: probe.gflops, best: probe.best });
+          const opt = results.attention.find((r) => r.n === n && r.heads === heads && r.returnWeights === returnWeights && r.id === 'ours.optimized');
+          log(`${tag}: ` + entries.map((e) => {
+            const r = results.attention.find((x) => x.n === n && x.heads === heads && x.returnWeights === returnWeights && x.id === e.id);
+            return r ? `${e.label} ${r.ms ? r.ms.toFixed(3) : '-'} ms` : null;
+          }).filter(Boolean).join(', ') + (opt?.gflops ? ` (ours ${opt.gflops.toFixed(1)} GFLOP/s)` : ''));
         }
-        expected = null;
-        const live = entries.filter((e) => !e.error && !e.skipped);
-        for (let r = 0; r < rounds; r++) {
-          const order = live.map((_, i) => live[(i + r) % live.length]);
-          for (const entry of order) {
-            if (entry.slow && entry.samples.length >= entry.slow) continue;
-            const t0 = performance.now();
-            for (let i = 0; i < entry.reps; i++) await entry.runner.run();
-            entry.samples.push((performance.now() - t0) / entry.reps);
-          }
-          await sleep(0);
-        }
-        for (const entry of entries) {
-          entry.runner?.release?.();
-          const row = { n, heads, d: D, returnWeights, id: entry.id, label: entry.label, error: entry.error,
-            skipped: entry.skipped ?? null, maxAbsErr: entry.maxAbsErr };
-          if (!entry.error && entry.samples.length) {
-            const ms = median(entry.samples);
-            Object.assign(row, {
-              ms, min: Math.min(...entry.samples), max: Math.max(...entry.samples), samples: entry.samples.length,
-              reps: entry.reps, gflops: flops(heads, n, D) / (ms * 1e6),
-            });
-          }
-          results.attention.push(row);
-        }
-        // The machine is shared: probe the peak again between shapes; the peak is the highest figure seen.
-        const probe = await measurePeak({ configs: [[8, 4], [12, 8], [14, 4]], targetMs: 50, repeats: 3 });
-        results.peak.probes = [...(results.peak.probes ?? []), Number(probe.gflops.toFixed(2))];
-        if (probe.gflops > results.peak.gflops) Object.assign(results.peak, { gflops: probe.gflops, best: probe.best });
-        const opt = results.attention.find((r) => r.n === n && r.heads === heads && r.returnWeights === returnWeights && r.id === 'ours.optimized');
-        log(`${tag}: ` + entries.map((e) => {
-          const r = results.attention.find((x) => x.n === n && x.heads === heads && x.returnWeights === returnWeights && x.id === e.id);
-          return `${e.label} ${r.ms ? r.ms.toFixed(3) : '-'} ms`;
-        }).join(', ') + (opt?.gflops ? ` (ours ${opt.gflops.toFixed(1)} GFLOP/s)` : ''));
       }
     }
+  };
+  if (separateThreads) {
+    await runShapes(oneThreadCompetitors());
+    await startThreaded();
+    const reference = oneThreadCompetitors().filter((c) => c.reference).map((c) => ({ ...c, checkOnly: true }));
+    const threaded = threadedCompetitors();
+    // The one-thread kernel again, now with the thread pools alive: the disturbance they cause, in this run.
+    if (threaded.length && engine && kernelOption) {
+      threaded.unshift({ id: 'ours.into.poolsAlive', label: 'ours SIMD, out buffers, pools alive', make: intoCall(engine) });
+    }
+    if (threaded.length && !backwardOnly) {
+      log('the threaded and WebGPU rows (phase 2: no thread pool was alive during the one-thread rows)');
+      await runShapes([...reference, ...threaded]);
+    }
+  } else {
+    await startThreaded();
+    await runShapes([...oneThreadCompetitors(), ...threadedCompetitors()]);
   }
 
   // pass 3b: attention backward, one thread then the threaded engine (backward.js)

@@ -221,7 +221,7 @@ function tfInfo(trainer) {
 }
 
 /**
- * results.training = { step: { check, rows }, accuracy: rows }. engines: [{ engine, label, threads }] (one
+ * results.training = { step: { check, rows }, translate: { rows }, accuracy: rows }. engines: [{ engine, label, threads }] (one
  * thread first). rounds: interleaved rounds of `oursSteps` / `tfSteps` steps each.
  */
 export async function benchTraining({ engines, results, log, note, rounds = 5, oursSteps = 5, tfSteps = 2, accuracy = true,
@@ -306,7 +306,25 @@ export async function benchTraining({ engines, results, log, note, rounds = 5, o
   for (const e of entries) if (!e.tf) e.trainer.dispose();
   tfModel?.dispose();
 
-  // ---- 2. time to >= target held-out exact match
+  // ---- 2. translate latency: the classic sentence on the shipped weights, every attention array returned
+  out.translate = { text: CLASSIC, warmup: 5, runs: 50, rows: [] };
+  for (const { engine, label, threads } of engines) {
+    const t = await engine.loadTranslator();
+    let output = '';
+    for (let i = 0; i < out.translate.warmup; i++) output = (await t.translate(CLASSIC)).output;
+    const samples = [];
+    for (let i = 0; i < out.translate.runs; i++) {
+      const t0 = performance.now();
+      await t.translate(CLASSIC);
+      samples.push(performance.now() - t0);
+    }
+    const row = { label, threads, ms: median(samples), min: Math.min(...samples), max: Math.max(...samples), output };
+    out.translate.rows.push(row);
+    log(`translate latency ${label}: ${row.ms.toFixed(2)} ms median of ${samples.length} ("${output}")`);
+    t.dispose();
+  }
+
+  // ---- 3. time to >= target held-out exact match
   if (!accuracy) return;
   for (const { engine, label, threads } of engines) {
     const trainer = await engine.createTrainer({ score, seed: 1 });
@@ -338,6 +356,8 @@ export async function benchTraining({ engines, results, log, note, rounds = 5, o
   }
 }
 
+const CLASSIC = "The animal didn't cross the street because it was too tired";
+
 /** The report lines of results.training (report.js prints them). */
 export function formatTraining(results, { fmt, fms, table }) {
   const t = results.training;
@@ -354,6 +374,12 @@ export function formatTraining(results, { fmt, fms, table }) {
       t.step.rows.map((r) => [r.label, fms(r.ms), `${fms(r.min)}-${fms(r.max)}`, r.steps, fmt(r.tokensPerSecond, 0),
         r.vsTfjs ? `${fmt(r.vsTfjs, 2)}x` : '-']),
       ['l', 'r', 'r', 'r', 'r', 'r']));
+  }
+  const tr = t.translate;
+  if (tr?.rows.length) {
+    out.push(`translate latency: "${tr.text}" on the shipped weights, all attention returned; median of ${tr.runs} calls after ${tr.warmup} warm-up calls`);
+    out.push(table(['engine', 'ms', 'spread', 'output'], tr.rows.map((r) => [r.label, fms(r.ms), `${fms(r.min)}-${fms(r.max)}`, r.output]),
+      ['l', 'r', 'r', 'l']));
   }
   const a = t.accuracy;
   if (a?.rows.length) {
