@@ -11,6 +11,7 @@
 
 #include "../../wasm/src/buffer.h"
 #include "attn/attention.h"
+#include "attn/backward.h"
 
 namespace attn::test {
 namespace {
@@ -54,6 +55,29 @@ TEST(Workspace, SaturatesInsteadOfWrapping) {
   EXPECT_EQ(n, uint64_t(1) << 30);
   EXPECT_EQ(mul_sat(uint64_t(1) << 40, uint64_t(1) << 40), UINT64_MAX);
   EXPECT_EQ(add_sat(UINT64_MAX - 1, 2), UINT64_MAX);
+}
+
+// The attention backward's scratch (attention_backward_f32_workspace_bytes): at least the kernels' copies, never
+// wrapping; the shape of hostile_heap.test.js (nq 1, nk 1, dk = dv = 2^24) is over the 2 GiB heap on SIMD.
+TEST(Workspace, CountsTheAttentionBackwardScratch) {
+  const uint64_t mib = uint64_t(1) << 20;
+  for (Score s : {Score::kDot, Score::kScaledDot, Score::kGeneral, Score::kAdditive}) {
+    // every kernel keeps dQ' (or dPq) [Tq][D or A] and a dK [Tk][D] or packed K
+    const uint64_t opt = attention_backward_f32_workspace_bytes(score(s, 8), 2, 1000, 3000, 64, 32, Variant::kOptimized);
+    EXPECT_GE(opt, 4 * uint64_t(3000) * 64);
+    const uint64_t ref = attention_backward_f32_workspace_bytes(score(s, 8), 2, 1000, 3000, 64, 32, Variant::kReference);
+    EXPECT_GE(ref, 8 * (uint64_t(1000) * 64 + uint64_t(3000) * (64 + 32)));  // double dq, dk, dv
+    for (Variant variant : {Variant::kReference, Variant::kOptimized}) {
+      const uint64_t big = attention_backward_f32_workspace_bytes(score(s, INT_MAX), INT_MAX, INT_MAX, INT_MAX, INT_MAX,
+                                                                  INT_MAX, variant);
+      EXPECT_GE(big, uint64_t(INT_MAX) * INT_MAX);
+      EXPECT_GE(big, attention_backward_f32_workspace_bytes(score(s, 8), 2, 1000, 3000, 64, 32, variant));
+    }
+  }
+  const uint64_t hostile = attention_backward_f32_workspace_bytes(score(Score::kScaledDot), 1, 1, 1, 1 << 24, 1 << 24,
+                                                                  Variant::kOptimized);
+  if (simd_build()) EXPECT_GE(hostile, 2048 * mib);  // Q' [4][D], K panels and rows [8][D], V panels [8][Dv]
+  else EXPECT_LT(hostile, 256 * mib);                 // scalar: q', dq', dk [D]
 }
 
 TEST(Workspace, BufferRefusesWhatNoHeapCanHold) {

@@ -114,6 +114,20 @@ for (const simd of [true, false]) {
       await stillGood();
     }, 120_000);
 
+    it('attentionBackward nq 1, nk 1, dk = dv = 2^24: runs where the scratch fits, else a RangeError naming the sizes', async () => {
+      const d = 2 ** 24;
+      const args = { query: new Float32Array(d).fill(0.01), key: new Float32Array(d), value: new Float32Array(d).fill(2),
+        dOutput: new Float32Array(d).fill(0.5), nq: 1, nk: 1, dk: d, dv: d };
+      if (simd) {  // Q' padded to 4 rows, K twice and V in panels of 8 keys: 2 GiB of scratch beside 448 MiB of arguments
+        await expect(engine.attentionBackward(args)).rejects.toThrow(RangeError);
+        await expect(engine.attentionBackward(args)).rejects.toThrow(/attentionBackward: heads 1, nq 1, nk 1, dk 16777216, dv 16777216 need \d+ MiB of scratch/);
+      } else {  // the scalar kernel's scratch is 3 x 64 MiB: it runs (one key: P = 1, so dValue = dOutput and dQuery = dKey = 0)
+        const g = await engine.attentionBackward(args);
+        expect([g.dValue[0], g.dValue[d - 1], g.dQuery[0], g.dKey[d - 1]]).toEqual([0.5, 0.5, 0, 0]);
+      }
+      await stillGood();
+    }, 120_000);
+
     it('multiHeadAttention nq 244,140, nk 1, dModel 512: a RangeError naming the sizes, nothing left allocated', async () => {
       const nq = 244_140, dModel = 512;
       const w = () => new Float32Array(dModel * dModel).fill(0.001);

@@ -3,8 +3,11 @@
 // The Embind layer of the backward ops (attn/backward.h): converts arguments, runs the forward that saves
 // and then the backward, nothing else. Pointers are byte offsets into the WASM heap (0 = null) allocated by
 // JS; gradient buffers are zeroed here before the backward accumulates into them. As in bindings.cpp,
-// nothing throws: an impossible argument returns a negative status and writes nothing.
+// nothing throws: an impossible argument returns a negative status and writes nothing. attentionBackward counts
+// its scratch first (attentionBackwardScratchBytes) and returns kOutOfMemory, having allocated nothing, when that
+// cannot fit in the heap, or when an allocation still fails (everything taken is freed again).
 #include <emscripten/bind.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -12,6 +15,7 @@
 
 #include "convert.h"
 #include "attn/backward.h"
+#include "../src/buffer.h"
 
 namespace {
 
@@ -19,6 +23,9 @@ using namespace attn_bindings;  // convert.h: statuses, ptr, the shared fields a
 
 using attn::Score;
 using attn::Variant;
+
+// The WASM heap's limit (MAXIMUM_MEMORY = 2 GiB) less what malloc holds now (as in bindings.cpp).
+double heap_room() { return double(uint64_t(1) << 31) - double(mallinfo().uordblks); }
 
 // attention's arguments (bindings.cpp's AttentionArgs without out and weights), dout, and the gradients.
 struct AttentionBackwardArgs : attn_bindings::AttentionChoice {
@@ -53,6 +60,16 @@ attn::ScoreGrads score_grads(const attn::ScoreParams& sp, int dk, uintptr_t dW, 
   return g;
 }
 
+// Bytes attentionBackward takes beside its arguments: what the forward saves (out [H][Tq][Dv], row max and sum
+// [H][Tq]), plus the larger of the forward's and the backward's scratch (the forward's is freed first).
+uint64_t scratch_bytes(const attn::ScoreParams& sp, int H, int nq, int nk, int D, int Dv, Variant variant) {
+  using attn::add_sat;
+  using attn::mul_sat;
+  const uint64_t saved = mul_sat(mul_sat(uint64_t(H), uint64_t(nq)), mul_sat(add_sat(uint64_t(Dv), 2), sizeof(float)));
+  return add_sat(saved, std::max(attn::attention_f32_workspace_bytes(sp, H, nq, nk, D, Dv, variant),
+                                 attn::attention_backward_f32_workspace_bytes(sp, H, nq, nk, D, Dv, variant)));
+}
+
 // attention_forward_f32 (out, row max and sum kept here), then attention_backward_f32 into zeroed gradients.
 int attentionBackward(const AttentionBackwardArgs& a) {
   attn::ScoreParams sp;
@@ -61,16 +78,33 @@ int attentionBackward(const AttentionBackwardArgs& a) {
       !to_params(a, &sp, &mp))
     return kBadArgument;
   const int H = a.heads, nq = a.nq, nk = a.nk, D = a.dkDims, Dv = a.dvDims;
-  std::vector<float> out(size_t(H) * nq * Dv), rmax(size_t(H) * nq), rsum(size_t(H) * nq);
+  const Variant variant = Variant(a.variant);
+  if (double(scratch_bytes(sp, H, nq, nk, D, Dv, variant)) > heap_room()) return kOutOfMemory;
+  attn::Buffer<float> out, rmax, rsum;
+  if (!out.allocate(uint64_t(H) * nq * Dv) || !rmax.allocate(uint64_t(H) * nq) || !rsum.allocate(uint64_t(H) * nq))
+    return kOutOfMemory;
   if (!attn::attention_forward_f32(out.data(), rmax.data(), rsum.data(), ptr<const float>(a.q), ptr<const float>(a.k),
-                                   ptr<const float>(a.v), sp, mp, H, nq, nk, D, Dv, Variant(a.variant)))
+                                   ptr<const float>(a.v), sp, mp, H, nq, nk, D, Dv, variant))
     return kOutOfMemory;
   const attn::ScoreGrads g = score_grads(sp, D, a.dW, a.dWq, a.dWk, a.dva);
-  attn::attention_backward_f32(zeroed(a.dq, size_t(H) * nq * D), zeroed(a.dk, size_t(H) * nk * D),
-                               zeroed(a.dvalue, size_t(H) * nk * Dv), g, ptr<const float>(a.dout), out.data(),
-                               rmax.data(), rsum.data(), ptr<const float>(a.q), ptr<const float>(a.k),
-                               ptr<const float>(a.v), sp, mp, H, nq, nk, D, Dv, Variant(a.variant));
-  return kOk;
+  const bool ok = attn::attention_backward_f32(zeroed(a.dq, size_t(H) * nq * D), zeroed(a.dk, size_t(H) * nk * D),
+                                               zeroed(a.dvalue, size_t(H) * nk * Dv), g, ptr<const float>(a.dout),
+                                               out.data(), rmax.data(), rsum.data(), ptr<const float>(a.q),
+                                               ptr<const float>(a.k), ptr<const float>(a.v), sp, mp, H, nq, nk, D, Dv,
+                                               variant);
+  return ok ? kOk : kOutOfMemory;
+}
+
+// Bytes of scratch attentionBackward() needs beside its arguments (for the RangeError's message), -1 for bad
+// arguments.
+double attentionBackwardScratchBytes(const AttentionBackwardArgs& a) {
+  if (a.heads < 1 || a.nq < 1 || a.nk < 1 || a.dkDims < 1 || a.dvDims < 1 || a.variant < 0 || a.variant > 1 ||
+      a.score < 0 || a.score >= attn::kScoreCount)
+    return -1;
+  attn::ScoreParams sp;
+  sp.score = Score(a.score);
+  sp.da = a.da;
+  return double(scratch_bytes(sp, a.heads, a.nq, a.nk, a.dkDims, a.dvDims, Variant(a.variant)));
 }
 
 // multi_head_attention_forward_f32 (saved kept here), then the backward. Self-attention (context == x): the
@@ -97,10 +131,11 @@ int multiHeadAttentionBackward(const MultiHeadBackwardArgs& a) {
   const attn::ScoreGrads sg = score_grads(sp, dh, a.dW, a.dWq, a.dWk, a.dva);
   float* dx = zeroed(a.dx, size_t(nq) * m);
   float* dcontext = self ? dx : zeroed(a.dcontext, size_t(nk) * m);
-  attn::multi_head_attention_backward_f32(dx, dcontext, g, sg, ptr<const float>(a.dout), saved.data(),
-                                          ptr<const float>(a.x), ptr<const float>(a.context), p, sp, mp, nq, nk, m,
-                                          a.heads, Variant(a.variant));
-  return kOk;
+  const bool ok = attn::multi_head_attention_backward_f32(dx, dcontext, g, sg, ptr<const float>(a.dout),
+                                                          saved.data(), ptr<const float>(a.x),
+                                                          ptr<const float>(a.context), p, sp, mp, nq, nk, m, a.heads,
+                                                          Variant(a.variant));
+  return ok ? kOk : kOutOfMemory;
 }
 
 }  // namespace
@@ -138,5 +173,6 @@ EMSCRIPTEN_BINDINGS(attn_backward) {
       .field("dWk", &MultiHeadBackwardArgs::dWk)
       .field("dva", &MultiHeadBackwardArgs::dva);
   function("attentionBackward", &attentionBackward);
+  function("attentionBackwardScratchBytes", &attentionBackwardScratchBytes);
   function("multiHeadAttentionBackward", &multiHeadAttentionBackward);
 }

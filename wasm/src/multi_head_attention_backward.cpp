@@ -42,7 +42,7 @@ bool multi_head_attention_forward_f32(float* out, float* saved, const float* x, 
 
 // pass 1: dconcat = dout Wo^T (+ dWo, dbo); pass 2: split, attention_backward_f32 -> dQ, dK, dV, dscore;
 // pass 3: merge; dense backward of the three projections into dx and dcontext (+ their dW, db).
-void multi_head_attention_backward_f32(float* dx, float* dcontext, const MultiHeadGrads& g,
+bool multi_head_attention_backward_f32(float* dx, float* dcontext, const MultiHeadGrads& g,
                                        const ScoreGrads& dscore, const float* dout, const float* saved,
                                        const float* x, const float* context, const MultiHeadParams& params,
                                        const ScoreParams& score, const MaskParams& mask, int nq, int nk,
@@ -60,8 +60,9 @@ void multi_head_attention_backward_f32(float* dx, float* dcontext, const MultiHe
   dense_backward_f32(dconcat.data(), g.o.dW, g.o.db, dout, concat.data(), params.o.W, nq, m, m, variant);
   reference::split_heads(dO.data(), dconcat.data(), nq, m, heads);  // pass 2
   std::vector<float> dQ(size_t(nq) * m, 0.0f), dK(size_t(nk) * m, 0.0f), dV(size_t(nk) * m, 0.0f);
-  attention_backward_f32(dQ.data(), dK.data(), dV.data(), dscore, dO.data(), O, rmax, rsum, Q, K, V, score, mask,
-                         heads, nq, nk, dh, dh, variant);
+  if (!attention_backward_f32(dQ.data(), dK.data(), dV.data(), dscore, dO.data(), O, rmax, rsum, Q, K, V, score,
+                              mask, heads, nq, nk, dh, dh, variant))
+    return false;  // the attention's scratch could not be allocated (dWo, dbo already hold pass 1's sums)
   std::vector<float> merged(size_t(std::max(nq, nk)) * m);  // pass 3
   reference::merge_heads(merged.data(), dQ.data(), nq, m, heads);
   dense_backward_f32(dx, g.q.dW, g.q.db, merged.data(), x, params.q.W, nq, m, m, variant);
@@ -69,6 +70,7 @@ void multi_head_attention_backward_f32(float* dx, float* dcontext, const MultiHe
   dense_backward_f32(dcontext, g.k.dW, g.k.db, merged.data(), context, params.k.W, nk, m, m, variant);
   reference::merge_heads(merged.data(), dV.data(), nk, m, heads);
   dense_backward_f32(dcontext, g.v.dW, g.v.db, merged.data(), context, params.v.W, nk, m, m, variant);
+  return true;
 }
 
 }  // namespace attn

@@ -3,8 +3,11 @@
 // The bench rows of engine.attentionBackward (scaled-dot, no mask): one call runs the forward that saves the
 // row max and sum, then the backward (wasm/bindings/backward_bindings.cpp). GFLOP/s counts that whole call as
 // 14*H*N^2*d: 4 for the forward (Q K^T and P V), 8 for the backward's four products (dP = dO V^T, dV, dQ, dK)
-// and 2 for recomputing S = Q K^T from the saved statistics. Then the memory row: N = 8192 in a fresh
-// engine, heap before and after (no [H][N][N] buffer exists anywhere). Nothing here asserts a time.
+// and 2 for recomputing S = Q K^T from the saved statistics. Each round also times engine.attention on the same
+// arguments right after the call (the same optimized forward kernel, without the row statistics), so the rows
+// also give the backward alone: (call - forward) ms, counted as 10*H*N^2*d (8 + the recomputed 2). Then the
+// memory row: N = 8192 in a fresh engine, heap before and after (no [H][N][N] buffer exists anywhere). Nothing
+// here asserts a time.
 import { attentionInputs, makeStream, maxAbsDiff, median } from './inputs.js';
 
 const D = 64;
@@ -42,14 +45,17 @@ export async function benchBackward({ lib, engines, rounds, minSampleMs, results
   }
   for (const [heads, n] of BACKWARD_SHAPES) {
     const args = argsOf(heads, n);
+    const forwardArgs = { ...args };  // attention takes the same arguments but dOutput
+    delete forwardArgs.dOutput;
     const entries = [];
     for (const { engine, label, threads } of engines) {
       try {
         await engine.attentionBackward(args);
+        await engine.attention(forwardArgs);
         const t0 = performance.now();
         await engine.attentionBackward(args);
         const ms = performance.now() - t0;
-        entries.push({ engine, label, threads, reps: Math.min(200, Math.max(1, Math.ceil(minSampleMs / Math.max(ms, 1e-3)))), samples: [] });
+        entries.push({ engine, label, threads, reps: Math.min(200, Math.max(1, Math.ceil(minSampleMs / Math.max(ms, 1e-3)))), samples: [], forward: [] });
       } catch (e) {
         note(`attention backward H=${heads} N=${n} ${label}: failed: ${e.message}`);
       }
@@ -58,15 +64,21 @@ export async function benchBackward({ lib, engines, rounds, minSampleMs, results
       for (const e of entries.map((_, i) => entries[(i + r) % entries.length])) {
         const t0 = performance.now();
         for (let i = 0; i < e.reps; i++) await e.engine.attentionBackward(args);
-        e.samples.push((performance.now() - t0) / e.reps);
+        const t1 = performance.now();
+        for (let i = 0; i < e.reps; i++) await e.engine.attention(forwardArgs);
+        e.samples.push((t1 - t0) / e.reps);
+        e.forward.push((performance.now() - t1) / e.reps);
       }
     }
     for (const e of entries) {
       const ms = median(e.samples);
+      const forwardMs = median(e.forward), backwardMs = ms - forwardMs;
       const row = { heads, n, d: D, label: e.label, threads: e.threads, ms, min: Math.min(...e.samples), max: Math.max(...e.samples),
-        samples: e.samples.length, reps: e.reps, gflops: backwardFlops(heads, n, D) / (ms * 1e6) };
+        samples: e.samples.length, reps: e.reps, gflops: backwardFlops(heads, n, D) / (ms * 1e6),
+        forwardMs, backwardMs, backwardGflops: backwardMs > 0 ? (10 * heads * n * n * D) / (backwardMs * 1e6) : null };
       results.backward.rows.push(row);
-      log(`attention backward H=${heads} N=${n} ${e.label}: ${ms.toFixed(2)} ms, ${row.gflops.toFixed(1)} GFLOP/s`);
+      log(`attention backward H=${heads} N=${n} ${e.label}: ${ms.toFixed(2)} ms, ${row.gflops.toFixed(1)} GFLOP/s; ` +
+        `forward alone ${forwardMs.toFixed(2)} ms, backward alone ${backwardMs.toFixed(2)} ms`);
     }
   }
   if (memory && lib) {
@@ -97,10 +109,14 @@ export function formatBackward(results, { fmt, fms, table }) {
     `GFLOP/s = ${b.flopsPerCall} / t; % of the measured one-core peak (for the threaded rows, of one core's peak times the threads)`];
   if (b.check) out.push(`check H=1 N=512: max abs err vs the double reference ${b.check.maxAbsErr.toExponential(2)} (largest |gradient| ${b.check.maxAbsGradient.toExponential(2)})`);
   const peak = results.peak?.gflops;
-  out.push(table(['H', 'N', 'engine', 'ms', 'spread', 'samples', 'GFLOP/s', '%peak'],
+  const pct = (gflops, threads) => (peak && gflops ? `${fmt((100 * gflops) / (peak * threads), 0)}%` : '-');
+  out.push('backward alone = call - engine.attention on the same arguments (median of each, same rounds), counted as ' +
+    '10*H*N^2*d (backward 8 + recomputed probabilities 2)');
+  out.push(table(['H', 'N', 'engine', 'ms', 'spread', 'samples', 'GFLOP/s', '%peak', 'fwd ms', 'bwd ms', 'bwd GFLOP/s', 'bwd %peak'],
     b.rows.map((r) => [r.heads, r.n, r.label, fms(r.ms), `${fms(r.min)}-${fms(r.max)}`, `${r.samples}${r.reps > 1 ? `x${r.reps}` : ''}`,
-      fmt(r.gflops, 1), peak ? `${fmt((100 * r.gflops) / (peak * r.threads), 0)}%` : '-']),
-    ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r']));
+      fmt(r.gflops, 1), pct(r.gflops, r.threads), fms(r.forwardMs), fms(r.backwardMs), fmt(r.backwardGflops, 1),
+      pct(r.backwardGflops, r.threads)]),
+    ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
   const m = b.memory;
   if (m) {
     const mib = (x) => `${(x / 2 ** 20).toFixed(1)} MiB`;

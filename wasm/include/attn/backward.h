@@ -55,10 +55,19 @@ bool attention_forward_f32(float* out, float* row_max, float* row_sum, const flo
 //     additive:   s = v^T tanh(Wq q + Wk k), t_ija = tanh(..)_a, g_ija = dS_ij v_a (1 - t_ija^2):
 //                 dv_a += sum_ij dS_ij t_ija; dq_i += Wq^T sum_j g_ij; dk_j += Wk^T sum_i g_ij;
 //                 dWq += sum_i (sum_j g_ij) q_i^T; dWk += sum_j (sum_i g_ij) k_j^T
-void attention_backward_f32(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore, const float* dout,
+// Returns false when the kernel's scratch (attention_backward_f32_workspace_bytes) cannot be allocated, instead
+// of aborting the instance (the module has no exceptions, so a std::vector would abort): one thread writes
+// nothing then, heads on threads may have added their part, so discard the gradients.
+bool attention_backward_f32(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore, const float* dout,
                             const float* out, const float* row_max, const float* row_sum, const float* q,
                             const float* k, const float* v, const ScoreParams& score, const MaskParams& mask,
                             int heads, int nq, int nk, int dk, int dv, Variant variant);
+
+// Bytes of scratch one attention_backward_f32 call takes beside its arguments (64-bit, saturating): the
+// optimized kernel's packed operands and blocks (times the parts it runs on threads), or the reference's double
+// accumulators. The bindings refuse a call whose scratch cannot fit before starting it.
+uint64_t attention_backward_f32_workspace_bytes(const ScoreParams& score, int heads, int nq, int nk, int dk, int dv,
+                                                Variant variant);
 
 // The variants behind the dispatch (the reference in src/reference/attention_backward_f32__reference.cpp).
 void attention_forward_f32__reference(float* out, float* row_max, float* row_sum, const float* q, const float* k,
@@ -73,7 +82,7 @@ void attention_backward_f32__reference(float* dquery, float* dkey, float* dvalue
 bool attention_forward_f32__scalar(float* out, float* row_max, float* row_sum, const float* q, const float* k,
                                    const float* v, const ScoreParams& score, const MaskParams& mask, int heads,
                                    int nq, int nk, int dk, int dv);
-void attention_backward_f32__scalar(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore,
+bool attention_backward_f32__scalar(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore,
                                     const float* dout, const float* out, const float* row_max, const float* row_sum,
                                     const float* q, const float* k, const float* v, const ScoreParams& score,
                                     const MaskParams& mask, int heads, int nq, int nk, int dk, int dv);
@@ -81,14 +90,14 @@ void attention_backward_f32__scalar(float* dquery, float* dkey, float* dvalue, c
 bool attention_forward_f32__wasmsimd(float* out, float* row_max, float* row_sum, const float* q, const float* k,
                                      const float* v, const ScoreParams& score, const MaskParams& mask, int heads,
                                      int nq, int nk, int dk, int dv);
-void attention_backward_f32__wasmsimd(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore,
+bool attention_backward_f32__wasmsimd(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore,
                                       const float* dout, const float* out, const float* row_max,
                                       const float* row_sum, const float* q, const float* k, const float* v,
                                       const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
                                       int dk, int dv);
 // The same, each head's key blocks split into `parts` tasks on the engine's threads (the dispatch's choice
 // when H < threads).
-void attention_backward_f32__wasmsimd_parts(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore,
+bool attention_backward_f32__wasmsimd_parts(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore,
                                             const float* dout, const float* out, const float* row_max,
                                             const float* row_sum, const float* q, const float* k, const float* v,
                                             const ScoreParams& score, const MaskParams& mask, int heads, int nq,
@@ -195,7 +204,8 @@ struct MultiHeadGrads {
 //   pass 1: dconcat = dout Wo^T, dWo += concat^T dout, dbo += sum dout (concat = merged O)
 //   pass 2: split dconcat into heads; attention_backward_f32 -> dQ, dK, dV [H][T][Dh], dscore
 //   pass 3: merge; dx += dQ Wq^T, dWq += x^T dQ, dbq += sum dQ; dcontext += dK Wk^T + dV Wv^T, ...
-void multi_head_attention_backward_f32(float* dx, float* dcontext, const MultiHeadGrads& dparams,
+// Returns false when attention_backward_f32 does (its scratch could not be allocated): discard the gradients.
+bool multi_head_attention_backward_f32(float* dx, float* dcontext, const MultiHeadGrads& dparams,
                                        const ScoreGrads& dscore, const float* dout, const float* saved,
                                        const float* x, const float* context, const MultiHeadParams& params,
                                        const ScoreParams& score, const MaskParams& mask, int nq, int nk,

@@ -119,7 +119,8 @@ class Seq2SeqModel {
  private:
   void build_tensors();
   double forward(const Seq2SeqBatch& batch, Variant variant, bool train, bool keep_weights);
-  void backward(const Seq2SeqBatch& batch, Variant variant);
+  // False when an attention block's backward could not allocate its scratch (the gradients are then partial).
+  bool backward(const Seq2SeqBatch& batch, Variant variant);
 
   Seq2SeqConfig config_;
   std::vector<Seq2SeqTensor> tensors_;

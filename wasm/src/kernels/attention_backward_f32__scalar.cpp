@@ -6,11 +6,12 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <vector>
+#include <cstdint>
 
 #include "attention_backward_prep.h"
 #include "attention_prep.h"
 #include "attn/backward.h"
+#include "buffer.h"
 
 namespace attn {
 
@@ -23,7 +24,9 @@ namespace attn {
 //           (additive: t_a = tanh(Pq_ia + Pk_ja); dv_a += dS t_a; g_a = dS v_a (1 - t_a^2); dPq_ia += g_a,
 //           dPk_ja += g_a)
 //   pass 3 (per head): dq' back to dq and dW (queries_backward); additive: dPq, dPk back to dq, dk, dWq, dWk.
-void attention_backward_f32__scalar(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore, const float* dout,
+// Scratch (attention_backward_f32__scalar_workspace_bytes, one malloc; false, nothing written, without it):
+// qp, dqp [Tq][D or A]; pk, dpk [Tk][A] (additive); dkh [Tk][D].
+bool attention_backward_f32__scalar(float* dquery, float* dkey, float* dvalue, const ScoreGrads& dscore, const float* dout,
                                     const float* out, const float* row_max, const float* row_sum, const float* q,
                                     const float* k, const float* v, const ScoreParams& score, const MaskParams& mask,
                                     int heads, int nq, int nk, int dk, int dv) {
@@ -31,8 +34,15 @@ void attention_backward_f32__scalar(float* dquery, float* dkey, float* dvalue, c
   const int D = dk, A = score.da;
   const bool additive = score.score == Score::kAdditive;
   const int qcols = additive ? A : D;
-  std::vector<float> qp(size_t(nq) * qcols), pk(additive ? size_t(nk) * A : 0);
-  std::vector<float> dqp(size_t(nq) * qcols), dpk(additive ? size_t(nk) * A : 0), dkh(size_t(nk) * D);
+  const size_t nqc = size_t(nq) * qcols, nka = additive ? size_t(nk) * A : 0, nkd = size_t(nk) * D;
+  Buffer<float> mem;
+  if (!mem.allocate(kernels::attention_backward_f32__scalar_workspace_bytes(score, nq, nk, dk, dv) / sizeof(float)))
+    return false;
+  float* const qp = mem.data();
+  float* const dqp = qp + nqc;
+  float* const pk = dqp + nqc;
+  float* const dpk = pk + nka;
+  float* const dkh = dpk + nka;
   for (int h = 0; h < heads; ++h) {
     const float* qh = q + size_t(h) * nq * D;
     const float* kh = k + size_t(h) * nk * D;
@@ -41,21 +51,21 @@ void attention_backward_f32__scalar(float* dquery, float* dkey, float* dvalue, c
     const float* oh = out + size_t(h) * nq * dv;
     float* dvh = dvalue ? dvalue + size_t(h) * nk * dv : nullptr;
     if (additive) {
-      kernels::project_additive(qp.data(), A, 1, qh, score.Wq, nq, D, A);
-      kernels::project_additive(pk.data(), A, 1, kh, score.Wk, nk, D, A);
-      std::fill(dpk.begin(), dpk.end(), 0.0f);
+      kernels::project_additive(qp, A, 1, qh, score.Wq, nq, D, A);
+      kernels::project_additive(pk, A, 1, kh, score.Wk, nk, D, A);
+      std::fill(dpk, dpk + nka, 0.0f);
     } else {
-      kernels::transform_queries(qp.data(), D, qh, score, nq, D);
-      std::fill(dkh.begin(), dkh.end(), 0.0f);
+      kernels::transform_queries(qp, D, qh, score, nq, D);
+      std::fill(dkh, dkh + nkd, 0.0f);
     }
-    std::fill(dqp.begin(), dqp.end(), 0.0f);
+    std::fill(dqp, dqp + nqc, 0.0f);
     for (int i = 0; i < nq; ++i) {
       const float l = row_sum[size_t(h) * nq + i];
       if (!(l > 0.0f)) continue;  // no allowed key: out_i = 0 whatever the inputs, so no gradient
       const float m = row_max[size_t(h) * nq + i], inv = 1.0f / l;
       const float* doi = doh + size_t(i) * dv;
-      const float* qi = qp.data() + size_t(i) * qcols;
-      float* dqi = dqp.data() + size_t(i) * qcols;
+      const float* qi = qp + size_t(i) * qcols;
+      float* dqi = dqp + size_t(i) * qcols;
       float delta = 0.0f;  // pass 1
       for (int c = 0; c < dv; ++c) delta += doi[c] * oh[size_t(i) * dv + c];
       const int jend = kernels::causal_end(mask, i, nq, nk);
@@ -76,7 +86,7 @@ void attention_backward_f32__scalar(float* dquery, float* dkey, float* dvalue, c
           for (int c = 0; c < dv; ++c) dvh[size_t(j) * dv + c] += p * doi[c];
         const float ds = p * (dp - delta);
         if (additive) {
-          float* dpj = dpk.data() + size_t(j) * A;
+          float* dpj = dpk + size_t(j) * A;
           for (int a = 0; a < A; ++a) {
             const float t = std::tanh(qi[a] + pk[size_t(j) * A + a]);
             if (dscore.dv) dscore.dv[a] += ds * t;
@@ -85,7 +95,7 @@ void attention_backward_f32__scalar(float* dquery, float* dkey, float* dvalue, c
             dpj[a] += g;
           }
         } else {
-          float* dkj = dkh.data() + size_t(j) * D;
+          float* dkj = dkh + size_t(j) * D;
           for (int d = 0; d < D; ++d) {
             dqi[d] += ds * kj[d];
             dkj[d] += ds * qi[d];
@@ -95,16 +105,28 @@ void attention_backward_f32__scalar(float* dquery, float* dkey, float* dvalue, c
     }
     // pass 3
     if (additive) {
-      kernels::additive_projection_backward(dquery ? dquery + size_t(h) * nq * D : nullptr, dscore.dWq, dqp.data(), qh,
+      kernels::additive_projection_backward(dquery ? dquery + size_t(h) * nq * D : nullptr, dscore.dWq, dqp, qh,
                                             score.Wq, nq, D, A);
-      kernels::additive_projection_backward(dkey ? dkey + size_t(h) * nk * D : nullptr, dscore.dWk, dpk.data(), kh,
+      kernels::additive_projection_backward(dkey ? dkey + size_t(h) * nk * D : nullptr, dscore.dWk, dpk, kh,
                                             score.Wk, nk, D, A);
     } else {
-      kernels::queries_backward(dquery ? dquery + size_t(h) * nq * D : nullptr, dscore, dqp.data(), D, qh, score, nq, D);
+      kernels::queries_backward(dquery ? dquery + size_t(h) * nq * D : nullptr, dscore, dqp, D, qh, score, nq, D);
       if (dkey)
-        for (size_t x = 0; x < dkh.size(); ++x) dkey[size_t(h) * nk * D + x] += dkh[x];
+        for (size_t x = 0; x < nkd; ++x) dkey[size_t(h) * nk * D + x] += dkh[x];
     }
   }
+  return true;
+}
+
+uint64_t kernels::attention_backward_f32__scalar_workspace_bytes(const ScoreParams& score, int nq, int nk, int dk,
+                                                                 int dv) {
+  (void)dv;
+  const uint64_t nqu = uint64_t(std::max(nq, 0)), nku = uint64_t(std::max(nk, 0)), d = uint64_t(std::max(dk, 0));
+  const bool additive = score.score == Score::kAdditive;
+  const uint64_t qcols = additive ? uint64_t(std::max(score.da, 0)) : d;
+  const uint64_t floats = add_sat(add_sat(mul_sat(2 * nqu, qcols), additive ? mul_sat(2 * nku, qcols) : 0),
+                                  mul_sat(nku, d));
+  return mul_sat(floats, sizeof(float));
 }
 
 }  // namespace attn

@@ -7,10 +7,17 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 #include "attn/backward.h"
 
 namespace attn::kernels {
+
+// Scratch bytes of one call of each optimized backward kernel (defined beside it; 64-bit, saturating), for
+// attention_backward_f32_workspace_bytes. parts: the tasks the wasmsimd kernel splits each head into.
+uint64_t attention_backward_f32__scalar_workspace_bytes(const ScoreParams& score, int nq, int nk, int dk, int dv);
+uint64_t attention_backward_f32__wasmsimd_workspace_bytes(const ScoreParams& score, int nq, int nk, int dk, int dv,
+                                                          int parts);
 
 // dq [Tq][D] (+=), dscore.dW (+=, general); dqp [Tq][ldp] = dL/dq'; q [Tq][D].
 //   dot:        q' = q            -> dq += dq'

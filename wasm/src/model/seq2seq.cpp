@@ -7,6 +7,7 @@
 #include "attn/seq2seq.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cmath>
 #include <cstring>
@@ -720,7 +721,8 @@ void ln_backward(float* dx, float* dscale, float* dbias, const float* dln, const
 
 }  // namespace
 
-static void attention_block_backward(float* dx, float* dcontext, const AttnActs& acts, const float* dout,
+// False when a sentence's multi-head backward could not allocate its scratch.
+static bool attention_block_backward(float* dx, float* dcontext, const AttnActs& acts, const float* dout,
                                      const float* x, const float* context, const std::vector<int32_t>& q_at,
                                      const std::vector<int32_t>& q_len, const std::vector<int32_t>& c_at,
                                      const std::vector<int32_t>& c_len, const MultiHeadParams& p,
@@ -729,11 +731,14 @@ static void attention_block_backward(float* dx, float* dcontext, const AttnActs&
   MaskParams mask;
   mask.kind = mask_kind;
   const size_t B = q_at.size();
+  std::atomic<bool> ok{true};  // the parts may run on the engine's threads
   auto range = [&](const MultiHeadGrads& g, const ScoreGrads& gs, size_t b0, size_t b1) {
-    for (size_t b = b0; b < b1; ++b) {
+    for (size_t b = b0; b < b1 && ok.load(std::memory_order_relaxed); ++b) {
       const size_t q0 = size_t(q_at[b]) * m, c0 = size_t(c_at[b]) * m;
-      multi_head_attention_backward_f32(dx + q0, dcontext + c0, g, gs, dout + q0, acts.saved.data() + acts.saved_at[b],
-                                        x + q0, context + c0, p, s, mask, q_len[b], c_len[b], m, heads, variant);
+      if (!multi_head_attention_backward_f32(dx + q0, dcontext + c0, g, gs, dout + q0,
+                                             acts.saved.data() + acts.saved_at[b], x + q0, context + c0, p, s, mask,
+                                             q_len[b], c_len[b], m, heads, variant))
+        ok.store(false, std::memory_order_relaxed);
     }
   };
   const int parts = sentence_parts(B, variant);
@@ -753,6 +758,7 @@ static void attention_block_backward(float* dx, float* dcontext, const AttnActs&
     gs.dW = g[8], gs.dWq = g[9], gs.dWk = g[10], gs.dv = g[11];
     range(gp, gs, sentence_split(B, parts, part), sentence_split(B, parts, part + 1));
   });
+  return ok.load();
 }
 
 // d x_in from d x_out through x_out = x_in + FFN(LN x_in) (the FFN's parameter gradients accumulated).
@@ -781,7 +787,7 @@ static void ffn_block_backward(float* dx_in, const float* dout, const FfnActs& f
 
 // The forward's passes in reverse: loss -> logits -> decoder (layers L-1..0) -> d enc (accumulated by every
 // cross-attention) -> encoder (layers L-1..0) -> embeddings.
-void Seq2SeqModel::backward(const Seq2SeqBatch& batch, Variant variant) {
+bool Seq2SeqModel::backward(const Seq2SeqBatch& batch, Variant variant) {
   Activations& a = *acts_;
   const Seq2SeqConfig& c = config_;
   const int M = c.d_model, H = c.heads, F = c.d_ff, V = c.tgt_vocab, ts = a.ts, tt = a.tt;
@@ -813,11 +819,12 @@ void Seq2SeqModel::backward(const Seq2SeqBatch& batch, Variant variant) {
     std::fill(dbranch.begin(), dbranch.end(), 0.0f);
     residual_backward_f32(dy.data(), dbranch.data(), dtmp.data(), tt * M, variant);
     std::fill(dlnq.begin(), dlnq.end(), 0.0f);
-    attention_block_backward(dlnq.data(), denc.data(), L.cross, dbranch.data(), L.cross.ln.out.data(),
-                             a.enc_ln.out.data(), a.dec_at, a.dec_len, a.src_at, batch.src_lens,
-                             mh_params(d.cross, tensors_, P), mh_grads(d.cross, tensors_, G),
-                             score_params(d.cross, tensors_, P, c), score_grads(d.cross, tensors_, G), MaskKind::kNone,
-                             M, H, variant);
+    if (!attention_block_backward(dlnq.data(), denc.data(), L.cross, dbranch.data(), L.cross.ln.out.data(),
+                                 a.enc_ln.out.data(), a.dec_at, a.dec_len, a.src_at, batch.src_lens,
+                                 mh_params(d.cross, tensors_, P), mh_grads(d.cross, tensors_, G),
+                                 score_params(d.cross, tensors_, P, c), score_grads(d.cross, tensors_, G),
+                                 MaskKind::kNone, M, H, variant))
+      return false;
     ln_backward(dy.data(), grad(d.ln2.scale), grad(d.ln2.bias), dlnq.data(), L.y1.data(), L.cross.ln, at(d.ln2.scale), tt,
                 M, variant);
     // causal self-attention: d y1 -> d y (the layer's input); dx and dcontext are the same buffer
@@ -826,11 +833,12 @@ void Seq2SeqModel::backward(const Seq2SeqBatch& batch, Variant variant) {
     std::fill(dbranch.begin(), dbranch.end(), 0.0f);
     residual_backward_f32(dy.data(), dbranch.data(), dtmp.data(), tt * M, variant);
     std::fill(dlnq.begin(), dlnq.end(), 0.0f);
-    attention_block_backward(dlnq.data(), dlnq.data(), L.self, dbranch.data(), L.self.ln.out.data(),
-                             L.self.ln.out.data(), a.dec_at, a.dec_len, a.dec_at, a.dec_len,
-                             mh_params(d.self, tensors_, P), mh_grads(d.self, tensors_, G),
-                             score_params(d.self, tensors_, P, c), score_grads(d.self, tensors_, G), MaskKind::kCausal,
-                             M, H, variant);
+    if (!attention_block_backward(dlnq.data(), dlnq.data(), L.self, dbranch.data(), L.self.ln.out.data(),
+                                 L.self.ln.out.data(), a.dec_at, a.dec_len, a.dec_at, a.dec_len,
+                                 mh_params(d.self, tensors_, P), mh_grads(d.self, tensors_, G),
+                                 score_params(d.self, tensors_, P, c), score_grads(d.self, tensors_, G),
+                                 MaskKind::kCausal, M, H, variant))
+      return false;
     ln_backward(dy.data(), grad(d.ln1.scale), grad(d.ln1.bias), dlnq.data(), L.y.data(), L.self.ln, at(d.ln1.scale), tt,
                 M, variant);
   }
@@ -853,16 +861,18 @@ void Seq2SeqModel::backward(const Seq2SeqBatch& batch, Variant variant) {
     std::fill(sbranch.begin(), sbranch.end(), 0.0f);
     residual_backward_f32(dx.data(), sbranch.data(), sx.data(), ts * M, variant);
     std::fill(slnq.begin(), slnq.end(), 0.0f);
-    attention_block_backward(slnq.data(), slnq.data(), L.self, sbranch.data(), L.self.ln.out.data(),
-                             L.self.ln.out.data(), a.src_at, batch.src_lens, a.src_at, batch.src_lens,
-                             mh_params(e.self, tensors_, P), mh_grads(e.self, tensors_, G),
-                             score_params(e.self, tensors_, P, c), score_grads(e.self, tensors_, G), MaskKind::kNone, M,
-                             H, variant);
+    if (!attention_block_backward(slnq.data(), slnq.data(), L.self, sbranch.data(), L.self.ln.out.data(),
+                                 L.self.ln.out.data(), a.src_at, batch.src_lens, a.src_at, batch.src_lens,
+                                 mh_params(e.self, tensors_, P), mh_grads(e.self, tensors_, G),
+                                 score_params(e.self, tensors_, P, c), score_grads(e.self, tensors_, G),
+                                 MaskKind::kNone, M, H, variant))
+      return false;
     ln_backward(dx.data(), grad(e.ln1.scale), grad(e.ln1.bias), slnq.data(), L.x.data(), L.self.ln, at(e.ln1.scale), ts,
                 M, variant);
   }
   for (float& g : dx) g *= scale;
   embedding_backward_f32(grad(a.src_embed), dx.data(), batch.src.data(), ts, c.src_vocab, M, variant);
+  return true;
 }
 
 float Seq2SeqModel::forward_backward(const Seq2SeqBatch& batch, Variant variant) {
@@ -870,7 +880,7 @@ float Seq2SeqModel::forward_backward(const Seq2SeqBatch& batch, Variant variant)
   std::fill(grads_.begin(), grads_.end(), 0.0f);
   const float loss = float(forward(batch, variant, true, false));
   if (std::isnan(loss)) return loss;  // no scratch for attention: no gradient
-  backward(batch, variant);
+  if (!backward(batch, variant)) return NAN;  // likewise in the backward: no update
   return loss;
 }
 

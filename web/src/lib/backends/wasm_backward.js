@@ -41,6 +41,11 @@ export function attentionBackwardOnHeap(module, heap, a) {
     heads: a.heads, nq: a.nq, nk: a.nk, dkDims: a.dk, dvDims: a.dv, da: a.da,
   };
   const status = module.attentionBackward(args);
+  if (status === -2) {  // kOutOfMemory: the scratch, counted before starting, does not fit; nothing stays allocated
+    const mib = (module.attentionBackwardScratchBytes(args) / 2 ** 20).toFixed(0);
+    throw new RangeError(`${fn}: heads ${a.heads}, nq ${a.nq}, nk ${a.nk}, dk ${a.dk}, dv ${a.dv} need ${mib} MiB of ` +
+      'scratch beyond the arguments, more than the WASM heap (at most 2048 MiB) can give');
+  }
   if (status !== 0) throw new Error(`${fn}: the WASM engine returned status ${status}`);
   return {
     dQuery: heap.read(args.dq, qCount), dKey: heap.read(args.dk, kCount), dValue: heap.read(args.dvalue, vCount),
@@ -72,6 +77,10 @@ export function multiHeadAttentionBackwardOnHeap(module, heap, a) {
     nq: a.nq, nk: a.nk, dModel: m, heads: a.heads, da: p.da,
   };
   const status = module.multiHeadAttentionBackward(args);
+  if (status === -2) {
+    throw new RangeError(`${fn}: nq ${a.nq}, nk ${a.nk}, dModel ${m}, heads ${a.heads}: the attention's scratch could ` +
+      'not be allocated in the WASM heap (at most 2048 MiB)');
+  }
   if (status !== 0) throw new Error(`${fn}: the WASM engine returned status ${status}`);
   const read = (ptr, count) => (ptr ? heap.read(ptr, count) : null);
   return {
