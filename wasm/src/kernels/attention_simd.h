@@ -260,10 +260,13 @@ inline void pv_4x8(float* acc, int lda, const float* p, int ldp, const float* vc
   store_4x8(acc, lda, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
 }
 
-// pv_4x8 with the MR rows of p at a fixed stride kLdp: one pointer, the rows at constant offsets (wasm load
-// offsets, folded into V8's x64 addressing), no address arithmetic per row and key (docs/CPU.md).
-template <int kLdp>
-inline void pv_4x8_fixed(float* acc, int lda, const float* p, const float* vcols, int ldv, int nkeys) {
+// acc [MR rows at stride lda][NR] += sum over t < T of left(t, r) vcols[t][0..NR): vcols [T rows at stride ldv]
+// [NR], and left(t, r) = p[t * pstep + r * kRowStride] with the row stride a compile-time constant: the four left
+// elements of a step are one pointer plus constant offsets (wasm load offsets, folded into V8's x64 addressing),
+// no address arithmetic per row and step (docs/CPU.md). pstep 1: P.V over a row-major score tile; the backward
+// also reads P and dS down their columns with it (attention_backward_simd.h).
+template <int kRowStride>
+inline void left_4x8(float* acc, int lda, const float* p, int pstep, const float* vcols, int ldv, int t_count) {
   float* a0 = acc;
   float* a1 = a0 + lda;
   float* a2 = a1 + lda;
@@ -272,25 +275,31 @@ inline void pv_4x8_fixed(float* acc, int lda, const float* p, const float* vcols
   v128_t vacc1x0123 = wasm_v128_load(a1), vacc1x4567 = wasm_v128_load(a1 + 4);
   v128_t vacc2x0123 = wasm_v128_load(a2), vacc2x4567 = wasm_v128_load(a2 + 4);
   v128_t vacc3x0123 = wasm_v128_load(a3), vacc3x4567 = wasm_v128_load(a3 + 4);
-  for (int t = 0; t < nkeys; ++t) {
+  for (int t = 0; t < t_count; ++t) {
     const v128_t vv0123 = wasm_v128_load(vcols);
     const v128_t vv4567 = wasm_v128_load(vcols + 4);
     vcols += ldv;
     const v128_t vp0 = wasm_v128_load32_splat(p);
     vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vp0, vv0123));
     vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vp0, vv4567));
-    const v128_t vp1 = wasm_v128_load32_splat(p + kLdp);
+    const v128_t vp1 = wasm_v128_load32_splat(p + kRowStride);
     vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vp1, vv0123));
     vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vp1, vv4567));
-    const v128_t vp2 = wasm_v128_load32_splat(p + 2 * kLdp);
+    const v128_t vp2 = wasm_v128_load32_splat(p + 2 * kRowStride);
     vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vp2, vv0123));
     vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vp2, vv4567));
-    const v128_t vp3 = wasm_v128_load32_splat(p + 3 * kLdp);
+    const v128_t vp3 = wasm_v128_load32_splat(p + 3 * kRowStride);
     vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vp3, vv0123));
     vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vp3, vv4567));
-    p += 1;
+    p += pstep;
   }
   store_4x8(acc, lda, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
+}
+
+// pv_4x8 with the MR rows of p at a fixed stride kLdp: left_4x8 stepping one key at a time.
+template <int kLdp>
+inline void pv_4x8_fixed(float* acc, int lda, const float* p, const float* vcols, int ldv, int nkeys) {
+  left_4x8<kLdp>(acc, lda, p, 1, vcols, ldv, nkeys);
 }
 
 // x[t] *= c for t < n (any n).
