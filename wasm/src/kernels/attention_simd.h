@@ -126,35 +126,6 @@ inline void scores_4x8(float* s, int lds, const float* q, int ldq, const float* 
   store_4x8(s, lds, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
 }
 
-// The same product with the MR queries interleaved: q4 [D][MR] (q4[d][r] = q[r][d]). One pointer at fixed
-// offsets instead of MR row pointers: V8 addresses wasm memory as base + one 32-bit index, so each row pointer
-// costs an address add per d (4 of the 26 x64 instructions of a d step of scores_4x8); docs/CPU.md.
-inline void scores_4x8_quads(float* s, int lds, const float* q4, const float* kpanel, int dk) {
-  v128_t vacc0x0123 = wasm_f32x4_const_splat(0.0f), vacc0x4567 = vacc0x0123;
-  v128_t vacc1x0123 = vacc0x0123, vacc1x4567 = vacc0x0123;
-  v128_t vacc2x0123 = vacc0x0123, vacc2x4567 = vacc0x0123;
-  v128_t vacc3x0123 = vacc0x0123, vacc3x4567 = vacc0x0123;
-  for (int d = 0; d < dk; ++d) {
-    const v128_t vk0123 = wasm_v128_load(kpanel);
-    const v128_t vk4567 = wasm_v128_load(kpanel + 4);
-    kpanel += kNr;
-    const v128_t vq0 = wasm_v128_load32_splat(q4);
-    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vq0, vk0123));
-    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vq0, vk4567));
-    const v128_t vq1 = wasm_v128_load32_splat(q4 + 1);
-    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vq1, vk0123));
-    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vq1, vk4567));
-    const v128_t vq2 = wasm_v128_load32_splat(q4 + 2);
-    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vq2, vk0123));
-    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vq2, vk4567));
-    const v128_t vq3 = wasm_v128_load32_splat(q4 + 3);
-    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vq3, vk0123));
-    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vq3, vk4567));
-    q4 += kMr;
-  }
-  store_4x8(s, lds, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
-}
-
 // Running statistics of the MR rows of a score tile, kept by scores_4x8_quads_stats so that a tile with no
 // masked key needs no pass of its own for them: per row r, max[r] and min[r] (pmax/pmin lanes) and
 // z[r] = sum of (x - x) over sums of lane pairs: 0 while every score is finite, NaN (or +-INFINITY) from the
@@ -179,9 +150,13 @@ inline void tile_stats_row(TileStats& st, int r, v128_t a, v128_t b) {
   st.min[r] = wasm_f32x4_pmin(st.min[r], wasm_f32x4_pmin(a, b));
 }
 
-// scores_4x8_quads, and the tile's running row max, min and finiteness in st, updated from the 8
-// accumulators before they are stored (the row max fused into the score micro-kernel).
-inline void scores_4x8_quads_stats(float* s, int lds, const float* q4, const float* kpanel, int dk, TileStats& st) {
+// The score product with the MR queries interleaved: q4 [D][MR] (q4[d][r] = q[r][d]). One pointer at fixed
+// offsets instead of MR row pointers: V8 addresses wasm memory as base + one 32-bit index, so each row pointer
+// costs an address add per d (4 of the 26 x64 instructions of a d step of scores_4x8); docs/CPU.md.
+// With kStats, also the tile's running row max, min and finiteness in *st, updated from the 8 accumulators before
+// they are stored (the row max fused into the score micro-kernel).
+template <bool kStats>
+inline void scores_4x8_q4(float* s, int lds, const float* q4, const float* kpanel, int dk, TileStats* st) {
   v128_t vacc0x0123 = wasm_f32x4_const_splat(0.0f), vacc0x4567 = vacc0x0123;
   v128_t vacc1x0123 = vacc0x0123, vacc1x4567 = vacc0x0123;
   v128_t vacc2x0123 = vacc0x0123, vacc2x4567 = vacc0x0123;
@@ -204,11 +179,21 @@ inline void scores_4x8_quads_stats(float* s, int lds, const float* q4, const flo
     vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vq3, vk4567));
     q4 += kMr;
   }
-  tile_stats_row(st, 0, vacc0x0123, vacc0x4567);
-  tile_stats_row(st, 1, vacc1x0123, vacc1x4567);
-  tile_stats_row(st, 2, vacc2x0123, vacc2x4567);
-  tile_stats_row(st, 3, vacc3x0123, vacc3x4567);
+  if constexpr (kStats) {
+    tile_stats_row(*st, 0, vacc0x0123, vacc0x4567);
+    tile_stats_row(*st, 1, vacc1x0123, vacc1x4567);
+    tile_stats_row(*st, 2, vacc2x0123, vacc2x4567);
+    tile_stats_row(*st, 3, vacc3x0123, vacc3x4567);
+  }
   store_4x8(s, lds, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
+}
+
+inline void scores_4x8_quads(float* s, int lds, const float* q4, const float* kpanel, int dk) {
+  scores_4x8_q4<false>(s, lds, q4, kpanel, dk, nullptr);
+}
+
+inline void scores_4x8_quads_stats(float* s, int lds, const float* q4, const float* kpanel, int dk, TileStats& st) {
+  scores_4x8_q4<true>(s, lds, q4, kpanel, dk, &st);
 }
 
 // Additive scores for one query row and NR keys: s[c] = sum_a v[a] tanh(pq[a] + pkT[a][c]).
