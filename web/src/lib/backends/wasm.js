@@ -7,10 +7,7 @@ import { heapF32, heapU8 } from '../heap.js';
 import { SCORES, SCORE_PARAM_NAMES, MASKS, KERNELS } from '../spec.js';
 import { lengthOf } from '../validate.js';
 import { createWasmEncoder } from '../model/wasm_encoder.js';
-import { attentionBackwardOnHeap, multiHeadAttentionBackwardOnHeap } from './wasm_backward.js';
-
-/** The bindings' field for score parameter `name` (d<field> for its gradient): the name, v -> 'va'. */
-export const bindingField = (name) => (name === 'v' ? 'va' : name);
+import { attentionBackwardOnHeap, multiHeadAttentionBackwardOnHeap, bindingField } from './wasm_backward.js';
 
 // A module whose one function returns i8x16.popcnt(i8x16.splat(0)): valid only where WASM SIMD is.
 const SIMD_PROBE = new Uint8Array([

@@ -2,7 +2,9 @@
 // the heap, run the binding (forward that saves, then backward; wasm/bindings/backward_bindings.cpp), copy
 // the gradients out into fresh Float32Arrays. Size letters as in validate.js; codes from the op spec.
 import { SCORES, SCORE_PARAM_NAMES, MASKS, KERNELS } from '../spec.js';
-import { bindingField as field } from './wasm.js';
+
+/** The bindings' field for score parameter `name` (d<field> for its gradient): the name, v -> 'va'. */
+export const bindingField = (name) => (name === 'v' ? 'va' : name);
 
 const codesOf = (a) => ({ score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code });
 
@@ -17,10 +19,10 @@ function scoreParamsOnHeap(heap, score, params, sizes, fn) {
   const fields = heap.scoreParams(params, fn);
   for (const name of SCORE_PARAM_NAMES) {
     counts[name] = shapes[name] ? shapes[name].reduce((n, letter) => n * sizes[letter], 1) : 0;
-    fields[`d${field(name)}`] = counts[name] ? heap.output(counts[name], fn) : 0;
+    fields[`d${bindingField(name)}`] = counts[name] ? heap.output(counts[name], fn) : 0;
   }
   const read = (args) => Object.fromEntries(SCORE_PARAM_NAMES.map((name) => [
-    `d${name}`, counts[name] ? heap.read(args[`d${field(name)}`], counts[name]) : null]));
+    `d${name}`, counts[name] ? heap.read(args[`d${bindingField(name)}`], counts[name]) : null]));
   return { fields, read };
 }
 
