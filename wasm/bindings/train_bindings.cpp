@@ -257,24 +257,17 @@ val seq2seq_translate(int handle, val src, int max_tokens, bool attention, bool 
   }
   val r = ok_result();
   r.set("tokens", copy_array("Int32Array", t.tokens.data(), t.tokens.size()));
-  if (attention) {
-    val a = val::object();
-    a.set("encoder", layer_arrays(t.encoder));
-    a.set("decoder", layer_arrays(t.decoder));
-    a.set("cross", layer_arrays(t.cross));
-    r.set("attention", a);
-  } else {
-    r.set("attention", val::null());
-  }
-  if (attention && steps) {
-    val s = val::object();
-    s.set("encoder", block_steps(t.encoder_steps));
-    s.set("decoder", block_steps(t.decoder_steps));
-    s.set("cross", block_steps(t.cross_steps));
-    r.set("steps", s);
-  } else {
-    r.set("steps", val::null());
-  }
+  // { encoder, decoder, cross } of one conversion applied to the three kinds of blocks.
+  auto by_kind = [](auto convert, const auto& encoder, const auto& decoder, const auto& cross) {
+    val o = val::object();
+    o.set("encoder", convert(encoder));
+    o.set("decoder", convert(decoder));
+    o.set("cross", convert(cross));
+    return o;
+  };
+  r.set("attention", attention ? by_kind(layer_arrays, t.encoder, t.decoder, t.cross) : val::null());
+  r.set("steps", attention && steps ? by_kind(block_steps, t.encoder_steps, t.decoder_steps, t.cross_steps)
+                                    : val::null());
   return r;
 }
 
