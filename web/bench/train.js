@@ -16,6 +16,7 @@
 // Nothing here asserts a time.
 import { loadTfjs } from './peers.js';
 import { median } from './inputs.js';
+import { positionalEncoding } from '../src/lib/index.js';
 import { TEMPLATES, mulberry32, PAD } from '../src/lib/translator/language.js';
 
 const CHECK_STEPS = 3;
@@ -76,16 +77,7 @@ export function createTfSeq2Seq(tf, info, params, o) {
   const w = Object.fromEntries(names.map((n) => [n, tf.variable(tf.tensor(params[n], shapeOf(n, params[n].length, M, dh)), true, `tb.${n}`)]));
   const moments = Object.fromEntries(names.map((n) => [n, { m: tf.variable(tf.zerosLike(w[n]), false), v: tf.variable(tf.zerosLike(w[n]), false) }]));
   const maxLen = 64;
-  const pe = (() => {  // sin at even columns, cos at odd, angle p / 10000^(2i/M)
-    const a = new Float32Array(maxLen * M);
-    for (let p = 0; p < maxLen; p++) {
-      for (let j = 0; j < M; j++) {
-        const angle = p / 10000 ** ((j - (j % 2)) / M);
-        a[p * M + j] = j % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
-      }
-    }
-    return tf.keep(tf.tensor2d(a, [maxLen, M]));
-  })();
+  const pe = tf.keep(tf.tensor2d(positionalEncoding(maxLen, M), [maxLen, M]));  // the library's table
   const NEG = -1e9;
 
   // int32 one-hot rows cast to float (tfjs-backend-wasm 4.22's OneHot writes int32 data whatever dtype is asked).
