@@ -19,6 +19,9 @@ export function missing(name) {
   return absent.length ? `${absent.join(', ')} missing (scripts/setup.sh installs firefox-esr, webkit2gtk-driver, xvfb)` : null;
 }
 
+/** How long a WebKit evaluation may stay pending before it fails with the page's state (tests time out at 120 s). */
+const EVALUATE_SECONDS = 100;
+
 const KEYS = { Tab: '\uE004', Enter: '\uE007', ArrowLeft: '\uE012', ArrowUp: '\uE013', ArrowRight: '\uE014', ArrowDown: '\uE015' };
 
 export async function launchFirefox() {
@@ -101,6 +104,13 @@ export async function launchWebKit() {
   }
   const s = `/session/${session.sessionId}`;
   let evaluations = 0;
+  // What a hung evaluation leaves to read: the document's state and each shadow root's status part.
+  const pageState = () => call('POST', `${s}/execute/sync`, {
+    script: `return JSON.stringify({ url: location.href, readyState: document.readyState, visibility: document.visibilityState,
+      status: [...document.querySelectorAll('*')].filter((e) => e.shadowRoot)
+        .map((e) => e.localName + ': ' + (e.shadowRoot.querySelector('[part~=status]')?.textContent ?? '')) });`,
+    args: [],
+  }).catch((error) => `(the page did not answer: ${error.message})`);
   return {
     name: 'webkit',
     version: session.capabilities.browserVersion,
@@ -118,7 +128,8 @@ export async function launchWebKit() {
             (error) => { box[id] = { error: String(error && error.stack || error) }; });`,
         args: [id, args],
       });
-      for (;;) {
+      for (let waited = 0; ; waited += 1) {
+        if (waited === EVALUATE_SECONDS) throw new Error(`in the page: not settled after ${waited} s; ${await pageState()}`);
         await new Promise((r) => setTimeout(r, 1000));
         const out = await call('POST', `${s}/execute/sync`, {
           script: `const r = window.__webdriverResults?.[arguments[0]] ?? { error: 'the page went away' };

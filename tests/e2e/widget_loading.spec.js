@@ -88,6 +88,25 @@ test('loading="eager" computes off screen; loading="lazy" waits until near the v
   expect(await page.evaluate(async () => (await document.getElementById('lazy').ready).text)).toBe('lazy one');
 });
 
+test('loading="lazy" in the viewport starts at once, without the observer (a browser that renders no frames never calls it)', async ({ page }) => {
+  // An IntersectionObserver that never calls back: what WebKit does in a window that is not rendered.
+  await page.addInitScript(() => {
+    globalThis.__observed = 0;
+    globalThis.IntersectionObserver = class {
+      observe() { globalThis.__observed += 1; }
+      unobserve() {}
+      disconnect() {}
+      takeRecords() { return []; }
+    };
+  });
+  await testPage(page, `<attention-view id="near" mode="seeded" text="near one"></attention-view>
+    <div style="height: 3000px"></div>
+    <attention-view id="far" mode="seeded" text="far one"></attention-view>`);
+  expect(await page.evaluate(async () => (await document.getElementById('near').ready).text)).toBe('near one');
+  // The widget far below waits for the observer (here: for ever), so it has asked for one.
+  expect(await page.evaluate(() => [document.getElementById('far').result, globalThis.__observed])).toEqual([null, 1]);
+});
+
 test('the model download shows bytes of total in a progressbar and can be cancelled, then loaded again', async ({ page }) => {
   // Slow the model file down to 1 MB/s (DevTools network emulation) so that the progress can be seen and cancelled.
   const cdp = await page.context().newCDPSession(page);

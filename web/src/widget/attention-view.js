@@ -146,7 +146,9 @@ class AttentionView extends Base {
     this._stopInteraction?.();
     this._observer?.disconnect();
     this._observer = null;
-    if (loading === 'eager' || (loading === 'lazy' && typeof IntersectionObserver === 'undefined')) {
+    // Near the viewport already (the first widget of a post): start now. The observer's first callback would
+    // wait for a rendered frame, and a browser that renders none (an occluded or automated window) never sends it.
+    if (loading === 'eager' || (loading === 'lazy' && (typeof IntersectionObserver === 'undefined' || nearViewport(this)))) {
       this._activate();
       return;
     }
@@ -165,9 +167,6 @@ class AttentionView extends Base {
     }, { rootMargin: `${NEAR_PX}px` });
     this._observer.observe(this);
     this._renderStatus();
-    // Near the viewport already (the first widget of a post): start the engine and the model now; the
-    // observer's first callback waits for a rendered frame.
-    if (nearViewport(this)) this._warm();
   }
 
   _activate() {
