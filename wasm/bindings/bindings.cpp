@@ -110,6 +110,10 @@ bool simd() { return attn::simd_build(); }
 // Asks for n threads in all (n < 1 counts as 1); returns the count in effect (1 in a build without threads).
 int setThreads(int n) { return attn::set_thread_count(n); }
 
+// Before the embedder terminates the threaded module's Web Workers (engine.dispose): every worker asleep for
+// good, waiting at most timeoutMs; returns how many were not (attn/threads.h park_threads).
+int parkThreads(double timeout_ms) { return attn::park_threads(timeout_ms); }
+
 // Bench-only (attn/tuning.h, docs/CPU.md): the SIMD kernel variant; returns it, or -1 for an unknown id.
 int setSimdVariant(int v) { return attn::set_simd_variant(v); }
 
@@ -159,6 +163,7 @@ EMSCRIPTEN_BINDINGS(attn_engine) {
   function("gemm", &gemm);
   function("simd", &simd);
   function("setThreads", &setThreads);
+  function("parkThreads", &parkThreads);
   function("setSimdVariant", &setSimdVariant);
   function("gemmPack", &gemmPack);
   function("gemmPacked", &gemmPacked);

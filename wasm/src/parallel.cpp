@@ -11,6 +11,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -39,6 +40,7 @@ class Pool {
   int set_count(int n) {
     n = std::max(1, n);
     std::lock_guard<std::mutex> call(call_mu_);
+    if (stopped_.load(std::memory_order_acquire)) return count_;  // after park_all: one thread for good
     while (int(workers_.size()) < n - 1) {
       pthread_t id;
       // A worker knows its index and the last job published before it (it may start running only after a
@@ -61,6 +63,27 @@ class Pool {
   }
 
   int count() const { return count_; }
+
+  // Before the embedder ends the worker threads from outside (Emscripten: PThread.terminateAllThreads, which
+  // frees each thread's stack and data and then terminates its Web Worker, asynchronously): from now on every
+  // loop runs on the calling thread, and this returns once every worker created sleeps in its wait, where it
+  // touches no memory until woken, and nothing wakes it again. Otherwise a worker still finishing its part of
+  // the last loop, or one created but not yet started (its Web Worker has not run it yet), would run on freed
+  // memory. Waits at most `timeout_ms` (a worker the system does not schedule); returns the workers not yet
+  // asleep (0 = all).
+  int park_all(double timeout_ms) {
+    std::lock_guard<std::mutex> call(call_mu_);  // no loop is running, no worker is being created
+    stopped_.store(true, std::memory_order_release);
+    count_ = 1;
+    const auto started = std::chrono::steady_clock::now();
+    for (;;) {
+      const int awake = int(workers_.size()) - parked_.load(std::memory_order_acquire);
+      if (awake <= 0) return 0;
+      if (std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count() > timeout_ms)
+        return awake;
+      sched_yield();
+    }
+  }
 
   // pass 1: publish the job (body, context, then the job word: generation | tasks | next task = 0) and wake
   //         the workers;
@@ -110,7 +133,10 @@ class Pool {
       bool take = false;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [&] { return generation_ != seen; });
+        // Counted as asleep from here: under mu_, which the wait releases only once it sleeps.
+        parked_.fetch_add(1, std::memory_order_acq_rel);
+        wake_.wait(lock, [&] { return generation_ != seen && !stopped_.load(std::memory_order_acquire); });
+        parked_.fetch_sub(1, std::memory_order_acq_rel);
         seen = generation_;
         take = index < active_;  // workers beyond the count in effect sit this job out
       }
@@ -141,6 +167,8 @@ class Pool {
   std::atomic<std::uint64_t> job_{0};
   std::atomic<int> finished_{0};  // tasks of the current job that have finished
   std::atomic<int> count_{1};
+  std::atomic<int> parked_{0};   // workers inside their wait (mu_ held or released by the wait)
+  std::atomic<bool> stopped_{false};  // park_all was called: no worker runs again
   void (*body_)(void*, int) = nullptr;  // valid while a task of the current job is unfinished
   void* context_ = nullptr;
   int active_ = 0;
@@ -152,6 +180,8 @@ class Pool {
 int set_thread_count(int n) { return Pool::instance().set_count(n); }
 
 int thread_count() { return Pool::instance().count(); }
+
+int park_threads(double timeout_ms) { return Pool::instance().park_all(timeout_ms); }
 
 void parallel_for_impl(int tasks, void (*body)(void*, int), void* context) {
   Pool& pool = Pool::instance();
@@ -167,6 +197,8 @@ void parallel_for_impl(int tasks, void (*body)(void*, int), void* context) {
 int set_thread_count(int) { return 1; }
 
 int thread_count() { return 1; }
+
+int park_threads(double) { return 0; }
 
 void parallel_for_impl(int tasks, void (*body)(void*, int), void* context) {
   for (int t = 0; t < tasks; ++t) body(context, t);

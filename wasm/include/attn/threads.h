@@ -25,4 +25,10 @@ int set_thread_count(int n);
 // The count in effect (1 until set_thread_count asks for more).
 int thread_count();
 
+// Before the worker threads are ended from outside the program (the WASM module's embedder terminating its
+// Web Workers): every later op runs on the calling thread, and this returns when each started worker sleeps
+// in its wait for good, or after timeout_ms; returns how many were not yet asleep (0 = all). Call it from the
+// thread that calls the ops, never while an op runs. Without ATTN_THREADS: 0.
+int park_threads(double timeout_ms);
+
 }  // namespace attn

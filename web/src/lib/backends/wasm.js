@@ -33,6 +33,8 @@ async function readBytes(url) {
 /** The most threads createEngine accepts, and the default's cap on navigator.hardwareConcurrency. */
 export const MAX_THREADS = 16;
 export const DEFAULT_MAX_THREADS = 4;
+/** How long dispose() waits for the pool's workers to fall asleep (ms): microseconds unless descheduled. */
+const DISPOSE_PARK_MS = 1000;
 
 /**
  * Why this context cannot run the threaded build, or null when it can: it needs a cross-origin isolated
@@ -269,8 +271,13 @@ export async function createWasmBackend(options = {}) {
       return { heapBytes: (module.wasmMemory?.buffer ?? module.HEAPU8).byteLength, bytesInUse: module.heapBytesInUse() };
     },
 
-    /** The threaded build's Web Workers end here; the engine must not be used after. */
+    /**
+     * The threaded build's Web Workers end here; the engine must not be used after. The pool's workers are put
+     * to sleep first (parkThreads): terminateAllThreads frees a thread's memory before its Worker stops, and a
+     * worker still finishing its share of the last call would run on it ("memory access out of bounds").
+     */
     dispose() {
+      if (module.PThread) module.parkThreads(DISPOSE_PARK_MS);
       module.PThread?.terminateAllThreads?.();
     },
   };
