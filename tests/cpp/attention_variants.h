@@ -58,7 +58,6 @@ inline std::vector<NamedVariant> optimized_variants() {
       {"wasmsimd_tiling4", &wasmsimd_tiling<4>},
       {"wasmsimd_tiling5", &wasmsimd_tiling<5>},
       {"wasmsimd_tiling6", &wasmsimd_tiling<6>},
-      {"wasmsimd_tiling7", &wasmsimd_tiling<7>},
 #endif
       {"dispatch", &dispatch_optimized},
 #if defined(ATTN_THREADS) && ATTN_THREADS

@@ -8,7 +8,7 @@
 namespace attn {
 
 // 0 = the default, 1 .. kSimdVariantCount - 1 as listed in docs/CPU.md.
-constexpr int kSimdVariantCount = 8;
+constexpr int kSimdVariantCount = 7;
 
 // Sets the variant and returns it, or returns -1 (changing nothing) when v is not in [0, kSimdVariantCount).
 int set_simd_variant(int v);

@@ -43,14 +43,13 @@ struct Tiling {
 };
 // index = variant id; 0 is the default.
 constexpr Tiling kTilings[kSimdVariantCount] = {
-    {64, true, true, false, false},    // 0 default: = 4
+    {64, true, true, true, true},      // 0 default: = 5
     {64, false, false, false, false},  // 1: Bk 64, q' rows, P rows by pointer (the kernel of the 2026-11-29 Zen 5 run)
     {32, true, true, false, false},    // 2: Bk 32, q' quads, P at a fixed stride
     {64, true, false, false, false},   // 3: Bk 64, q' quads, P rows by pointer
     {64, true, true, false, false},    // 4: Bk 64, q' quads, P at a fixed stride
     {64, true, true, true, true},      // 5: 4 + row stats fused into the score micro-kernel + exp without cutoff
     {64, true, true, true, false},     // 6: 4 + row stats fused into the score micro-kernel
-    {32, true, true, true, true},      // 7: 5 with Bk 32 (K + V tiles 16 KiB at D = 64: half of Zen 3's L1D)
 };
 
 // Everything one head needs, packed once per head so the micro-kernels see no edges:
