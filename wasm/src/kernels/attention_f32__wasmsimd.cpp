@@ -37,13 +37,18 @@ constexpr int kBlockQueries = 32;  // Bq (multiple of MR): queries sharing each 
 //       (scores_4x8_quads_stats) instead of the passes finite_4n and row_max over the tile.
 //   nocut (with fused): the exp of such a tile drops its cutoff mask when the tile's min - m >= kExpCutoff
 //       (same bits; masked tiles, which hold -INFINITY, keep it).
+//   vpanels (with fixed_p): when a V tile of rows (Bk x Dv8 floats) is larger than 16 KiB (Dv8 > kMaxRowDv8),
+//       the flash P.V reads V packed in column panels [Dv8/NR][Tk8][NR], streaming each panel as the scores
+//       stream K's, instead of rows at a stride of Dv8 floats (same bits).
 struct Tiling {
   int bk;
   bool quads, fixed_p, fused, nocut;
+  bool vpanels = false;
 };
+constexpr int kMaxRowDv8 = 64;  // the widest V read in rows under Tiling::vpanels
 // index = variant id; 0 is the default.
 constexpr Tiling kTilings[kSimdVariantCount] = {
-    {64, true, true, true, true},      // 0 default: = 5
+    {64, true, true, true, true, true},  // 0 default: = 5, and V in column panels when Dv8 > 64
     {64, false, false, false, false},  // 1: Bk 64, q' rows, P rows by pointer (the kernel of the 2026-11-29 Zen 5 run)
     {32, true, true, false, false},    // 2: Bk 32, q' quads, P at a fixed stride
     {64, true, false, false, false},   // 3: Bk 64, q' quads, P rows by pointer
@@ -61,6 +66,7 @@ struct Packed {
   Buffer<float> kp;   // K panels [Tk8/NR][D][NR], or additive Pk^T [A][Tk8]
   Buffer<float> vp;   // V [Tk][Dv8] when Dv is not a multiple of NR (else V is read in place)
   Buffer<float> row;  // [D]: one row of q' on its way into quads
+  Buffer<float> vpan;  // V in column panels [Dv8/NR][Tk8][NR] (Tiling::vpanels), else empty
 };
 
 // Per-block scratch, allocated once per call and reused by every block and head.
@@ -85,6 +91,7 @@ uint64_t packed_and_scratch_floats(const ScoreParams& score, int nq, int nk, int
   uint64_t floats = add_sat(mul_sat(nq4, cols), mul_sat(nk8, cols));
   floats = add_sat(floats, dv % kNr ? mul_sat(uint64_t(nk), dv8) : 0);
   floats = add_sat(floats, uint64_t(dk));  // Packed::row
+  floats = add_sat(floats, round_up(dv, kNr) > kMaxRowDv8 ? mul_sat(nk8, dv8) : 0);  // Packed::vpan
   return add_sat(floats, kBlockQueries * (dv8 + 3) + kMr * kMaxTileKeys);
 }
 
@@ -102,13 +109,15 @@ class Head {
     p_.nk8 = round_up(nk, kNr);
     p_.dv8 = round_up(dv, kNr);
     qcols_ = additive_ ? score.da : dk;
+    vpanels_ = tiling.vpanels && fixed_p_ && p_.dv8 > kMaxRowDv8;
   }
 
   // The packed operands, zeroed (the padding stays zero); false when they cannot be allocated.
   bool allocate() {
     return p_.qp.assign(uint64_t(p_.nq4) * qcols_, 0.0f) &&
            p_.kp.assign(uint64_t(p_.nk8) * (additive_ ? score_.da : dk_), 0.0f) &&
-           p_.vp.assign(dv_ != p_.dv8 ? uint64_t(nk_) * p_.dv8 : 0, 0.0f) && p_.row.allocate(uint64_t(dk_));
+           p_.vp.assign(dv_ != p_.dv8 ? uint64_t(nk_) * p_.dv8 : 0, 0.0f) && p_.row.allocate(uint64_t(dk_)) &&
+           p_.vpan.assign(vpanels_ ? uint64_t(p_.nk8) * p_.dv8 : 0, 0.0f);
   }
 
   void pack(const float* q, const float* k, const float* v) {
@@ -132,6 +141,12 @@ class Head {
         float* panel = &p_.kp[size_t(j / kNr) * dk_ * kNr + j % kNr];
         const float* kj = k + size_t(j) * dk_;
         for (int d = 0; d < dk_; ++d) panel[size_t(d) * kNr] = kj[d];
+      }
+    }
+    if (vpanels_) {  // value column c of key j goes to lane c % NR of row j of panel c / NR
+      for (int j = 0; j < nk_; ++j) {
+        const float* vj = v + size_t(j) * dv_;
+        for (int c = 0; c < dv_; ++c) p_.vpan[(size_t(c / kNr) * p_.nk8 + j) * kNr + c % kNr] = vj[c];
       }
     }
     if (dv_ == p_.dv8) {  // rows of V are whole micro-tiles already: no copy
@@ -209,11 +224,14 @@ class Head {
     for (int c = 0; c < p_.dv8; c += kNr) pv_4x8(acc + c, lda, p, ldp, v_ + size_t(j0) * p_.dv8 + c, p_.dv8, n);
   }
 
-  // accumulate() for p = the scores scratch, rows at stride kMaxTileKeys (pv_4x8_fixed).
+  // accumulate() for p = the scores scratch, rows at stride kMaxTileKeys (pv_4x8_fixed); V from its column
+  // panels under vpanels_ (keys NR floats apart), else from its rows (Dv8 floats apart).
   void accumulate_scratch(float* acc, int lda, const float* p, int j0, int n) const {
     n = std::min(n, nk_ - j0);
-    for (int c = 0; c < p_.dv8; c += kNr)
-      pv_4x8_fixed<kMaxTileKeys>(acc + c, lda, p, v_ + size_t(j0) * p_.dv8 + c, p_.dv8, n);
+    for (int c = 0; c < p_.dv8; c += kNr) {
+      if (vpanels_) pv_4x8_fixed<kMaxTileKeys>(acc + c, lda, p, &p_.vpan[(size_t(c / kNr) * p_.nk8 + j0) * kNr], kNr, n);
+      else pv_4x8_fixed<kMaxTileKeys>(acc + c, lda, p, v_ + size_t(j0) * p_.dv8 + c, p_.dv8, n);
+    }
   }
 
   // Keys [0, end) may be attended by some query of i..i_last (all keys unless causal).
@@ -353,7 +371,7 @@ class Head {
   ScoreParams score_;
   MaskParams mask_;
   int nq_, nk_, dk_, dv_, qcols_;
-  bool additive_, quads_, fixed_p_, fused_, nocut_;
+  bool additive_, quads_, fixed_p_, fused_, nocut_, vpanels_;
   int bk_;  // Bk of this call (Tiling::bk)
   Packed p_;
   const float* v_ = nullptr;  // V [Tk][Dv8]: the caller's V of this head, or p_.vp
