@@ -89,15 +89,18 @@ uint64_t packed_and_scratch_floats(const ScoreParams& score, int nq, int nk, int
   const uint64_t cols = additive ? uint64_t(score.da) : uint64_t(dk);
   const uint64_t nq4 = uint64_t(nq) + kMr, nk8 = uint64_t(nk) + kNr, dv8 = uint64_t(dv) + kNr;
   uint64_t floats = add_sat(mul_sat(nq4, cols), mul_sat(nk8, cols));
-  floats = add_sat(floats, dv % kNr ? mul_sat(uint64_t(nk), dv8) : 0);
+  // V is packed one way at most: Packed::vpan (flash, Dv8 > kMaxRowDv8) or Packed::vp (Dv not a multiple of NR)
+  const uint64_t vpan = round_up(dv, kNr) > kMaxRowDv8 ? mul_sat(nk8, dv8) : 0;
+  floats = add_sat(floats, std::max(vpan, dv % kNr ? mul_sat(uint64_t(nk), dv8) : uint64_t(0)));
   floats = add_sat(floats, uint64_t(dk));  // Packed::row
-  floats = add_sat(floats, round_up(dv, kNr) > kMaxRowDv8 ? mul_sat(nk8, dv8) : 0);  // Packed::vpan
   return add_sat(floats, kBlockQueries * (dv8 + 3) + kMr * kMaxTileKeys);
 }
 
 class Head {
  public:
-  Head(const ScoreParams& score, const MaskParams& mask, int nq, int nk, int dk, int dv, const Tiling& tiling)
+  // flash: the call returns no weights (attend_flash, the only reader of V panels).
+  Head(const ScoreParams& score, const MaskParams& mask, int nq, int nk, int dk, int dv, const Tiling& tiling,
+       bool flash)
       : score_(score), mask_(mask), nq_(nq), nk_(nk), dk_(dk), dv_(dv) {
     additive_ = score.score == Score::kAdditive;
     bk_ = tiling.bk;
@@ -109,14 +112,15 @@ class Head {
     p_.nk8 = round_up(nk, kNr);
     p_.dv8 = round_up(dv, kNr);
     qcols_ = additive_ ? score.da : dk;
-    vpanels_ = tiling.vpanels && fixed_p_ && p_.dv8 > kMaxRowDv8;
+    vpanels_ = tiling.vpanels && fixed_p_ && flash && p_.dv8 > kMaxRowDv8;
   }
 
   // The packed operands, zeroed (the padding stays zero); false when they cannot be allocated.
   bool allocate() {
     return p_.qp.assign(uint64_t(p_.nq4) * qcols_, 0.0f) &&
            p_.kp.assign(uint64_t(p_.nk8) * (additive_ ? score_.da : dk_), 0.0f) &&
-           p_.vp.assign(dv_ != p_.dv8 ? uint64_t(nk_) * p_.dv8 : 0, 0.0f) && p_.row.allocate(uint64_t(dk_)) &&
+           p_.vp.assign(dv_ != p_.dv8 && !vpanels_ ? uint64_t(nk_) * p_.dv8 : 0, 0.0f) &&
+           p_.row.allocate(uint64_t(dk_)) &&
            p_.vpan.assign(vpanels_ ? uint64_t(p_.nk8) * p_.dv8 : 0, 0.0f);
   }
 
@@ -143,13 +147,13 @@ class Head {
         for (int d = 0; d < dk_; ++d) panel[size_t(d) * kNr] = kj[d];
       }
     }
-    if (vpanels_) {  // value column c of key j goes to lane c % NR of row j of panel c / NR
+    if (vpanels_) {  // value column c of key j goes to lane c % NR of row j of panel c / NR (V rows unused)
       for (int j = 0; j < nk_; ++j) {
         const float* vj = v + size_t(j) * dv_;
         for (int c = 0; c < dv_; ++c) p_.vpan[(size_t(c / kNr) * p_.nk8 + j) * kNr + c % kNr] = vj[c];
       }
-    }
-    if (dv_ == p_.dv8) {  // rows of V are whole micro-tiles already: no copy
+      v_ = nullptr;
+    } else if (dv_ == p_.dv8) {  // rows of V are whole micro-tiles already: no copy
       v_ = v;
     } else {
       for (int j = 0; j < nk_; ++j) std::copy(v + size_t(j) * dv_, v + size_t(j + 1) * dv_, &p_.vp[size_t(j) * p_.dv8]);
@@ -374,7 +378,7 @@ class Head {
   bool additive_, quads_, fixed_p_, fused_, nocut_, vpanels_;
   int bk_;  // Bk of this call (Tiling::bk)
   Packed p_;
-  const float* v_ = nullptr;  // V [Tk][Dv8]: the caller's V of this head, or p_.vp
+  const float* v_ = nullptr;  // V [Tk][Dv8]: the caller's V of this head, or p_.vp; null under vpanels_
   const float *q_ = nullptr, *k_ = nullptr, *v_raw_ = nullptr;  // the caller's q, k, v of this head
 };
 
@@ -405,7 +409,7 @@ bool attention_wasmsimd(float* out, float* weights, float* row_max, float* row_s
                         const float* v, const ScoreParams& score, const MaskParams& mask, int heads, int nq, int nk,
                         int dk, int dv) {
   assert(out && q && k && v && heads > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0);
-  Head head(score, mask, nq, nk, dk, dv, kTilings[simd_variant()]);
+  Head head(score, mask, nq, nk, dk, dv, kTilings[simd_variant()], weights == nullptr);
   const Packed& p = head.packed();
   Scratch scratch;
   if (!head.allocate() || !scratch.allocate(p.dv8)) return false;

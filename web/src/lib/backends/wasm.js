@@ -277,8 +277,9 @@ export async function createWasmBackend(options = {}) {
      * worker still finishing its share of the last call would run on it ("memory access out of bounds").
      */
     dispose() {
-      if (module.PThread) module.parkThreads(DISPOSE_PARK_MS);
-      module.PThread?.terminateAllThreads?.();
+      if (!module.PThread) return;  // a one-thread build
+      module.parkThreads(DISPOSE_PARK_MS);
+      module.PThread.terminateAllThreads();
     },
   };
 }
