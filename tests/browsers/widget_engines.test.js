@@ -5,7 +5,7 @@
 // Chromium runs the same checks and more in tests/e2e (widget.spec.js, package.spec.js).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { statSync, readdirSync, existsSync } from 'node:fs';
+import { statSync, readdirSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serveStatic } from '../e2e/static-server.js';
 import { launchFirefox, launchWebKit, missing } from './drivers.js';
@@ -111,6 +111,18 @@ async function viewShown(selector) {
 // ---- the tests -------------------------------------------------------------------------------------------------
 const LAUNCH = { firefox: launchFirefox, webkit: launchWebKit };
 
+// WebKit evaluates a worker's entry module a second time when a chunk imports it; the second copy took over the
+// worker's messages and the first page's widget could wait for ever. web/src/widget/worker.js only loads
+// worker-main.js, so no chunk may import the entry.
+it('no chunk of dist/widget imports the worker\'s entry', () => {
+  ensureWidgetBuild();
+  const assets = readdirSync(join(widgetDir, 'assets')).filter((f) => f.endsWith('.js'));
+  const entry = assets.filter((f) => /^worker-[\w-]{8}\.js$/.test(f) && readFileSync(join(widgetDir, 'assets', f), 'utf8').includes('worker-main-'));
+  expect(entry).toHaveLength(1);
+  const importers = assets.filter((f) => readFileSync(join(widgetDir, 'assets', f), 'utf8').includes(`./${entry[0]}`));
+  expect(importers).toEqual([]);
+});
+
 for (const name of ['firefox', 'webkit']) {
   describe(`<attention-view> in ${name}`, () => {
     let browser, site, cdn;
@@ -169,6 +181,12 @@ for (const name of ['firefox', 'webkit']) {
       expect(await browser.evaluate(focusViewButton, 'model')).toBe(true);
       await browser.press('Enter');
       expect(await browser.evaluate(viewShown, '.model-view')).toEqual({ found: true, view: 'model' });
+    });
+
+    it('loads each of the widget\'s files once (the worker\'s entry is evaluated once)', () => {
+      const assets = site.log.filter((p) => p.startsWith('/blog/attention-view/assets/'));
+      expect(assets.some((p) => /\/worker-main-[\w-]+\.js$/.test(p))).toBe(true);
+      expect(assets.filter((p, i) => assets.indexOf(p) !== i)).toEqual([]);
     });
 
     it('works from a second origin (CORS): the worker starts through its blob: trampoline', async () => {

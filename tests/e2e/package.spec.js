@@ -63,7 +63,7 @@ async function widgetAgainstLibrary(page, selector, libraryUrl) {
 test('npm pack holds the library, its WASM modules, the widget, dist/widget/ and the int8 model, nothing else', () => {
   for (const f of ['package.json', 'custom-elements.json', 'README.md', 'web/src/lib/index.js', 'web/src/lib/index.d.ts',
     'web/src/lib/wasm/attn_simd.wasm', 'web/src/lib/wasm/attn_scalar.wasm', 'web/src/lib/wasm/attn_simd.mjs',
-    'web/src/widget/attention-view.js', 'web/src/widget/attention-view.d.ts', 'web/src/widget/worker.js',
+    'web/src/widget/attention-view.js', 'web/src/widget/attention-view.d.ts', 'web/src/widget/worker.js', 'web/src/widget/worker-main.js',
     'web/public/models/use-lite.i8.safetensors', 'dist/widget/attention-view.js', 'dist/widget/models/use-lite.i8.safetensors']) {
     expect(files, f).toContain(f);
   }

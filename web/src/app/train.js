@@ -1,4 +1,4 @@
-// The explorer's "Train it yourself" panel: the training worker (train-worker.js) trains, this file only draws
+// The explorer's "Train it yourself" panel: the training worker (train-worker-main.js) trains, this file only draws
 // its messages: the loss curve, held-out accuracy, the cross-attention of a chosen sentence as it learns, and
 // the comparison of the four score functions (same seed, same data). "Use in every view" hands the weights to
 // the widgets' worker (client.useTranslatorWeights), so every translator view runs on the model trained here.

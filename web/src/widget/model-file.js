@@ -1,5 +1,5 @@
 // Downloads of the model file, for both sides of the worker (client.js downloads it early on the page,
-// worker.js when the page did not). The URL always comes from the page (assets.js: `model-src`, the page's
+// worker-main.js when the page did not). The URL always comes from the page (assets.js: `model-src`, the page's
 // configuration or the widget's own copy), so both sides fetch the same file.
 
 /**
