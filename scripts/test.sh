@@ -24,10 +24,11 @@ bash scripts/sanitize.sh
 echo "== fuzzing (libFuzzer + ASan + UBSan), a bounded run of every target (scripts/fuzz.sh; FUZZ_SECONDS each)"
 FUZZ_SECONDS=${FUZZ_SECONDS:-4} bash scripts/fuzz.sh
 
-echo "== C++ tests compiled to WASM (SIMD and scalar), run under Node"
+echo "== C++ tests compiled to WASM (SIMD, scalar, and SIMD with relaxed SIMD's multiply-add), run under Node"
 bash scripts/build-wasm.sh --tests
 ctest --test-dir build/wasm-tests-simd --output-on-failure
 ctest --test-dir build/wasm-tests-scalar --output-on-failure
+ctest --test-dir build/wasm-tests-relaxed --output-on-failure
 
 echo "== JS (Vitest under Node, incl. WebGPU through Dawn + SwiftShader)"
 npx vitest run

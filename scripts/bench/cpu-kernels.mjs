@@ -1,10 +1,13 @@
 // node scripts/bench/cpu-kernels.mjs [--browser] [--d 16,64,128,256] [--n 1024] [--heads 1] [--weights]
-//                                   [--rounds 5] [--variants 0,1] [--gemm] [--m 16,128] [--no-peak]
+//                                   [--rounds 5] [--variants 0,1] [--builds simd,relaxed] [--gemm] [--m 16,128]
+//                                   [--no-peak]
 // The one-thread kernels of the SIMD build straight on the WASM heap (web/bench/kernels.js): the f32x4 peak
 // (web/bench/peak.js) before and after, scaled-dot attention for every H x N x d asked (into preallocated
 // buffers; --weights also returns them), and with --gemm the model's packed gemm on the encoder's shapes.
 // Every listed variant (attn/tuning.h, docs/CPU.md; -1 = leave the setting alone) runs interleaved in the same
-// rounds. --browser runs the same in headless Chromium (its V8 is not Node's: the figures differ).
+// rounds, and so does every listed build: simd (attn_simd), relaxed (attn_simd_relaxed: relaxed SIMD's
+// multiply-add; Chromium has it, Node 20 only as node --experimental-wasm-relaxed-simd). --browser runs the
+// same in headless Chromium (its V8 is not Node's: the figures differ).
 // Prints "% of peak" against the higher of the two peaks. Figures only; nothing asserted.
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -21,18 +24,28 @@ const list = (name, fallback) => value(name, fallback).split(',').map(Number);
 const opts = {
   ds: list('--d', '64'), ns: list('--n', '1024'), headCounts: list('--heads', '1'), weights: args.includes('--weights'),
   rounds: Number(value('--rounds', 5)), variants: list('--variants', '-1'), gemm: args.includes('--gemm'), ms: list('--m', '16,128'),
-  peak: !args.includes('--no-peak'),
+  peak: !args.includes('--no-peak'), builds: value('--builds', 'simd').split(','),
 };
+const GLUE = { simd: 'attn_simd', relaxed: 'attn_simd_relaxed' };
+for (const b of opts.builds) {
+  if (!GLUE[b]) throw new Error(`--builds: unknown build '${b}' (known: ${Object.keys(GLUE).join(', ')})`);
+}
 
 // Runs in Node or in the page: the peak, the kernels, the peak again.
 async function measure(o, base) {
   const { measurePeak } = await import(`${base}/web/bench/peak.js`);
   const { runKernels } = await import(`${base}/web/bench/kernels.js`);
-  const glue = await import(`${base}/web/src/lib/wasm/attn_simd.mjs`);
-  const module = await glue.default(o.wasmBinary ? { wasmBinary: o.wasmBinary } : {});
+  const modules = [];
+  for (const name of o.builds) {
+    const file = { simd: 'attn_simd', relaxed: 'attn_simd_relaxed' }[name];
+    const glue = await import(`${base}/web/src/lib/wasm/${file}.mjs`);
+    const wasmBinary = o.wasmBinaries?.[name] ??
+      new Uint8Array(await (await fetch(`${base}/web/src/lib/wasm/${file}.wasm`)).arrayBuffer());
+    modules.push({ name, module: await glue.default({ wasmBinary }) });
+  }
   const peaks = [];
   if (o.peak) peaks.push((await measurePeak({ repeats: 5 })).gflops);
-  const rows = runKernels(module, { ...o, log: () => {} });
+  const rows = runKernels(modules, { ...o, log: () => {} });
   if (o.peak) peaks.push((await measurePeak({ repeats: 5 })).gflops);
   return { peaks, rows };
 }
@@ -63,7 +76,12 @@ if (args.includes('--browser')) {
     server.close();
   }
 } else {
-  const o = { ...opts, wasmBinary: readFileSync(resolve(root, 'web/src/lib/wasm/attn_simd.wasm')) };
+  if (opts.builds.includes('relaxed')) {
+    const { relaxedSimdSupported } = await import('../../web/src/lib/backends/wasm.js');
+    if (!relaxedSimdSupported()) throw new Error('--builds relaxed: this Node has no relaxed SIMD; run node --experimental-wasm-relaxed-simd, or --browser');
+  }
+  const wasmBinaries = Object.fromEntries(opts.builds.map((b) => [b, readFileSync(resolve(root, `web/src/lib/wasm/${GLUE[b]}.wasm`))]));
+  const o = { ...opts, wasmBinaries };
   result = await measure(o, '../..');
   console.log(`Node ${process.versions.node}`);
 }
@@ -73,6 +91,7 @@ for (const r of result.rows) {
   const pct = peak ? ` ${((100 * r.gflops) / peak).toFixed(0)}%` : '';
   const what = r.kind === 'gemmPacked' ? `gemmPacked M${r.m} K${r.k} N${r.n}` : `${r.kind} H${r.heads} N${r.n} d${r.d}`;
   const t = r.kind === 'gemmPacked' ? `${(r.ms * 1000).toFixed(1)} us` : `${r.ms.toFixed(2)} ms`;
-  console.log(`${what} variant ${r.variant}: ${t} ${r.gflops.toFixed(1)} GFLOP/s${pct}`);
+  const build = opts.builds.length > 1 && r.kind !== 'gemmPacked' ? ` ${r.build}` : '';
+  console.log(`${what}${build} variant ${r.variant}: ${t} ${r.gflops.toFixed(1)} GFLOP/s${pct}`);
 }
 if (args.includes('--json')) console.log(JSON.stringify({ peaks: result.peaks, rows: result.rows }));

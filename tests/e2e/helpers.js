@@ -85,3 +85,29 @@ export async function deepActive(page) {
     };
   });
 }
+
+// The WASM suite's tolerances (tests/js/engine.test.js) for comparing two float32 kernels on the shared cases:
+// fixed parts, loosened by the float32 rounding of the largest possible score (EPS32 * scoreBound(c)).
+export const OUTPUT_TOLERANCE = 2e-5;
+export const WEIGHT_TOLERANCE = 2e-6;
+export const EPS32 = 2 ** -24;
+
+/** An upper bound on |score| from a case's sizes and input scales (tests/cases/attention_cases.json). */
+export function scoreBound(c) {
+  const dk = c.dk ?? c.dModel / c.heads;
+  if (c.score === 'additive') return c.da * c.paramScale;
+  const qk = dk * c.scale * c.scale;
+  if (c.score === 'general') return qk * dk * c.paramScale;
+  return c.score === 'scaled_dot' ? qk / Math.sqrt(dk) : qk;
+}
+
+/** The arguments with typed arrays as plain arrays (typed arrays do not cross page.evaluate; plain arrays do). */
+export function plainArgs(args) {
+  const out = {};
+  for (const [name, value] of Object.entries(args)) {
+    if (ArrayBuffer.isView(value)) out[name] = Array.from(value);
+    else if (value && typeof value === 'object') out[name] = plainArgs(value);
+    else out[name] = value;
+  }
+  return out;
+}

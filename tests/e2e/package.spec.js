@@ -63,6 +63,7 @@ async function widgetAgainstLibrary(page, selector, libraryUrl) {
 test('npm pack holds the library, its WASM modules, the widget, dist/widget/ and the int8 model, nothing else', () => {
   for (const f of ['package.json', 'custom-elements.json', 'README.md', 'web/src/lib/index.js', 'web/src/lib/index.d.ts',
     'web/src/lib/wasm/attn_simd.wasm', 'web/src/lib/wasm/attn_scalar.wasm', 'web/src/lib/wasm/attn_simd.mjs',
+    'web/src/lib/wasm/attn_simd_relaxed.wasm', 'web/src/lib/wasm/attn_simd_relaxed.mjs',
     'web/src/widget/attention-view.js', 'web/src/widget/attention-view.d.ts', 'web/src/widget/worker.js', 'web/src/widget/worker-main.js',
     'web/public/models/use-lite.i8.safetensors', 'dist/widget/attention-view.js', 'dist/widget/models/use-lite.i8.safetensors']) {
     expect(files, f).toContain(f);
@@ -175,7 +176,8 @@ test('dist/widget/ served from a second origin with CORS: the worker starts thro
     expect(r.max).toBeLessThanOrEqual(1e-6);
     // The worker, the WASM module and the model came from the second origin; the page's origin served none.
     expect(cdn.log.some((p) => /\/assets\/worker-[\w-]+\.js$/.test(p))).toBe(true);
-    expect(cdn.log.some((p) => /\/assets\/attn_simd-[\w-]+\.wasm$/.test(p))).toBe(true);
+    // Chromium has relaxed SIMD: the one-thread build with its multiply-add (attn_simd_relaxed).
+    expect(cdn.log.some((p) => /\/assets\/attn_simd_relaxed-[\w-]+\.wasm$/.test(p))).toBe(true);
     expect(cdn.log).toContain('/attention-view/v1/models/use-lite.i8.safetensors');
     expect(site.log.filter((p) => !p.startsWith('/lib/') && p !== '/favicon.ico')).toEqual(['/post.html']);
     expect(errors).toEqual([]);

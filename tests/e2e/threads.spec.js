@@ -5,30 +5,7 @@
 // one thread, the widget included.
 import { test, expect } from '@playwright/test';
 import { CASES, attentionInputs, multiHeadInputs } from '../js/case_inputs.js';
-
-// As tests/js/engine.test.js: float32 kernels, loosened by the float32 rounding of the largest possible score.
-// Threaded and one-thread runs do the same arithmetic per query row, so they are in fact far closer.
-const OUTPUT_TOLERANCE = 2e-5;
-const WEIGHT_TOLERANCE = 2e-6;
-const EPS32 = 2 ** -24;
-function scoreBound(c) {
-  const dk = c.dk ?? c.dModel / c.heads;
-  if (c.score === 'additive') return c.da * c.paramScale;
-  const qk = dk * c.scale * c.scale;
-  if (c.score === 'general') return qk * dk * c.paramScale;
-  return c.score === 'scaled_dot' ? qk / Math.sqrt(dk) : qk;
-}
-
-// Typed arrays do not cross page.evaluate; plain arrays do.
-function plain(args) {
-  const out = {};
-  for (const [name, value] of Object.entries(args)) {
-    if (ArrayBuffer.isView(value)) out[name] = Array.from(value);
-    else if (value && typeof value === 'object') out[name] = plain(value);
-    else out[name] = value;
-  }
-  return out;
-}
+import { OUTPUT_TOLERANCE, WEIGHT_TOLERANCE, EPS32, scoreBound, plainArgs as plain } from './helpers.js';
 
 const withoutIsolation = async (route) => {
   const response = await route.fetch();

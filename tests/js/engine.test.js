@@ -1,7 +1,7 @@
 // The shared cases on the WASM backend, both builds: the optimized kernel against the reference variant
 // inside the module, and the module's reference against an independent JS double-precision reference.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { createEngine, positionalEncoding, wasmSimdSupported } from '../../web/src/lib/index.js';
+import { createEngine, positionalEncoding, wasmSimdSupported, relaxedSimdSupported } from '../../web/src/lib/index.js';
 import { createWasmBackend } from '../../web/src/lib/backends/wasm.js';
 import { CASES, attentionInputs, multiHeadInputs } from './case_inputs.js';
 import { attentionReference, multiHeadReference, relativeError, maxAbsError } from './reference.js';
@@ -36,6 +36,10 @@ for (const simd of [true, false]) {
     it('reports its build', () => {
       expect(engine.backend).toBe('wasm');
       expect(engine.simd).toBe(simd && wasmSimdSupported());
+      // Node 20 has relaxed SIMD only behind a flag: the plain build runs (tests/e2e/relaxed_simd.spec.js runs
+      // the relaxed one in Chromium).
+      expect(relaxedSimdSupported()).toBe(false);
+      expect(engine.relaxedSimd).toBe(false);
     });
 
     for (const c of CASES.attention) {

@@ -115,6 +115,7 @@ describe('bad calls throw named errors and leave the engine usable', () => {
   it('createEngine: bad options', async () => {
     await expect(createEngine({ backend: 'cuda' })).rejects.toThrow(/backend must be one of auto, wasm, webgpu, got 'cuda'/);
     await expect(createEngine({ simd: 'yes' })).rejects.toThrow(TypeError);
+    await expect(createEngine({ relaxedSimd: 'yes' })).rejects.toThrow(/createEngine: relaxedSimd must be a boolean, got string/);
     await expect(createEngine({ workers: 4 })).rejects.toThrow(/unknown option 'workers'/);
     await expect(createEngine({ backend: 'webgpu' })).rejects.toThrow(/backend 'webgpu' is unavailable/);
   });

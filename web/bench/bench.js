@@ -134,8 +134,8 @@ export async function runBench(options = {}) {
         engine = await lib.createEngine({ backend: 'wasm' });
       }
       kernelOption = await probeKernelOption(engine);
-      results.engine = { backend: engine.backend, simd: engine.simd, kernelOption, threads: engine.threads ?? 1 };
-      log(`engine: backend ${engine.backend}, simd ${engine.simd}, kernel option ${kernelOption ?? 'none'}, ${engine.threads ?? 1} thread`);
+      results.engine = { backend: engine.backend, simd: engine.simd, relaxedSimd: engine.relaxedSimd === true, kernelOption, threads: engine.threads ?? 1 };
+      log(`engine: backend ${engine.backend}, simd ${engine.simd}, relaxed SIMD ${engine.relaxedSimd === true}, kernel option ${kernelOption ?? 'none'}, ${engine.threads ?? 1} thread`);
       if (!kernelOption) note('engine.attention accepts neither kernel nor variant: one "ours" row (its default kernel), no reference row');
     } catch (e) {
       note(`createEngine({ backend: 'wasm' }) failed (${e.message}); our rows are skipped`);

@@ -1,8 +1,9 @@
 // The one-thread kernels of the SIMD build straight on the WASM heap (no JS copies), for
 // scripts/bench/cpu-kernels.mjs, in Node or in a Chromium page: scaled-dot attention into preallocated
 // buffers for every H x N x d asked, and the model's packed gemm on the encoder's shapes. Every listed kernel
-// variant (module.setSimdVariant, attn/tuning.h, docs/CPU.md) runs interleaved in the same rounds and the
-// best (least disturbed) time of the rounds is kept: compare variants by their ratio within one run.
+// variant (module.setSimdVariant, attn/tuning.h, docs/CPU.md) of every given module (the SIMD build, and the
+// relaxed SIMD build where the engine has it) runs interleaved in the same rounds and the best (least
+// disturbed) time of the rounds is kept: compare them by their ratio within one run.
 // Figures only; nothing asserted.
 
 function fill(module, ptr, count, seed) {
@@ -26,47 +27,64 @@ function sample(fn) {
   }
 }
 
-/** Best ms per call of run() under each variant, over `rounds` interleaved rounds (order reversed every other). */
-function compare(module, variants, rounds, run) {
-  const set = (v) => { if (v >= 0) module.setSimdVariant(v); };
-  const best = new Map(variants.map((v) => [v, Infinity]));
-  for (const v of variants) { set(v); run(); run(); }
+/**
+ * Best ms per call of each candidate { module, variant, run }, over `rounds` interleaved rounds (order reversed
+ * every other); the candidates' `best` fields are set.
+ */
+function compare(candidates, rounds) {
+  const set = (c) => { if (c.variant >= 0) c.module.setSimdVariant(c.variant); };
+  for (const c of candidates) { set(c); c.run(); c.run(); c.best = Infinity; }
   for (let r = 0; r < rounds; r++) {
-    for (const v of r % 2 ? [...variants].reverse() : variants) {
-      set(v);
-      best.set(v, Math.min(best.get(v), sample(run)));
+    for (const c of r % 2 ? [...candidates].reverse() : candidates) {
+      set(c);
+      c.best = Math.min(c.best, sample(c.run));
     }
   }
-  set(0);
-  return best;
+  for (const c of candidates) if (c.variant >= 0) c.module.setSimdVariant(0);
+}
+
+// Every (module, variant) pair: [{ build, module, variant }].
+function pairs(modules, variants) {
+  return modules.flatMap(({ name, module }) => variants.map((variant) => ({ build: name, module, variant })));
 }
 
 /**
- * @param module the Emscripten module of the SIMD build
+ * @param modules the Emscripten module of the SIMD build, or [{ name, module }] of several builds
  * @param opts { ds, ns, headCounts, weights, rounds, variants, gemm, ms, log }
- * @returns rows [{ kind, ..., variant, ms, gflops }]
+ * @returns rows [{ kind, ..., build, variant, ms, gflops }]
  */
-export function runKernels(module, { ds = [64], ns = [1024], headCounts = [1], weights = false, rounds = 5, variants = [-1],
+export function runKernels(modules, { ds = [64], ns = [1024], headCounts = [1], weights = false, rounds = 5, variants = [-1],
   gemm = false, ms = [16, 128], log = console.log } = {}) {
-  if (variants.some((v) => v >= 0) && typeof module.setSimdVariant !== 'function') throw new Error('this build has no setSimdVariant');
+  const builds = Array.isArray(modules) ? modules : [{ name: 'simd', module: modules }];
+  const { module } = builds[0];  // the gemm rows run on the first build
+  for (const b of builds) {
+    if (variants.some((v) => v >= 0) && typeof b.module.setSimdVariant !== 'function') throw new Error(`the ${b.name} build has no setSimdVariant`);
+  }
   const alloc = (floats) => module._malloc(floats * 4);
   const rows = [];
   for (const heads of headCounts) for (const n of ns) for (const d of ds) {
-    const q = alloc(heads * n * d), k = alloc(heads * n * d), v = alloc(heads * n * d), o = alloc(heads * n * d);
-    const w = weights ? alloc(heads * n * n) : 0;
-    fill(module, q, heads * n * d, 1); fill(module, k, heads * n * d, 2); fill(module, v, heads * n * d, 3);
-    const call = { out: o, weights: w, scores: 0, q, k, v, W: 0, Wq: 0, Wk: 0, va: 0, allowed: 0, score: 1, mask: 0,
-      variant: 1, heads, nq: n, nk: n, dk: d, dv: d, da: 0 };
-    const best = compare(module, variants, rounds, () => {
-      const status = module.attention(call);
-      if (status !== 0) throw new Error(`attention status ${status}`);
-    });
-    for (const [variant, t] of best) {
-      const row = { kind: weights ? 'attention+weights' : 'attention', heads, n, d, variant, ms: t, gflops: (4 * heads * n * n * d) / (t * 1e6) };
-      log(`${row.kind} H${heads} N${n} d${d} variant ${variant}: ${t.toFixed(2)} ms ${row.gflops.toFixed(1)} GFLOP/s`);
+    const candidates = pairs(builds, variants);
+    const freed = [];
+    for (const c of candidates) {  // the same inputs in each module's heap
+      const m = c.module;
+      const [q, k, v, o] = [0, 1, 2, 3].map(() => m._malloc(heads * n * d * 4));
+      const w = weights ? m._malloc(heads * n * n * 4) : 0;
+      fill(m, q, heads * n * d, 1); fill(m, k, heads * n * d, 2); fill(m, v, heads * n * d, 3);
+      const call = { out: o, weights: w, scores: 0, q, k, v, W: 0, Wq: 0, Wk: 0, va: 0, allowed: 0, score: 1, mask: 0,
+        variant: 1, heads, nq: n, nk: n, dk: d, dv: d, da: 0 };
+      c.run = () => {
+        const status = m.attention(call);
+        if (status !== 0) throw new Error(`attention status ${status}`);
+      };
+      freed.push(() => { for (const p of [q, k, v, o, w]) if (p) m._free(p); });
+    }
+    compare(candidates, rounds);
+    for (const { build, variant, best: t } of candidates) {
+      const row = { kind: weights ? 'attention+weights' : 'attention', heads, n, d, build, variant, ms: t, gflops: (4 * heads * n * n * d) / (t * 1e6) };
+      log(`${row.kind} H${heads} N${n} d${d} ${build} variant ${variant}: ${t.toFixed(2)} ms ${row.gflops.toFixed(1)} GFLOP/s`);
       rows.push(row);
     }
-    for (const p of [q, k, v, o, w]) if (p) module._free(p);
+    for (const free of freed) free();
   }
   if (gemm) {
     if (typeof module.gemmPacked !== 'function') throw new Error('this build has no gemmPacked binding');
@@ -75,9 +93,10 @@ export function runKernels(module, { ds = [64], ns = [1024], headCounts = [1], w
       const a = alloc(m * kk), b = alloc(kk * nn), c = alloc(m * nn), bias = alloc(nn), packed = alloc(Math.ceil(nn / 8) * 8 * kk);
       fill(module, a, m * kk, 4); fill(module, b, kk * nn, 5); fill(module, bias, nn, 6);
       module.gemmPack(packed, b, kk, nn);
-      const best = compare(module, variants, rounds, () => module.gemmPacked(c, a, packed, bias, m, kk, nn));
-      for (const [variant, t] of best) {
-        const row = { kind: 'gemmPacked', m, k: kk, n: nn, variant, ms: t, gflops: (2 * m * kk * nn) / (t * 1e6) };
+      const candidates = variants.map((variant) => ({ module, variant, run: () => module.gemmPacked(c, a, packed, bias, m, kk, nn) }));
+      compare(candidates, rounds);
+      for (const { variant, best: t } of candidates) {
+        const row = { kind: 'gemmPacked', m, k: kk, n: nn, build: builds[0].name, variant, ms: t, gflops: (2 * m * kk * nn) / (t * 1e6) };
         log(`gemmPacked M${m} K${kk} N${nn} variant ${variant}: ${(t * 1000).toFixed(1)} us ${row.gflops.toFixed(1)} GFLOP/s`);
         rows.push(row);
       }

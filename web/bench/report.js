@@ -77,7 +77,10 @@ export function formatReport(results) {
     if (m.loadAverage) out.push(`load average (1, 5, 15 min): ${m.loadAverage.before.join(' ')} before, ${m.loadAverage.after.join(' ')} after (the machine is shared)`);
   }
   out.push(`page: crossOriginIsolated ${results.page?.crossOriginIsolated}, hardwareConcurrency ${results.page?.hardwareConcurrency}`);
-  if (results.engine) out.push(`engine: WASM ${results.engine.simd ? 'SIMD' : 'scalar'} build, kernel option '${results.engine.kernelOption}'`);
+  if (results.engine) {
+    const build = results.engine.relaxedSimd ? 'SIMD build with relaxed SIMD\'s multiply-add' : results.engine.simd ? 'SIMD build' : 'scalar build';
+    out.push(`engine: WASM ${build}, kernel option '${results.engine.kernelOption}'`);
+  }
   if (results.engine?.threaded) out.push(`threaded engine: ${results.engine.threaded.threads} threads${results.engine.threaded.fallback ? ` (${results.engine.threaded.fallback})` : ''}`);
   if (results.peers?.ort) out.push(`onnxruntime-web ${results.peers.ort.version}: wasm backend, numThreads ${results.peers.ort.numThreads}`);
   if (results.peers?.ortThreads) out.push(`onnxruntime-web ${results.peers.ortThreads.version} (second instance): wasm backend, numThreads ${results.peers.ortThreads.numThreads}`);

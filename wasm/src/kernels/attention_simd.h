@@ -19,6 +19,21 @@ constexpr int kNr = 8;  // NR: keys per K panel, value columns per P.V micro-til
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
+// acc + a * b: an f32x4.mul and an f32x4.add, or in the build with relaxed SIMD (-mrelaxed-simd: the module
+// attn_simd_relaxed) one f32x4.relaxed_madd, fused where the CPU has FMA (the last bit may then differ). Half
+// the FP instructions of the micro-kernels: on a core whose dispatch width, not its FP pipes, bounds them
+// (Zen 3) that is 1.1-1.3x; docs/CPU.md. clang 14 knows relaxed SIMD only as its prototype and emits
+// __builtin_wasm_fma_f32x4(a, b, c) as the prototype's opcode 0xfd 0xaf 0x01; scripts/relaxed-simd.mjs
+// rewrites it after the link to the standard's f32x4.relaxed_madd (0xfd 0x85 0x02), whose result is
+// a * b + c: hence the operand order.
+inline v128_t vmadd(v128_t acc, v128_t a, v128_t b) {
+#if defined(__wasm_relaxed_simd__)
+  return __builtin_wasm_fma_f32x4(a, b, acc);
+#else
+  return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b));
+#endif
+}
+
 // The x below which vexp_nonpositive gives 0 (where expf is denormal).
 constexpr float kExpCutoff = -0x1.5D589Ep6f;
 
@@ -111,17 +126,17 @@ inline void scores_4x8(float* s, int lds, const float* q, int ldq, const float* 
     const v128_t vk4567 = wasm_v128_load(kpanel + 4);
     kpanel += kNr;
     const v128_t vq0 = wasm_v128_load32_splat(q0 + d);
-    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vq0, vk0123));
-    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vq0, vk4567));
+    vacc0x0123 = vmadd(vacc0x0123, vq0, vk0123);
+    vacc0x4567 = vmadd(vacc0x4567, vq0, vk4567);
     const v128_t vq1 = wasm_v128_load32_splat(q1 + d);
-    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vq1, vk0123));
-    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vq1, vk4567));
+    vacc1x0123 = vmadd(vacc1x0123, vq1, vk0123);
+    vacc1x4567 = vmadd(vacc1x4567, vq1, vk4567);
     const v128_t vq2 = wasm_v128_load32_splat(q2 + d);
-    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vq2, vk0123));
-    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vq2, vk4567));
+    vacc2x0123 = vmadd(vacc2x0123, vq2, vk0123);
+    vacc2x4567 = vmadd(vacc2x4567, vq2, vk4567);
     const v128_t vq3 = wasm_v128_load32_splat(q3 + d);
-    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vq3, vk0123));
-    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vq3, vk4567));
+    vacc3x0123 = vmadd(vacc3x0123, vq3, vk0123);
+    vacc3x4567 = vmadd(vacc3x4567, vq3, vk4567);
   }
   store_4x8(s, lds, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
 }
@@ -166,17 +181,17 @@ inline void scores_4x8_q4(float* s, int lds, const float* q4, const float* kpane
     const v128_t vk4567 = wasm_v128_load(kpanel + 4);
     kpanel += kNr;
     const v128_t vq0 = wasm_v128_load32_splat(q4);
-    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vq0, vk0123));
-    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vq0, vk4567));
+    vacc0x0123 = vmadd(vacc0x0123, vq0, vk0123);
+    vacc0x4567 = vmadd(vacc0x4567, vq0, vk4567);
     const v128_t vq1 = wasm_v128_load32_splat(q4 + 1);
-    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vq1, vk0123));
-    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vq1, vk4567));
+    vacc1x0123 = vmadd(vacc1x0123, vq1, vk0123);
+    vacc1x4567 = vmadd(vacc1x4567, vq1, vk4567);
     const v128_t vq2 = wasm_v128_load32_splat(q4 + 2);
-    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vq2, vk0123));
-    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vq2, vk4567));
+    vacc2x0123 = vmadd(vacc2x0123, vq2, vk0123);
+    vacc2x4567 = vmadd(vacc2x4567, vq2, vk4567);
     const v128_t vq3 = wasm_v128_load32_splat(q4 + 3);
-    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vq3, vk0123));
-    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vq3, vk4567));
+    vacc3x0123 = vmadd(vacc3x0123, vq3, vk0123);
+    vacc3x4567 = vmadd(vacc3x4567, vq3, vk4567);
     q4 += kMr;
   }
   if constexpr (kStats) {
@@ -230,17 +245,17 @@ inline void pv_4x8(float* acc, int lda, const float* p, int ldp, const float* vc
     const v128_t vv4567 = wasm_v128_load(vcols + 4);
     vcols += ldv;
     const v128_t vp0 = wasm_v128_load32_splat(p0 + t);
-    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vp0, vv0123));
-    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vp0, vv4567));
+    vacc0x0123 = vmadd(vacc0x0123, vp0, vv0123);
+    vacc0x4567 = vmadd(vacc0x4567, vp0, vv4567);
     const v128_t vp1 = wasm_v128_load32_splat(p1 + t);
-    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vp1, vv0123));
-    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vp1, vv4567));
+    vacc1x0123 = vmadd(vacc1x0123, vp1, vv0123);
+    vacc1x4567 = vmadd(vacc1x4567, vp1, vv4567);
     const v128_t vp2 = wasm_v128_load32_splat(p2 + t);
-    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vp2, vv0123));
-    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vp2, vv4567));
+    vacc2x0123 = vmadd(vacc2x0123, vp2, vv0123);
+    vacc2x4567 = vmadd(vacc2x4567, vp2, vv4567);
     const v128_t vp3 = wasm_v128_load32_splat(p3 + t);
-    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vp3, vv0123));
-    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vp3, vv4567));
+    vacc3x0123 = vmadd(vacc3x0123, vp3, vv0123);
+    vacc3x4567 = vmadd(vacc3x4567, vp3, vv4567);
   }
   store_4x8(acc, lda, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);
 }
@@ -265,17 +280,17 @@ inline void left_4x8(float* acc, int lda, const float* p, int pstep, const float
     const v128_t vv4567 = wasm_v128_load(vcols + 4);
     vcols += ldv;
     const v128_t vp0 = wasm_v128_load32_splat(p);
-    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(vp0, vv0123));
-    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(vp0, vv4567));
+    vacc0x0123 = vmadd(vacc0x0123, vp0, vv0123);
+    vacc0x4567 = vmadd(vacc0x4567, vp0, vv4567);
     const v128_t vp1 = wasm_v128_load32_splat(p + kRowStride);
-    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(vp1, vv0123));
-    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(vp1, vv4567));
+    vacc1x0123 = vmadd(vacc1x0123, vp1, vv0123);
+    vacc1x4567 = vmadd(vacc1x4567, vp1, vv4567);
     const v128_t vp2 = wasm_v128_load32_splat(p + 2 * kRowStride);
-    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(vp2, vv0123));
-    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(vp2, vv4567));
+    vacc2x0123 = vmadd(vacc2x0123, vp2, vv0123);
+    vacc2x4567 = vmadd(vacc2x4567, vp2, vv4567);
     const v128_t vp3 = wasm_v128_load32_splat(p + 3 * kRowStride);
-    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(vp3, vv0123));
-    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(vp3, vv4567));
+    vacc3x0123 = vmadd(vacc3x0123, vp3, vv0123);
+    vacc3x4567 = vmadd(vacc3x4567, vp3, vv4567);
     p += pstep;
   }
   store_4x8(acc, lda, vacc0x0123, vacc0x4567, vacc1x0123, vacc1x4567, vacc2x0123, vacc2x4567, vacc3x0123, vacc3x4567);

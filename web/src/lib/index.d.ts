@@ -175,6 +175,8 @@ export interface Model {
 export interface Engine {
   readonly backend: BackendName;
   readonly simd: boolean;
+  /** true when the WASM engine runs the build whose micro-kernels use relaxed SIMD's multiply-add */
+  readonly relaxedSimd: boolean;
   /** how many threads the WASM engine runs on: more than 1 only in the threaded build (cross-origin isolated pages) */
   readonly threads: number;
   /** why more than one thread was asked for (or the default) and one runs, else null */
@@ -206,6 +208,11 @@ export interface EngineOptions {
   backend?: 'auto' | BackendName;
   /** false forces the scalar WASM build */
   simd?: boolean;
+  /**
+   * false keeps the plain SIMD build where the browser has relaxed SIMD; by default the one-thread engine then
+   * runs the build with f32x4.relaxed_madd (fused where the CPU has FMA: results may differ in the last bit)
+   */
+  relaxedSimd?: boolean;
   /** a GPU object: navigator.gpu in browsers, the npm 'webgpu' package's create([]) in Node */
   gpu?: unknown;
   /**
@@ -220,6 +227,8 @@ export function createEngine(options?: EngineOptions): Promise<Engine>;
 /** [n][d]: PE[p][2i] = sin(p / 10000^(2i/d)), PE[p][2i+1] = cos(p / 10000^(2i/d)) */
 export function positionalEncoding(n: number, d: number): Float32Array;
 export function wasmSimdSupported(): boolean;
+/** true where the WebAssembly engine accepts relaxed SIMD (Chromium 114 and later, Firefox; Node 20 only behind a flag) */
+export function relaxedSimdSupported(): boolean;
 
 // The op spec (web/src/lib/spec.js): one entry per score function, mask kind, kernel and model output.
 export interface ScoreSpec {

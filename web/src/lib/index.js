@@ -1,10 +1,10 @@
 // The attention engine's public JS API, in browsers and Node 20. Every call is validated here, once
 // (validate.js); backends (WASM, WebGPU) receive normalized arguments. See README.md for the API.
 import { normalizeAttention, normalizeMultiHead, checkPositionalEncoding } from './validate.js';
-import { createWasmBackend, wasmSimdSupported, MAX_THREADS } from './backends/wasm.js';
+import { createWasmBackend, wasmSimdSupported, relaxedSimdSupported, MAX_THREADS } from './backends/wasm.js';
 import { normalizeAttentionBackward, normalizeMultiHeadBackward } from './validate_backward.js';
 
-export { wasmSimdSupported };
+export { wasmSimdSupported, relaxedSimdSupported };
 // The op spec: names, codes, parameters, labels and formulas of score functions, masks, kernels, model outputs.
 export {
   SCORES, SCORE_NAMES, DEFAULT_SCORE, SCORE_PARAM_NAMES, scoreScale, MASKS, MASK_NAMES, maskAllows, KERNELS,
@@ -12,7 +12,7 @@ export {
 } from './spec.js';
 
 const BACKENDS = ['auto', 'wasm', 'webgpu'];
-const ENGINE_OPTIONS = new Set(['backend', 'simd', 'gpu', 'threads']);
+const ENGINE_OPTIONS = new Set(['backend', 'simd', 'relaxedSimd', 'gpu', 'threads']);
 
 /**
  * Sinusoidal positional encoding, Float32Array [n][d]:
@@ -37,7 +37,9 @@ function defaultGpu() {
 /**
  * Creates an engine. backend: 'auto' (WebGPU when an adapter and device are granted, else WASM), 'wasm'
  * or 'webgpu' (fails with a clear error when WebGPU is unavailable). simd: false forces the scalar WASM
- * build. gpu: a GPU object (navigator.gpu in browsers; the npm 'webgpu' package's create() in Node).
+ * build. relaxedSimd: false keeps the plain SIMD build where the browser has relaxed SIMD (by default the
+ * one-thread engine then runs the build whose micro-kernels use f32x4.relaxed_madd; engine.relaxedSimd says
+ * which runs). gpu: a GPU object (navigator.gpu in browsers; the npm 'webgpu' package's create() in Node).
  * threads: how many threads the WASM engine asks for, an integer from 1 to MAX_THREADS (default
  * navigator.hardwareConcurrency, at most 4); more than 1 runs the threaded build on a cross-origin isolated
  * page and one thread elsewhere (engine.threads, engine.threadsFallback say which and why).
@@ -55,8 +57,10 @@ export async function createEngine(options = {}) {
   if (!BACKENDS.includes(requested)) {
     throw new RangeError(`createEngine: backend must be one of ${BACKENDS.join(', ')}, got '${requested}'`);
   }
-  if (options.simd !== undefined && typeof options.simd !== 'boolean') {
-    throw new TypeError(`createEngine: simd must be a boolean, got ${typeof options.simd}`);
+  for (const name of ['simd', 'relaxedSimd']) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') {
+      throw new TypeError(`createEngine: ${name} must be a boolean, got ${typeof options[name]}`);
+    }
   }
   const { threads } = options;
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
@@ -64,7 +68,7 @@ export async function createEngine(options = {}) {
     throw new RangeError(`createEngine: threads must be an integer from 1 to ${MAX_THREADS}, got ${shown}`);
   }
   // The WASM module is always loaded: it is the fallback, and it holds the model's tokenizer and reader.
-  const wasm = await createWasmBackend({ simd: options.simd, threads });
+  const wasm = await createWasmBackend({ simd: options.simd, relaxedSimd: options.relaxedSimd, threads });
   let active = wasm;
   let fallback = null;
   // The GPU object (navigator.gpu, or the npm 'webgpu' package's create([]) passed inline): held for as long
@@ -181,6 +185,7 @@ export async function createEngine(options = {}) {
     get backend() { return active.name; },
     /** True when the WASM SIMD build is loaded. */
     get simd() { return wasm.simd; },
+    get relaxedSimd() { return wasm.relaxedSimd; },
     /** How many threads the WASM engine runs on (1 in the one-thread builds). */
     get threads() { return wasm.threads; },
     /** Why more than one thread was asked for (or the default) and one runs, else null. */

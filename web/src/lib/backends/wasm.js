@@ -1,6 +1,6 @@
 // The WASM backend: loads the Emscripten module (the threaded SIMD build on a cross-origin isolated page when
-// more than one thread is wanted, else the SIMD build where the browser validates WASM SIMD, else the scalar
-// build), copies validated inputs into the heap, calls the Embind bindings, copies results out into fresh
+// more than one thread is wanted, else the SIMD build with relaxed SIMD's multiply-add where the browser
+// validates relaxed SIMD, else the SIMD build where it validates WASM SIMD, else the scalar build), copies validated inputs into the heap, calls the Embind bindings, copies results out into fresh
 // typed arrays and frees everything, whatever happens. See docs/CONTRACTS.md.
 
 import { heapF32, heapU8 } from '../heap.js';
@@ -17,6 +17,20 @@ const SIMD_PROBE = new Uint8Array([
 /** True when this WebAssembly engine accepts SIMD (f32x4) instructions. */
 export function wasmSimdSupported() {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+}
+
+// A module whose one function returns f32x4.relaxed_madd of three f32x4.splat(1): valid only where relaxed SIMD is.
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 28, 1, 26, 0, 67, 0, 0, 128, 63, 253, 19, 67,
+  0, 0, 128, 63, 253, 19, 67, 0, 0, 128, 63, 253, 19, 253, 133, 2, 11,
+]);
+
+/**
+ * True when this WebAssembly engine accepts relaxed SIMD (f32x4.relaxed_madd): Chromium since 114, Firefox (ESR
+ * 153 checked); not WebKitGTK 2.50, nor Node 20 without --experimental-wasm-relaxed-simd.
+ */
+export function relaxedSimdSupported() {
+  return wasmSimdSupported() && WebAssembly.validate(RELAXED_SIMD_PROBE);
 }
 
 async function readBytes(url) {
@@ -56,11 +70,13 @@ export function defaultThreads() {
   return Number.isInteger(cores) && cores > 1 ? Math.min(cores, DEFAULT_MAX_THREADS) : 1;
 }
 
-async function instantiate(simd) {
-  // Two literal imports so that bundlers see (and emit) both builds; the glue and the wasm load side by side.
-  const [gluePending, wasmUrl] = simd
-    ? [import('../wasm/attn_simd.mjs'), new URL('../wasm/attn_simd.wasm', import.meta.url)]
-    : [import('../wasm/attn_scalar.mjs'), new URL('../wasm/attn_scalar.wasm', import.meta.url)];
+async function instantiate(simd, relaxed) {
+  // Literal imports so that bundlers see (and emit) every build; the glue and the wasm load side by side.
+  const [gluePending, wasmUrl] = relaxed
+    ? [import('../wasm/attn_simd_relaxed.mjs'), new URL('../wasm/attn_simd_relaxed.wasm', import.meta.url)]
+    : simd
+      ? [import('../wasm/attn_simd.mjs'), new URL('../wasm/attn_simd.wasm', import.meta.url)]
+      : [import('../wasm/attn_scalar.mjs'), new URL('../wasm/attn_scalar.wasm', import.meta.url)];
   const [glue, wasmBinary] = await Promise.all([gluePending, readBytes(wasmUrl)]);
   return glue.default({ wasmBinary });
 }
@@ -168,8 +184,10 @@ function check(status, fn, sizes, scratchBytes) {
 }
 
 /**
- * @param {{ simd?: boolean, threads?: number }} [options] simd: false forces the scalar build (the default
- *   picks SIMD where supported). threads (validated by createEngine): how many threads to ask for; the
+ * @param {{ simd?: boolean, relaxedSimd?: boolean, threads?: number }} [options] simd: false forces the scalar
+ *   build (the default picks SIMD where supported). relaxedSimd: false keeps the plain SIMD build where the
+ *   relaxed one would run (the default picks it where relaxedSimdSupported(); its multiply-adds may round once
+ *   instead of twice). threads (validated by createEngine): how many threads to ask for; the
  *   default is defaultThreads(). More than 1 loads the threaded build where threadsUnavailableReason() is
  *   null, else the one-thread build runs and `threadsFallback` says why.
  */
@@ -185,7 +203,9 @@ export async function createWasmBackend(options = {}) {
       module.setThreads(wanted);
     }
   }
-  module ??= await instantiate(simd);
+  // The one-thread build: with relaxed SIMD's multiply-add where the browser has it (the threaded build has none).
+  const relaxed = !module && simd && options.relaxedSimd !== false && relaxedSimdSupported();
+  module ??= await instantiate(simd, relaxed);
 
   function withHeap(fn, body) {
     const heap = new HeapScope(module);
@@ -199,6 +219,8 @@ export async function createWasmBackend(options = {}) {
   return {
     name: 'wasm',
     simd: module.simd(),
+    /** True when the module's micro-kernels use relaxed SIMD's multiply-add (attn_simd_relaxed). */
+    relaxedSimd: relaxed,
     /** The thread count in effect (1 in the one-thread builds). */
     threads: module.threads(),
     /** Why more than one thread was asked for and one runs, else null. */
