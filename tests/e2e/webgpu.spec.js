@@ -3,6 +3,7 @@
 import { test, expect } from '@playwright/test';
 import { CASES, attentionInputs, multiHeadInputs } from '../js/case_inputs.js';
 import { attentionDouble, multiHeadDouble, relativeError } from '../js/webgpu_reference.js';
+import { plainArgs as plain } from './helpers.js';
 
 const TOLERANCE = 1e-4;
 
@@ -34,17 +35,6 @@ function pick() {
   return { attention: chosen, multiHead: heads };
 }
 const PICKED = pick();
-
-// Typed arrays do not cross page.evaluate; plain arrays do.
-function plain(args) {
-  const out = {};
-  for (const [name, value] of Object.entries(args)) {
-    if (ArrayBuffer.isView(value)) out[name] = Array.from(value);
-    else if (value && typeof value === 'object') out[name] = plain(value);
-    else out[name] = value;
-  }
-  return out;
-}
 
 test.describe('WebGPU backend in Chromium', () => {
   test.describe.configure({ mode: 'serial' });
