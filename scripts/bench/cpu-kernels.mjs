@@ -91,7 +91,7 @@ for (const r of result.rows) {
   const pct = peak ? ` ${((100 * r.gflops) / peak).toFixed(0)}%` : '';
   const what = r.kind === 'gemmPacked' ? `gemmPacked M${r.m} K${r.k} N${r.n}` : `${r.kind} H${r.heads} N${r.n} d${r.d}`;
   const t = r.kind === 'gemmPacked' ? `${(r.ms * 1000).toFixed(1)} us` : `${r.ms.toFixed(2)} ms`;
-  const build = opts.builds.length > 1 && r.kind !== 'gemmPacked' ? ` ${r.build}` : '';
+  const build = opts.builds.length > 1 ? ` ${r.build}` : '';
   console.log(`${what}${build} variant ${r.variant}: ${t} ${r.gflops.toFixed(1)} GFLOP/s${pct}`);
 }
 if (args.includes('--json')) console.log(JSON.stringify({ peaks: result.peaks, rows: result.rows }));

@@ -56,11 +56,9 @@ function pairs(modules, variants) {
 export function runKernels(modules, { ds = [64], ns = [1024], headCounts = [1], weights = false, rounds = 5, variants = [-1],
   gemm = false, ms = [16, 128], log = console.log } = {}) {
   const builds = Array.isArray(modules) ? modules : [{ name: 'simd', module: modules }];
-  const { module } = builds[0];  // the gemm rows run on the first build
   for (const b of builds) {
     if (variants.some((v) => v >= 0) && typeof b.module.setSimdVariant !== 'function') throw new Error(`the ${b.name} build has no setSimdVariant`);
   }
-  const alloc = (floats) => module._malloc(floats * 4);
   const rows = [];
   for (const heads of headCounts) for (const n of ns) for (const d of ds) {
     const candidates = pairs(builds, variants);
@@ -87,20 +85,27 @@ export function runKernels(modules, { ds = [64], ns = [1024], headCounts = [1], 
     for (const free of freed) free();
   }
   if (gemm) {
-    if (typeof module.gemmPacked !== 'function') throw new Error('this build has no gemmPacked binding');
+    for (const b of builds) if (typeof b.module.gemmPacked !== 'function') throw new Error(`the ${b.name} build has no gemmPacked binding`);
     // the encoder's dense layers: M = tokens, K x N as in the model
     for (const m of ms) for (const [kk, nn] of [[256, 768], [256, 512], [512, 1536], [1536, 512], [512, 512]]) {
-      const a = alloc(m * kk), b = alloc(kk * nn), c = alloc(m * nn), bias = alloc(nn), packed = alloc(Math.ceil(nn / 8) * 8 * kk);
-      fill(module, a, m * kk, 4); fill(module, b, kk * nn, 5); fill(module, bias, nn, 6);
-      module.gemmPack(packed, b, kk, nn);
-      const candidates = variants.map((variant) => ({ module, variant, run: () => module.gemmPacked(c, a, packed, bias, m, kk, nn) }));
+      const candidates = pairs(builds, variants);
+      const freed = [];
+      for (const cand of candidates) {  // the same operands in each module's heap
+        const mod = cand.module;
+        const [a, b, c, bias] = [m * kk, kk * nn, m * nn, nn].map((floats) => mod._malloc(floats * 4));
+        const packed = mod._malloc(Math.ceil(nn / 8) * 8 * kk * 4);
+        fill(mod, a, m * kk, 4); fill(mod, b, kk * nn, 5); fill(mod, bias, nn, 6);
+        mod.gemmPack(packed, b, kk, nn);
+        cand.run = () => mod.gemmPacked(c, a, packed, bias, m, kk, nn);
+        freed.push(() => { for (const p of [a, b, c, bias, packed]) mod._free(p); });
+      }
       compare(candidates, rounds);
-      for (const { variant, best: t } of candidates) {
-        const row = { kind: 'gemmPacked', m, k: kk, n: nn, build: builds[0].name, variant, ms: t, gflops: (2 * m * kk * nn) / (t * 1e6) };
-        log(`gemmPacked M${m} K${kk} N${nn} variant ${variant}: ${(t * 1000).toFixed(1)} us ${row.gflops.toFixed(1)} GFLOP/s`);
+      for (const { build, variant, best: t } of candidates) {
+        const row = { kind: 'gemmPacked', m, k: kk, n: nn, build, variant, ms: t, gflops: (2 * m * kk * nn) / (t * 1e6) };
+        log(`gemmPacked M${m} K${kk} N${nn} ${build} variant ${variant}: ${(t * 1000).toFixed(1)} us ${row.gflops.toFixed(1)} GFLOP/s`);
         rows.push(row);
       }
-      for (const p of [a, b, c, bias, packed]) module._free(p);
+      for (const free of freed) free();
     }
   }
   return rows;
