@@ -1,6 +1,6 @@
 // node scripts/relaxed-simd.mjs <file.wasm>: run after the link of a -mrelaxed-simd build (CMake does).
 // clang 14 (Debian's Emscripten 3.1.6) knows relaxed SIMD only as its prototype: the one relaxed instruction the
-// kernels use, __builtin_wasm_fma_f32x4 (attention_simd.h vmadd), comes out as the prototype's f32x4.fma,
+// kernels use, __builtin_wasm_fma_f32x4 (simd_madd.h vmadd), comes out as the prototype's f32x4.fma,
 // 0xfd 0xaf 0x01, which browsers refuse. The standard's f32x4.relaxed_madd (0xfd 0x85 0x02, a * b + c) has
 // the same length, so this rewrites the bytes in place. It rewrites only when the instructions are exactly the
 // byte patterns: llvm-objdump-14 disassembles the module, every f32x4.fma it lists is one occurrence of the

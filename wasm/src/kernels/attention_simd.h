@@ -12,27 +12,14 @@
 #include <cmath>
 #include <cstddef>
 
+#include "simd_madd.h"
+
 namespace attn::kernels::simd {
 
 constexpr int kMr = 4;  // MR: queries per micro-tile
 constexpr int kNr = 8;  // NR: keys per K panel, value columns per P.V micro-tile
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
-
-// acc + a * b: an f32x4.mul and an f32x4.add, or in the build with relaxed SIMD (-mrelaxed-simd: the module
-// attn_simd_relaxed) one f32x4.relaxed_madd, fused where the CPU has FMA (the last bit may then differ). Half
-// the FP instructions of the micro-kernels: on a core whose dispatch width, not its FP pipes, bounds them
-// (Zen 3) that is 1.1-1.3x; docs/CPU.md. clang 14 knows relaxed SIMD only as its prototype and emits
-// __builtin_wasm_fma_f32x4(a, b, c) as the prototype's opcode 0xfd 0xaf 0x01; scripts/relaxed-simd.mjs
-// rewrites it after the link to the standard's f32x4.relaxed_madd (0xfd 0x85 0x02), whose result is
-// a * b + c: hence the operand order.
-inline v128_t vmadd(v128_t acc, v128_t a, v128_t b) {
-#if defined(__wasm_relaxed_simd__)
-  return __builtin_wasm_fma_f32x4(a, b, acc);
-#else
-  return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b));
-#endif
-}
 
 // The x below which vexp_nonpositive gives 0 (where expf is denormal).
 constexpr float kExpCutoff = -0x1.5D589Ep6f;

@@ -7,7 +7,8 @@
 // load32_splat of A per row and k beats 5x8 and 6x8 (V8 has 15 usable XMM registers: 12 accumulators
 // spill), the "load 4 of A, shuffle-splat" form, a k loop unrolled by 4, and A read in place (4 row
 // pointers); blocking K at 256 or 512 was no faster (a panel is K x 32 bytes, <= 48 KiB here, and stays in
-// L2 while every quad of A passes over it). Blocking M is (below, kQuadBlockBytes).
+// L2 while every quad of A passes over it). Blocking M is (below, kQuadBlockBytes). The multiply-adds are
+// simd_madd.h's vmadd: relaxed SIMD's in the attn_simd_relaxed build (1.1-1.3x on Zen 3, docs/CPU.md).
 #if defined(__wasm_simd128__)
 
 #include <wasm_simd128.h>
@@ -20,6 +21,7 @@
 
 #include "attn/gemm_packed.h"
 #include "attn/tuning.h"
+#include "simd_madd.h"
 
 namespace attn {
 namespace {
@@ -41,14 +43,14 @@ inline void gemm_packed_4x8(float* tile, int ldc, const float* aq, const float* 
     const v128_t va2 = wasm_v128_load32_splat(aq + 2);
     const v128_t va3 = wasm_v128_load32_splat(aq + 3);
     aq += 4;
-    vacc0x0123 = wasm_f32x4_add(vacc0x0123, wasm_f32x4_mul(va0, vw0123));
-    vacc0x4567 = wasm_f32x4_add(vacc0x4567, wasm_f32x4_mul(va0, vw4567));
-    vacc1x0123 = wasm_f32x4_add(vacc1x0123, wasm_f32x4_mul(va1, vw0123));
-    vacc1x4567 = wasm_f32x4_add(vacc1x4567, wasm_f32x4_mul(va1, vw4567));
-    vacc2x0123 = wasm_f32x4_add(vacc2x0123, wasm_f32x4_mul(va2, vw0123));
-    vacc2x4567 = wasm_f32x4_add(vacc2x4567, wasm_f32x4_mul(va2, vw4567));
-    vacc3x0123 = wasm_f32x4_add(vacc3x0123, wasm_f32x4_mul(va3, vw0123));
-    vacc3x4567 = wasm_f32x4_add(vacc3x4567, wasm_f32x4_mul(va3, vw4567));
+    vacc0x0123 = kernels::simd::vmadd(vacc0x0123, va0, vw0123);
+    vacc0x4567 = kernels::simd::vmadd(vacc0x4567, va0, vw4567);
+    vacc1x0123 = kernels::simd::vmadd(vacc1x0123, va1, vw0123);
+    vacc1x4567 = kernels::simd::vmadd(vacc1x4567, va1, vw4567);
+    vacc2x0123 = kernels::simd::vmadd(vacc2x0123, va2, vw0123);
+    vacc2x4567 = kernels::simd::vmadd(vacc2x4567, va2, vw4567);
+    vacc3x0123 = kernels::simd::vmadd(vacc3x0123, va3, vw0123);
+    vacc3x4567 = kernels::simd::vmadd(vacc3x4567, va3, vw4567);
   }
   wasm_v128_store(tile, vacc0x0123);
   wasm_v128_store(tile + 4, vacc0x4567);
