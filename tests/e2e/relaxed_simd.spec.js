@@ -1,5 +1,5 @@
-// The build with relaxed SIMD's multiply-add (attn_simd_relaxed: f32x4.relaxed_madd in the attention
-// micro-kernels) in headless Chromium, which has relaxed SIMD: createEngine picks it for one thread, it gives
+// The build with relaxed SIMD's multiply-add (attn_simd_relaxed: f32x4.relaxed_madd in the attention and
+// packed-gemm micro-kernels) in headless Chromium, which has relaxed SIMD: createEngine picks it for one thread, it gives
 // the reference kernel's results on every shared case (tests/cases/attention_cases.json) within the tolerance of
 // the WASM suite (tests/js/engine.test.js), and the plain SIMD build's within float32 rounding; relaxedSimd:
 // false keeps the plain build. Node runs the plain build (tests/js/engine.test.js) and the relaxed C++ tests
@@ -96,4 +96,28 @@ test.describe('relaxed SIMD build in Chromium', () => {
       expect(r.vsPlain.output).toBeLessThanOrEqual(OUTPUT_TOLERANCE);
     });
   }
+
+  test('the pretrained model on the relaxed build: the plain build\'s embedding and attention within float32 rounding', async () => {
+    const r = await page.evaluate(async () => {
+      const { createEngine } = await import('/src/lib/index.js');
+      const text = "The animal didn't cross the street because it was too tired";
+      const runs = [];
+      for (const relaxedSimd of [true, false]) {
+        const engine = await createEngine({ backend: 'wasm', threads: 1, relaxedSimd });
+        const model = await engine.loadModel('/models/use-lite.f32.safetensors');
+        runs.push({ relaxed: engine.relaxedSimd, result: await model.run(text) });
+        engine.dispose();
+      }
+      const [a, b] = runs.map((x) => x.result);
+      const diff = (x, y) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+      return {
+        builds: runs.map((x) => x.relaxed), tokens: a.ids.length,
+        embedding: diff(a.embedding, b.embedding), attention: Math.max(...a.attention.map((w, l) => diff(w, b.attention[l]))),
+      };
+    });
+    expect(r.builds).toEqual([true, false]);
+    expect(r.tokens).toBeGreaterThan(10);
+    expect(r.embedding).toBeLessThanOrEqual(1e-5);
+    expect(r.attention).toBeLessThanOrEqual(1e-5);
+  });
 });
