@@ -8,7 +8,9 @@ import { test, expect } from '@playwright/test';
 import { CASES, attentionInputs, multiHeadInputs } from '../js/case_inputs.js';
 import { OUTPUT_TOLERANCE, WEIGHT_TOLERANCE, EPS32, scoreBound, plainArgs as plain } from './helpers.js';
 
-// In the page: the op on the relaxed engine (reference kernel and optimized) and on the plain SIMD engine.
+// In the page (web/tests/threads.html: window.revive turns the plain arrays back into typed ones, window.errors
+// measures how far apart two results are): the op on the relaxed engine (reference kernel and optimized) and on
+// the plain SIMD engine.
 async function compareBuilds([method, a]) {
   const { createEngine } = await import('/src/lib/index.js');
   globalThis.__engines ??= {
@@ -16,31 +18,18 @@ async function compareBuilds([method, a]) {
     plain: await createEngine({ backend: 'wasm', threads: 1, relaxedSimd: false }),
   };
   const { relaxed, plain: simd } = globalThis.__engines;
-  const typed = (x) => {
-    const out = {};
-    for (const [k, v] of Object.entries(x)) {
-      if (Array.isArray(v)) out[k] = Float32Array.from(v);
-      else if (v && typeof v === 'object') out[k] = typed(v);
-      else out[k] = v;
-    }
-    return out;
-  };
-  const args = typed(a);
-  if (Array.isArray(a.mask)) args.mask = Uint8Array.from(a.mask);  // an explicit mask [nq][nk]
+  const args = window.revive(a);
   const ref = await relaxed[method]({ ...args, returnWeights: true, kernel: 'reference' });
   const opt = await relaxed[method]({ ...args, returnWeights: true });
   const base = await simd[method]({ ...args, returnWeights: true });
-  const relative = (x, y) => {
-    let num = 0, den = 0;
-    for (let i = 0; i < x.length; i++) { num = Math.max(num, Math.abs(x[i] - y[i])); den = Math.max(den, Math.abs(y[i])); }
-    return num / Math.max(den, 1e-30);
-  };
-  const abs = (x, y) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+  const [vsRef, vsPlain] = [ref, base].map((other) => ({
+    output: window.errors(opt.output, other.output), weights: window.errors(opt.weights, other.weights),
+  }));
   return {
     builds: { relaxed: relaxed.relaxedSimd, plain: simd.relaxedSimd, simd: relaxed.simd && simd.simd },
-    length: opt.output.length, finite: opt.output.every(Number.isFinite),
-    vsReference: { output: relative(opt.output, ref.output), weights: abs(opt.weights, ref.weights) },
-    vsPlain: { output: relative(opt.output, base.output), weights: abs(opt.weights, base.weights) },
+    length: opt.output.length, finite: vsRef.output.finite,
+    vsReference: { output: vsRef.output.relative, weights: vsRef.weights.abs },
+    vsPlain: { output: vsPlain.output.relative, weights: vsPlain.weights.abs },
   };
 }
 
@@ -109,10 +98,9 @@ test.describe('relaxed SIMD build in Chromium', () => {
         engine.dispose();
       }
       const [a, b] = runs.map((x) => x.result);
-      const diff = (x, y) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
       return {
-        builds: runs.map((x) => x.relaxed), tokens: a.ids.length,
-        embedding: diff(a.embedding, b.embedding), attention: Math.max(...a.attention.map((w, l) => diff(w, b.attention[l]))),
+        builds: runs.map((x) => x.relaxed), tokens: a.ids.length, embedding: window.errors(a.embedding, b.embedding).abs,
+        attention: Math.max(...a.attention.map((w, l) => window.errors(w, b.attention[l]).abs)),
       };
     });
     expect(r.builds).toEqual([true, false]);
