@@ -21,12 +21,14 @@ const value = (name, fallback) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
 };
 const list = (name, fallback) => value(name, fallback).split(',').map(Number);
+// The module files of each build (web/src/lib/wasm/<name>.{mjs,wasm}).
+const GLUE = { simd: 'attn_simd', relaxed: 'attn_simd_relaxed' };
 const opts = {
+  glue: GLUE,
   ds: list('--d', '64'), ns: list('--n', '1024'), headCounts: list('--heads', '1'), weights: args.includes('--weights'),
   rounds: Number(value('--rounds', 5)), variants: list('--variants', '-1'), gemm: args.includes('--gemm'), ms: list('--m', '16,128'),
   peak: !args.includes('--no-peak'), builds: value('--builds', 'simd').split(','),
 };
-const GLUE = { simd: 'attn_simd', relaxed: 'attn_simd_relaxed' };
 for (const b of opts.builds) {
   if (!GLUE[b]) throw new Error(`--builds: unknown build '${b}' (known: ${Object.keys(GLUE).join(', ')})`);
 }
@@ -37,7 +39,7 @@ async function measure(o, base) {
   const { runKernels } = await import(`${base}/web/bench/kernels.js`);
   const modules = [];
   for (const name of o.builds) {
-    const file = { simd: 'attn_simd', relaxed: 'attn_simd_relaxed' }[name];
+    const file = o.glue[name];
     const glue = await import(`${base}/web/src/lib/wasm/${file}.mjs`);
     const wasmBinary = o.wasmBinaries?.[name] ??
       new Uint8Array(await (await fetch(`${base}/web/src/lib/wasm/${file}.wasm`)).arrayBuffer());
