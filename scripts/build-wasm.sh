@@ -6,6 +6,8 @@
 #                                            for cross-origin isolated pages) from build/wasm-simd-mt
 #   web/src/lib/wasm/attn_simd_relaxed.{mjs,wasm} (-msimd128 -mrelaxed-simd: relaxed SIMD's multiply-add, for
 #                                            browsers that have it; scripts/relaxed-simd.mjs) from build/wasm-simd-relaxed
+#   web/src/lib/wasm/attn_simd_mt_relaxed.{mjs,wasm} + attn_simd_mt_relaxed.worker.js (both: the threaded build
+#                                            with relaxed SIMD's multiply-add) from build/wasm-simd-mt-relaxed
 # With --tests it instead builds the GoogleTest executables for Node (ctest --test-dir build/wasm-tests-simd,
 # build/wasm-tests-scalar, build/wasm-tests-relaxed). A second run with nothing changed only checks timestamps.
 set -euo pipefail
@@ -42,13 +44,17 @@ else
   configure build/wasm-scalar -DATTN_SIMD=OFF
   configure build/wasm-simd-mt -DATTN_SIMD=ON -DATTN_THREADS=ON
   configure build/wasm-simd-relaxed -DATTN_SIMD=ON -DATTN_RELAXED_SIMD=ON
+  configure build/wasm-simd-mt-relaxed -DATTN_SIMD=ON -DATTN_THREADS=ON -DATTN_RELAXED_SIMD=ON
   cmake --build build/wasm-simd -j"$jobs"
   cmake --build build/wasm-scalar -j"$jobs"
   cmake --build build/wasm-simd-mt -j"$jobs"
   cmake --build build/wasm-simd-relaxed -j"$jobs"
+  cmake --build build/wasm-simd-mt-relaxed -j"$jobs"
   ls -l web/src/lib/wasm/attn_simd.mjs web/src/lib/wasm/attn_simd.wasm \
         web/src/lib/wasm/attn_simd_relaxed.mjs web/src/lib/wasm/attn_simd_relaxed.wasm \
         web/src/lib/wasm/attn_scalar.mjs web/src/lib/wasm/attn_scalar.wasm \
         web/src/lib/wasm/attn_simd_mt.mjs web/src/lib/wasm/attn_simd_mt.wasm \
-        web/src/lib/wasm/attn_simd_mt.worker.js | awk '{print "build-wasm:", $5, $9}'
+        web/src/lib/wasm/attn_simd_mt.worker.js \
+        web/src/lib/wasm/attn_simd_mt_relaxed.mjs web/src/lib/wasm/attn_simd_mt_relaxed.wasm \
+        web/src/lib/wasm/attn_simd_mt_relaxed.worker.js | awk '{print "build-wasm:", $5, $9}'
 fi
