@@ -10,7 +10,7 @@ source scripts/env.sh
 
 # Build when a WASM module is missing or older than any engine source, or the model file is missing.
 needs_build=0
-for f in web/src/lib/wasm/attn_simd.wasm web/src/lib/wasm/attn_scalar.wasm web/src/lib/wasm/attn_simd_mt.wasm; do
+for f in web/src/lib/wasm/attn_{simd,scalar,simd_mt,simd_relaxed,simd_mt_relaxed}.wasm; do
   [ -f "$f" ] || needs_build=1
 done
 if [ "$needs_build" = 0 ] && [ -n "$(find wasm CMakeLists.txt scripts/build-wasm.sh -newer web/src/lib/wasm/attn_simd.wasm -type f 2>/dev/null | head -1)" ]; then

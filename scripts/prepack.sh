@@ -6,7 +6,7 @@ set -euo pipefail
 exec 1>&2  # npm pack --json prints its JSON on stdout: the build logs go to stderr
 cd "$(dirname "$0")/.."
 newer() { [ -n "$(find "$@" -newer "$1" -print -quit 2>/dev/null)" ]; }  # is any of $2.. newer than $1?
-for wasm in web/src/lib/wasm/attn_{simd,scalar,simd_mt}.wasm; do
+for wasm in web/src/lib/wasm/attn_{simd,scalar,simd_mt,simd_relaxed,simd_mt_relaxed}.wasm; do
   if [ ! -f "$wasm" ] || newer "$wasm" wasm CMakeLists.txt; then
     echo "prepack: building the WASM modules ($wasm is missing or older than wasm/)"
     source scripts/env.sh

@@ -34,8 +34,8 @@ test('the blog post shows both widgets; the second computes only when scrolled n
   expect(second).toEqual({ mode: 'translate', view: 'translation', output: 'Das Tier überquerte die Straße nicht, weil sie zu breit war.' });
   await expect(page.locator('#second .translation-view tr.generated').first()).toBeAttached();
   // Both widgets share one worker: the page has exactly one (besides the threaded engine's pthread Web Workers,
-  // attn_simd_mt.worker.js, which that worker starts).
-  const workers = page.workers().filter((w) => w.url().includes('worker') && !w.url().includes('attn_simd_mt.worker'));
+  // attn_simd_mt.worker.js or attn_simd_mt_relaxed.worker.js, which that worker starts).
+  const workers = page.workers().filter((w) => w.url().includes('worker') && !/attn_simd_mt(_relaxed)?\.worker/.test(w.url()));
   expect(workers.length).toBe(1);
   expect(foreign).toEqual([]);
 });

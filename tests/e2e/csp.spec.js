@@ -1,8 +1,8 @@
 // The widget works on a strict page: Content-Security-Policy script-src 'self' 'wasm-unsafe-eval' (no
 // 'unsafe-eval', no inline script), added here to every response, the worker's included. The page is cross-origin
 // isolated (the dev server's COOP/COEP pass through): the widget's worker runs the one-thread build (its calls are
-// small), and the library on the same page runs the threaded build, whose pthread Web Workers load under the same
-// policy.
+// small), and the library on the same page runs the threaded build (Chromium: the one with relaxed SIMD's
+// multiply-add, attn_simd_mt_relaxed), whose pthread Web Workers load under the same policy.
 import { test, expect } from '@playwright/test';
 
 const CSP = "script-src 'self' 'wasm-unsafe-eval'";
@@ -34,16 +34,17 @@ test('the blog post computes under a strict CSP, with no violation reported', as
     const d = 32;
     const x = Float32Array.from({ length: n * d }, (_, i) => Math.sin(i));
     const out = await engine.attention({ query: x, key: x, value: x, nq: n, nk: n, dk: d, dv: d, heads: 1 });
-    const threads = engine.threads;
+    const { threads, relaxedSimd } = engine;
     engine.dispose();
-    return { threads, finite: out.output.every(Number.isFinite), violations: globalThis.__violations };
+    return { threads, relaxedSimd, finite: out.output.every(Number.isFinite), violations: globalThis.__violations };
   });
-  expect(threaded).toEqual({ threads: 2, finite: true, violations: [] });
+  expect(threaded).toEqual({ threads: 2, relaxedSimd: true, finite: true, violations: [] });
   await expect(page.locator('#first .heatmap-view svg')).toBeVisible();
   // The worker script and the wasm came through the route, so the policy covered them too.
   expect(withCsp.some((u) => u.includes('worker'))).toBe(true);
   expect(withCsp.some((u) => u.endsWith('.wasm'))).toBe(true);
-  expect(withCsp.some((u) => u.endsWith('attn_simd_mt.wasm'))).toBe(true);
+  expect(withCsp.some((u) => u.endsWith('attn_simd_mt_relaxed.wasm'))).toBe(true);
+  expect(withCsp.some((u) => u.endsWith('attn_simd_mt_relaxed.worker.js'))).toBe(true);
 });
 
 // default-src 'self' also closes styles (no 'unsafe-inline': no <style> element, no style attribute), images (no

@@ -64,11 +64,21 @@ test('npm pack holds the library, its WASM modules, the widget, dist/widget/ and
   for (const f of ['package.json', 'custom-elements.json', 'README.md', 'web/src/lib/index.js', 'web/src/lib/index.d.ts',
     'web/src/lib/wasm/attn_simd.wasm', 'web/src/lib/wasm/attn_scalar.wasm', 'web/src/lib/wasm/attn_simd.mjs',
     'web/src/lib/wasm/attn_simd_relaxed.wasm', 'web/src/lib/wasm/attn_simd_relaxed.mjs',
+    'web/src/lib/wasm/attn_simd_mt.wasm', 'web/src/lib/wasm/attn_simd_mt.mjs', 'web/src/lib/wasm/attn_simd_mt.worker.js',
+    'web/src/lib/wasm/attn_simd_mt_relaxed.wasm', 'web/src/lib/wasm/attn_simd_mt_relaxed.mjs',
+    'web/src/lib/wasm/attn_simd_mt_relaxed.worker.js',
     'web/src/widget/attention-view.js', 'web/src/widget/attention-view.d.ts', 'web/src/widget/worker.js', 'web/src/widget/worker-main.js',
     'web/public/models/use-lite.i8.safetensors', 'dist/widget/attention-view.js', 'dist/widget/models/use-lite.i8.safetensors']) {
     expect(files, f).toContain(f);
   }
-  expect(files.filter((f) => f.startsWith('dist/widget/assets/') && f.endsWith('.wasm')).length).toBeGreaterThanOrEqual(2);
+  // The widget folder holds every build the library can load (assets/<build>-<hash>.wasm), the two threaded ones
+  // with their pthread worker scripts.
+  const assets = files.filter((f) => f.startsWith('dist/widget/assets/')).map((f) => f.slice('dist/widget/assets/'.length));
+  expect(assets.filter((f) => f.endsWith('.wasm')).map((f) => f.replace(/-[\w-]+\.wasm$/, '')).sort())
+    .toEqual(['attn_scalar', 'attn_simd', 'attn_simd_mt', 'attn_simd_mt_relaxed', 'attn_simd_relaxed']);
+  for (const build of ['attn_simd_mt', 'attn_simd_mt_relaxed']) {
+    expect(assets.some((f) => f.startsWith(`${build}.worker-`) && f.endsWith('.js')), build).toBe(true);
+  }
   expect(files.filter((f) => /^(tests|wasm|scripts|bench|build)\//.test(f) || /\.(f32|f16)\.safetensors$/.test(f))).toEqual([]);
   // The exports name both entry points and their types; every file they name is in the package.
   expect(pkg.exports['./widget']).toEqual({ types: './web/src/widget/attention-view.d.ts', default: './web/src/widget/attention-view.js' });

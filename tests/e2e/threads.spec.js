@@ -1,7 +1,8 @@
-// The threaded WASM build (attn_simd_mt, Emscripten pthreads) in headless Chromium. On a cross-origin isolated
-// page (the dev server sends COOP/COEP) createEngine runs it on more than one thread, and it gives the one-thread
-// build's results on every shared case (tests/cases/attention_cases.json) within the tolerance the WASM suite
-// uses (tests/js/engine.test.js). Without COOP/COEP the page is not isolated and the engine runs, and works, on
+// The threaded WASM build (Emscripten pthreads; in Chromium, which has relaxed SIMD, attn_simd_mt_relaxed, else
+// attn_simd_mt) in headless Chromium. On a cross-origin isolated page (the dev server sends COOP/COEP) createEngine
+// runs it on more than one thread, and it gives the one-thread build's results on every shared case
+// (tests/cases/attention_cases.json) within the tolerance the WASM suite uses (tests/js/engine.test.js); the plain
+// threaded build (relaxedSimd: false) against the reference and the plain build: tests/e2e/relaxed_simd.spec.js. Without COOP/COEP the page is not isolated and the engine runs, and works, on
 // one thread, the widget included.
 import { test, expect } from '@playwright/test';
 import { CASES, attentionInputs, multiHeadInputs } from '../js/case_inputs.js';
@@ -35,6 +36,8 @@ test.describe('threaded WASM build on a cross-origin isolated page', () => {
     expect(info.threadsFallback).toBeNull();
     expect(info.threads).toBe(2);
     expect(info.oneThread).toBe(1);
+    // Chromium has relaxed SIMD: both engines run the builds with its multiply-add.
+    expect([info.relaxedSimd, info.oneThreadRelaxedSimd]).toEqual([true, true]);
   });
 
   for (const c of CASES.attention) {

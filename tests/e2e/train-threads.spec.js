@@ -1,7 +1,8 @@
-// The translator's training step on the threaded WASM build (attn_simd_mt) in headless Chromium: its attention
-// blocks split the batch's sentences over the threads (wasm/src/model/seq2seq.cpp) and add the parameter
-// gradients of private per-thread copies, so two threads must follow one thread's loss curve (within float
-// rounding, 1e-5 as tests/cpp/seq2seq_test.cpp) and end with the same held-out behaviour.
+// The translator's training step on the threaded WASM build (in Chromium, which has relaxed SIMD,
+// attn_simd_mt_relaxed, against the one-thread attn_simd_relaxed): its attention blocks split the batch's
+// sentences over the threads (wasm/src/model/seq2seq.cpp) and add the parameter gradients of private per-thread
+// copies, so two threads must follow one thread's loss curve (within float rounding, 1e-5 as
+// tests/cpp/seq2seq_test.cpp) and end with the same held-out behaviour.
 import { test, expect } from '@playwright/test';
 
 test('a trainer on two threads follows the one-thread loss curve', async ({ page }) => {
@@ -13,7 +14,7 @@ test('a trainer on two threads follows the one-thread loss curve', async ({ page
     const { createEngine } = await import(/* @vite-ignore */ url);
     const one = await createEngine({ backend: 'wasm', threads: 1 });
     const two = await createEngine({ backend: 'wasm', threads: 2 });
-    const out = { isolated: globalThis.crossOriginIsolated, threads: two.threads, curves: {} };
+    const out = { isolated: globalThis.crossOriginIsolated, threads: two.threads, relaxed: [one.relaxedSimd, two.relaxedSimd], curves: {} };
     for (const score of ['scaled_dot', 'general', 'additive']) {
       const a = await one.createTrainer({ score, seed: 3 });
       const b = await two.createTrainer({ score, seed: 3 });
@@ -27,6 +28,7 @@ test('a trainer on two threads follows the one-thread loss curve', async ({ page
   });
   expect(r.isolated).toBe(true);
   expect(r.threads).toBe(2);
+  expect(r.relaxed).toEqual([true, true]);
   for (const [score, curve] of Object.entries(r.curves)) {
     expect(curve.length, score).toBe(12);
     expect(curve[11][0], score).toBeLessThan(curve[0][0]);

@@ -209,8 +209,8 @@ export interface EngineOptions {
   /** false forces the scalar WASM build */
   simd?: boolean;
   /**
-   * false keeps the plain SIMD build where the browser has relaxed SIMD; by default the one-thread engine then
-   * runs the build with f32x4.relaxed_madd (fused where the CPU has FMA: results may differ in the last bit)
+   * false keeps the plain SIMD build where the browser has relaxed SIMD; by default the engine (one-thread or
+   * threaded) then runs the build with f32x4.relaxed_madd (fused where the CPU has FMA: results may differ in the last bit)
    */
   relaxedSimd?: boolean;
   /** a GPU object: navigator.gpu in browsers, the npm 'webgpu' package's create([]) in Node */

@@ -38,8 +38,8 @@ function defaultGpu() {
  * Creates an engine. backend: 'auto' (WebGPU when an adapter and device are granted, else WASM), 'wasm'
  * or 'webgpu' (fails with a clear error when WebGPU is unavailable). simd: false forces the scalar WASM
  * build. relaxedSimd: false keeps the plain SIMD build where the browser has relaxed SIMD (by default the
- * one-thread engine then runs the build whose micro-kernels use f32x4.relaxed_madd; engine.relaxedSimd says
- * which runs). gpu: a GPU object (navigator.gpu in browsers; the npm 'webgpu' package's create() in Node).
+ * engine, one-thread or threaded, then runs the build whose micro-kernels use f32x4.relaxed_madd;
+ * engine.relaxedSimd says which runs). gpu: a GPU object (navigator.gpu in browsers; the npm 'webgpu' package's create() in Node).
  * threads: how many threads the WASM engine asks for, an integer from 1 to MAX_THREADS (default
  * navigator.hardwareConcurrency, at most 4); more than 1 runs the threaded build on a cross-origin isolated
  * page and one thread elsewhere (engine.threads, engine.threadsFallback say which and why).

@@ -1,7 +1,8 @@
 // The WASM backend: loads the Emscripten module (the threaded SIMD build on a cross-origin isolated page when
-// more than one thread is wanted, else the SIMD build with relaxed SIMD's multiply-add where the browser
-// validates relaxed SIMD, else the SIMD build where it validates WASM SIMD, else the scalar build), copies validated inputs into the heap, calls the Embind bindings, copies results out into fresh
-// typed arrays and frees everything, whatever happens. See docs/CONTRACTS.md.
+// more than one thread is wanted, else a one-thread SIMD build where the browser validates WASM SIMD, else the
+// scalar build; either SIMD build with relaxed SIMD's multiply-add where the browser validates relaxed SIMD),
+// copies validated inputs into the heap, calls the Embind bindings, copies results out into fresh typed arrays
+// and frees everything, whatever happens. See docs/CONTRACTS.md.
 
 import { heapF32, heapU8 } from '../heap.js';
 import { SCORES, SCORE_PARAM_NAMES, MASKS, KERNELS } from '../spec.js';
@@ -82,15 +83,20 @@ async function instantiate(simd, relaxed) {
 }
 
 /**
- * The threaded build with `threads - 1` Web Workers, started before the module resolves. The glue and the
- * pthread worker script are loaded by URL, not bundled: each worker imports the same glue file
- * (mainScriptUrlOrBlob), so the glue must stay one file at a known URL (a bundler emits the three files as
- * assets). locateFile hands Emscripten the worker's URL.
+ * The threaded build (attn_simd_mt_relaxed when `relaxed`, else attn_simd_mt) with `threads - 1` Web Workers,
+ * started before the module resolves. The glue and the pthread worker script are loaded by URL, not bundled:
+ * each worker imports the same glue file (mainScriptUrlOrBlob), so the glue must stay one file at a known URL
+ * (a bundler emits the three files as assets; literal URLs, so that it sees both builds). locateFile hands
+ * Emscripten the worker's URL.
  */
-async function instantiateThreaded(threads) {
-  const glueUrl = new URL('../wasm/attn_simd_mt.mjs', import.meta.url);
-  const workerUrl = new URL('../wasm/attn_simd_mt.worker.js', import.meta.url);
-  const wasmUrl = new URL('../wasm/attn_simd_mt.wasm', import.meta.url);
+async function instantiateThreaded(threads, relaxed) {
+  const [glueUrl, workerUrl, wasmUrl] = relaxed
+    ? [new URL('../wasm/attn_simd_mt_relaxed.mjs', import.meta.url),
+      new URL('../wasm/attn_simd_mt_relaxed.worker.js', import.meta.url),
+      new URL('../wasm/attn_simd_mt_relaxed.wasm', import.meta.url)]
+    : [new URL('../wasm/attn_simd_mt.mjs', import.meta.url),
+      new URL('../wasm/attn_simd_mt.worker.js', import.meta.url),
+      new URL('../wasm/attn_simd_mt.wasm', import.meta.url)];
   const [glue, wasmBinary] = await Promise.all([import(/* @vite-ignore */ glueUrl.href), readBytes(wasmUrl)]);
   return glue.default({
     wasmBinary,
@@ -185,7 +191,7 @@ function check(status, fn, sizes, scratchBytes) {
 
 /**
  * @param {{ simd?: boolean, relaxedSimd?: boolean, threads?: number }} [options] simd: false forces the scalar
- *   build (the default picks SIMD where supported). relaxedSimd: false keeps the plain SIMD build where the
+ *   build (the default picks SIMD where supported). relaxedSimd: false keeps the plain SIMD build, threaded or not, where the
  *   relaxed one would run (the default picks it where relaxedSimdSupported(); its multiply-adds may round once
  *   instead of twice). threads (validated by createEngine): how many threads to ask for; the
  *   default is defaultThreads(). More than 1 loads the threaded build where threadsUnavailableReason() is
@@ -193,18 +199,18 @@ function check(status, fn, sizes, scratchBytes) {
  */
 export async function createWasmBackend(options = {}) {
   const simd = options.simd === undefined ? wasmSimdSupported() : options.simd && wasmSimdSupported();
+  // One choice for the threaded and the one-thread build alike: relaxed SIMD's multiply-add where the browser has it.
+  const relaxed = simd && options.relaxedSimd !== false && relaxedSimdSupported();
   const wanted = options.threads ?? defaultThreads();
   let module = null;
   let threadsFallback = null;
   if (wanted > 1) {
     threadsFallback = simd ? threadsUnavailableReason() : 'the threaded build needs SIMD (simd: false was asked)';
     if (!threadsFallback) {
-      module = await instantiateThreaded(wanted);
+      module = await instantiateThreaded(wanted, relaxed);
       module.setThreads(wanted);
     }
   }
-  // The one-thread build: with relaxed SIMD's multiply-add where the browser has it (the threaded build has none).
-  const relaxed = !module && simd && options.relaxedSimd !== false && relaxedSimdSupported();
   module ??= await instantiate(simd, relaxed);
 
   function withHeap(fn, body) {
@@ -219,7 +225,7 @@ export async function createWasmBackend(options = {}) {
   return {
     name: 'wasm',
     simd: module.simd(),
-    /** True when the module's micro-kernels use relaxed SIMD's multiply-add (attn_simd_relaxed). */
+    /** True when the module's micro-kernels use relaxed SIMD's multiply-add (attn_simd_relaxed, attn_simd_mt_relaxed). */
     relaxedSimd: relaxed,
     /** The thread count in effect (1 in the one-thread builds). */
     threads: module.threads(),
