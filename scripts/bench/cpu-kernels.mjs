@@ -1,14 +1,17 @@
 // node scripts/bench/cpu-kernels.mjs [--browser] [--d 16,64,128,256] [--n 1024] [--heads 1] [--weights]
 //                                   [--rounds 5] [--variants 0,1] [--builds simd,relaxed] [--gemm] [--m 16,128]
-//                                   [--no-peak]
-// The one-thread kernels of the SIMD build straight on the WASM heap (web/bench/kernels.js): the f32x4 peak
+//                                   [--no-peak] [--threads 2]
+// The kernels of the SIMD builds straight on the WASM heap (web/bench/kernels.js): the f32x4 peak
 // (web/bench/peak.js) before and after, scaled-dot attention for every H x N x d asked (into preallocated
 // buffers; --weights also returns them), and with --gemm the model's packed gemm on the encoder's shapes.
 // Every listed variant (attn/tuning.h, docs/CPU.md; -1 = leave the setting alone) runs interleaved in the same
 // rounds, and so does every listed build: simd (attn_simd), relaxed (attn_simd_relaxed: relaxed SIMD's
-// multiply-add; Chromium has it, Node 20 only as node --experimental-wasm-relaxed-simd). --browser runs the
-// same in headless Chromium (its V8 is not Node's: the figures differ).
-// Prints "% of peak" against the higher of the two peaks. Figures only; nothing asserted.
+// multiply-add; Chromium has it, Node 20 only as node --experimental-wasm-relaxed-simd), and with --browser the
+// threaded ones on --threads threads (default 2; the page is cross-origin isolated): mt (attn_simd_mt),
+// mt-relaxed (attn_simd_mt_relaxed). --browser runs the same in headless Chromium (its V8 is not Node's: the
+// figures differ). With several builds, each shape also prints the first build's time over each other's per
+// round (the two sampled back to back). Prints "% of peak" against the higher of the two peaks (the peak is one
+// thread's). Figures only; nothing asserted.
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { resolve, extname, sep } from 'node:path';
@@ -22,15 +25,20 @@ const value = (name, fallback) => {
 };
 const list = (name, fallback) => value(name, fallback).split(',').map(Number);
 // The module files of each build (web/src/lib/wasm/<name>.{mjs,wasm}).
-const GLUE = { simd: 'attn_simd', relaxed: 'attn_simd_relaxed' };
+const GLUE = { simd: 'attn_simd', relaxed: 'attn_simd_relaxed', mt: 'attn_simd_mt', 'mt-relaxed': 'attn_simd_mt_relaxed' };
+const THREADED = ['mt', 'mt-relaxed'];
 const opts = {
-  glue: GLUE,
+  glue: GLUE, threaded: THREADED, threads: Number(value('--threads', 2)),
   ds: list('--d', '64'), ns: list('--n', '1024'), headCounts: list('--heads', '1'), weights: args.includes('--weights'),
   rounds: Number(value('--rounds', 5)), variants: list('--variants', '-1'), gemm: args.includes('--gemm'), ms: list('--m', '16,128'),
   peak: !args.includes('--no-peak'), builds: value('--builds', 'simd').split(','),
 };
 for (const b of opts.builds) {
   if (!GLUE[b]) throw new Error(`--builds: unknown build '${b}' (known: ${Object.keys(GLUE).join(', ')})`);
+  if (THREADED.includes(b) && !args.includes('--browser')) throw new Error(`--builds ${b}: the threaded builds run with --browser only`);
+}
+if (!Number.isInteger(opts.threads) || opts.threads < 2 || opts.threads > 16) {
+  throw new Error(`--threads: an integer from 2 to 16, got ${value('--threads')}`);
 }
 
 // Runs in Node or in the page: the peak, the kernels, the peak again.
@@ -39,11 +47,20 @@ async function measure(o, base) {
   const { runKernels } = await import(`${base}/web/bench/kernels.js`);
   const modules = [];
   for (const name of o.builds) {
-    const file = o.glue[name];
-    const glue = await import(`${base}/web/src/lib/wasm/${file}.mjs`);
-    const wasmBinary = o.wasmBinaries?.[name] ??
-      new Uint8Array(await (await fetch(`${base}/web/src/lib/wasm/${file}.wasm`)).arrayBuffer());
-    modules.push({ name, module: await glue.default({ wasmBinary }) });
+    const file = `${base}/web/src/lib/wasm/${o.glue[name]}`;
+    const glue = await import(`${file}.mjs`);
+    const wasmBinary = o.wasmBinaries?.[name] ?? new Uint8Array(await (await fetch(`${file}.wasm`)).arrayBuffer());
+    if (!o.threaded.includes(name)) {
+      modules.push({ name, module: await glue.default({ wasmBinary }) });
+      continue;
+    }
+    // As web/src/lib/backends/wasm.js instantiateThreaded: the pool's workers start before the module resolves.
+    if (globalThis.crossOriginIsolated !== true) throw new Error(`${name}: the page is not cross-origin isolated`);
+    const module = await glue.default({ wasmBinary, attnPoolSize: o.threads - 1, mainScriptUrlOrBlob: `${file}.mjs`,
+      locateFile: (f) => (f.endsWith('.worker.js') ? `${file}.worker.js` : f) });
+    module.setThreads(o.threads);
+    if (module.threads() !== o.threads) throw new Error(`${name}: ${module.threads()} threads run, ${o.threads} asked`);
+    modules.push({ name, module });
   }
   const peaks = [];
   if (o.peak) peaks.push((await measurePeak({ repeats: 5 })).gflops);
@@ -58,6 +75,9 @@ if (args.includes('--browser')) {
   const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
   const server = createServer((req, res) => {
     const file = resolve(root, decodeURIComponent((req.url ?? '/').split('?')[0]).slice(1));
+    // Cross-origin isolated (SharedArrayBuffer for the threaded builds): every response, the page's included.
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
     if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
       res.statusCode = 404;
       return res.end('not found');
@@ -89,11 +109,21 @@ if (args.includes('--browser')) {
 }
 const peak = result.peaks.length ? Math.max(...result.peaks) : null;
 if (peak) console.log(`peak ${result.peaks.map((p) => p.toFixed(1)).join(' -> ')} GFLOP/s (start -> end)`);
+const shapeOf = (r) => (r.kind === 'gemmPacked' ? `gemmPacked M${r.m} K${r.k} N${r.n}` : `${r.kind} H${r.heads} N${r.n} d${r.d}`);
 for (const r of result.rows) {
   const pct = peak ? ` ${((100 * r.gflops) / peak).toFixed(0)}%` : '';
-  const what = r.kind === 'gemmPacked' ? `gemmPacked M${r.m} K${r.k} N${r.n}` : `${r.kind} H${r.heads} N${r.n} d${r.d}`;
+  const what = shapeOf(r);
   const t = r.kind === 'gemmPacked' ? `${(r.ms * 1000).toFixed(1)} us` : `${r.ms.toFixed(2)} ms`;
   const build = opts.builds.length > 1 ? ` ${r.build}` : '';
   console.log(`${what}${build} variant ${r.variant}: ${t} ${r.gflops.toFixed(1)} GFLOP/s${pct}`);
+}
+// Per round, the first build's time over each other build's (same shape and variant), and their median.
+for (const first of result.rows.filter((r) => opts.builds.length > 1 && r.build === opts.builds[0])) {
+  for (const other of result.rows.filter((r) => r.build !== first.build && shapeOf(r) === shapeOf(first) && r.variant === first.variant)) {
+    const ratios = first.samples.map((t, i) => t / other.samples[i]);
+    const median = [...ratios].sort((a, b) => a - b)[ratios.length >> 1];
+    console.log(`${shapeOf(first)} variant ${first.variant}: ${first.build} / ${other.build} per round ` +
+      `${ratios.map((x) => x.toFixed(2)).join(' ')}, median ${median.toFixed(2)}`);
+  }
 }
 if (args.includes('--json')) console.log(JSON.stringify({ peaks: result.peaks, rows: result.rows }));

@@ -1,9 +1,9 @@
-// The one-thread kernels of the SIMD build straight on the WASM heap (no JS copies), for
-// scripts/bench/cpu-kernels.mjs, in Node or in a Chromium page: scaled-dot attention into preallocated
-// buffers for every H x N x d asked, and the model's packed gemm on the encoder's shapes. Every listed kernel
-// variant (module.setSimdVariant, attn/tuning.h, docs/CPU.md) of every given module (the SIMD build, and the
-// relaxed SIMD build where the engine has it) runs interleaved in the same rounds and the best (least
-// disturbed) time of the rounds is kept: compare them by their ratio within one run.
+// The kernels of the SIMD builds straight on the WASM heap (no JS copies), for scripts/bench/cpu-kernels.mjs,
+// in Node or in a Chromium page: scaled-dot attention into preallocated buffers for every H x N x d asked, and
+// the model's packed gemm on the encoder's shapes. Every listed kernel variant (module.setSimdVariant,
+// attn/tuning.h, docs/CPU.md) of every given module (the SIMD build, the relaxed SIMD build where the engine has
+// it, the threaded ones on a cross-origin isolated page) runs interleaved in the same rounds; the best (least
+// disturbed) time of the rounds is kept, and each round's time too: compare them by their ratio within one run.
 // Figures only; nothing asserted.
 
 function fill(module, ptr, count, seed) {
@@ -29,15 +29,16 @@ function sample(fn) {
 
 /**
  * Best ms per call of each candidate { module, variant, run }, over `rounds` interleaved rounds (order reversed
- * every other); the candidates' `best` fields are set.
+ * every other); the candidates' `best` and `samples` (ms per call in each round) fields are set.
  */
 function compare(candidates, rounds) {
   const set = (c) => { if (c.variant >= 0) c.module.setSimdVariant(c.variant); };
-  for (const c of candidates) { set(c); c.run(); c.run(); c.best = Infinity; }
+  for (const c of candidates) { set(c); c.run(); c.run(); c.best = Infinity; c.samples = []; }
   for (let r = 0; r < rounds; r++) {
     for (const c of r % 2 ? [...candidates].reverse() : candidates) {
       set(c);
-      c.best = Math.min(c.best, sample(c.run));
+      c.samples.push(sample(c.run));
+      c.best = Math.min(c.best, c.samples[r]);
     }
   }
   for (const c of candidates) if (c.variant >= 0) c.module.setSimdVariant(0);
@@ -51,7 +52,7 @@ function pairs(modules, variants) {
 /**
  * @param modules the Emscripten module of the SIMD build, or [{ name, module }] of several builds
  * @param opts { ds, ns, headCounts, weights, rounds, variants, gemm, ms, log }
- * @returns rows [{ kind, ..., build, variant, ms, gflops }]
+ * @returns rows [{ kind, ..., build, variant, ms (the best round's), samples (each round's), gflops }]
  */
 export function runKernels(modules, { ds = [64], ns = [1024], headCounts = [1], weights = false, rounds = 5, variants = [-1],
   gemm = false, ms = [16, 128], log = console.log } = {}) {
@@ -77,8 +78,8 @@ export function runKernels(modules, { ds = [64], ns = [1024], headCounts = [1], 
       freed.push(() => { for (const p of [q, k, v, o, w]) if (p) m._free(p); });
     }
     compare(candidates, rounds);
-    for (const { build, variant, best: t } of candidates) {
-      const row = { kind: weights ? 'attention+weights' : 'attention', heads, n, d, build, variant, ms: t, gflops: (4 * heads * n * n * d) / (t * 1e6) };
+    for (const { build, variant, best: t, samples } of candidates) {
+      const row = { kind: weights ? 'attention+weights' : 'attention', heads, n, d, build, variant, ms: t, samples, gflops: (4 * heads * n * n * d) / (t * 1e6) };
       log(`${row.kind} H${heads} N${n} d${d} ${build} variant ${variant}: ${t.toFixed(2)} ms ${row.gflops.toFixed(1)} GFLOP/s`);
       rows.push(row);
     }
@@ -100,8 +101,8 @@ export function runKernels(modules, { ds = [64], ns = [1024], headCounts = [1], 
         freed.push(() => { for (const p of [a, b, c, bias, packed]) mod._free(p); });
       }
       compare(candidates, rounds);
-      for (const { build, variant, best: t } of candidates) {
-        const row = { kind: 'gemmPacked', m, k: kk, n: nn, build, variant, ms: t, gflops: (2 * m * kk * nn) / (t * 1e6) };
+      for (const { build, variant, best: t, samples } of candidates) {
+        const row = { kind: 'gemmPacked', m, k: kk, n: nn, build, variant, ms: t, samples, gflops: (2 * m * kk * nn) / (t * 1e6) };
         log(`gemmPacked M${m} K${kk} N${nn} ${build} variant ${variant}: ${(t * 1000).toFixed(1)} us ${row.gflops.toFixed(1)} GFLOP/s`);
         rows.push(row);
       }
