@@ -51,7 +51,7 @@ async function renderedAgainstLibrary(text) {
   let shownMax = 0;
   r.shown.matrix.forEach((v, i) => { shownMax = Math.max(shownMax, Math.abs(v - L.weights[head * L.nq * L.nk + i])); });
   return {
-    weightsFrom: r.weightsFrom, modelUrl: r.modelUrl, simd: r.simd, layer, head, n: L.nq, max, shownMax,
+    weightsFrom: r.weightsFrom, modelUrl: r.modelUrl, simd: r.simd, relaxedSimd: r.relaxedSimd, status: el.shadowRoot.querySelector('.status').textContent, layer, head, n: L.nq, max, shownMax,
     rects: el.shadowRoot.querySelectorAll('.heatmap-view svg rect[data-i]').length,
   };
 }
@@ -153,6 +153,9 @@ for (const name of ['firefox', 'webkit']) {
       expect(r.weightsFrom).toBe('model');
       expect(r.modelUrl).toBe(`${site.origin}/blog/attention-view/models/use-lite.i8.safetensors`);
       expect(r.simd).toBe(true);
+      // Firefox ESR 153 validates relaxed SIMD, WebKitGTK 2.50 does not: the status line names the build that ran.
+      expect(r.relaxedSimd).toBe(name === 'firefox');
+      expect(r.status).toContain(name === 'firefox' ? 'wasm relaxed SIMD · ' : 'wasm SIMD · ');
       expect([r.layer, r.head]).toEqual([1, 3]);
       expect(r.rects).toBe(r.n * r.n);
       expect(r.max).toBeLessThanOrEqual(1e-6);

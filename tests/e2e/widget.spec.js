@@ -43,12 +43,16 @@ test('heatmap: the weights on screen are the engine\'s, for every layer and head
     let shownMax = 0;
     r.shown.matrix.forEach((v, i) => { shownMax = Math.max(shownMax, Math.abs(v - L.weights[head * size + i])); });
     const rects = el.shadowRoot.querySelectorAll('.heatmap-view svg rect[data-i]').length;
-    return { max, shownMax, rects, size, checked: expected.length };
+    const status = el.shadowRoot.querySelector('.status').textContent;
+    return { max, shownMax, rects, size, checked: expected.length, relaxedSimd: r.relaxedSimd, status };
   }, TEXT);
   console.log(`heatmap (${summary.weightsFrom}): ${diff.checked} layer(s), max |widget - engine| = ${diff.max}`);
   expect(diff.max).toBeLessThanOrEqual(1e-6);
   expect(diff.shownMax).toBe(0);
   expect(diff.rects).toBe(diff.size);
+  // The widget's worker runs one thread: in Chromium the relaxed SIMD build, and the status line says so.
+  expect(diff.relaxedSimd).toBe(true);
+  expect(diff.status).toContain('wasm relaxed SIMD · ');
 });
 
 test('head selection re-renders the chosen head, from the attribute and from the toolbar', async ({ page }) => {

@@ -41,17 +41,19 @@ inline v128_t vexp_nonpositive(v128_t vx) {
   const v128_t vc1 = wasm_f32x4_const_splat(0x1.FFFFF6p-1f);
   const v128_t vdenorm_cutoff = wasm_f32x4_const_splat(kExpCutoff);
 
-  v128_t vn = wasm_f32x4_add(wasm_f32x4_mul(vx, vlog2e), vmagic_bias);
+  // Every multiply-add is vmadd: fused in the relaxed build. The reduction stays exact there (n ln2_hi is exact
+  // in f32, and a fused n ln2_lo only drops a rounding), and the polynomial loses one rounding per step.
+  v128_t vn = vmadd(vmagic_bias, vx, vlog2e);
   const v128_t vs = wasm_i32x4_shl(vn, 23);  // 2^n
   vn = wasm_f32x4_sub(vn, vmagic_bias);
-  v128_t vt = wasm_f32x4_add(wasm_f32x4_mul(vn, vminus_ln2_hi), vx);
-  vt = wasm_f32x4_add(wasm_f32x4_mul(vn, vminus_ln2_lo), vt);
-  v128_t vp = wasm_f32x4_add(wasm_f32x4_mul(vc5, vt), vc4);
-  vp = wasm_f32x4_add(wasm_f32x4_mul(vp, vt), vc3);
-  vp = wasm_f32x4_add(wasm_f32x4_mul(vp, vt), vc2);
-  vp = wasm_f32x4_add(wasm_f32x4_mul(vp, vt), vc1);
+  v128_t vt = vmadd(vx, vn, vminus_ln2_hi);
+  vt = vmadd(vt, vn, vminus_ln2_lo);
+  v128_t vp = vmadd(vc4, vc5, vt);
+  vp = vmadd(vc3, vp, vt);
+  vp = vmadd(vc2, vp, vt);
+  vp = vmadd(vc1, vp, vt);
   vt = wasm_f32x4_mul(vt, vs);
-  const v128_t vf = wasm_f32x4_add(wasm_f32x4_mul(vt, vp), vs);  // 2^n (1 + t p(t))
+  const v128_t vf = vmadd(vs, vt, vp);  // 2^n (1 + t p(t))
   if (!kCutoff) return vf;
   return wasm_v128_andnot(vf, wasm_f32x4_lt(vx, vdenorm_cutoff));
 }
@@ -206,8 +208,8 @@ inline void scores_additive_1x8(float* s, const float* pq, const float* pkT, int
     const v128_t vq = wasm_v128_load32_splat(pq + a);
     const v128_t vv = wasm_v128_load32_splat(va + a);
     const float* pk = pkT + size_t(a) * ldk;
-    vacc0123 = wasm_f32x4_add(vacc0123, wasm_f32x4_mul(vv, vtanh(wasm_f32x4_add(vq, wasm_v128_load(pk)))));
-    vacc4567 = wasm_f32x4_add(vacc4567, wasm_f32x4_mul(vv, vtanh(wasm_f32x4_add(vq, wasm_v128_load(pk + 4)))));
+    vacc0123 = vmadd(vacc0123, vv, vtanh(wasm_f32x4_add(vq, wasm_v128_load(pk))));
+    vacc4567 = vmadd(vacc4567, vv, vtanh(wasm_f32x4_add(vq, wasm_v128_load(pk + 4))));
   }
   wasm_v128_store(s, vacc0123);
   wasm_v128_store(s + 4, vacc4567);

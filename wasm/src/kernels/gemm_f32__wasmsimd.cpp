@@ -9,6 +9,7 @@
 #include <cstddef>
 
 #include "attn/attention.h"
+#include "simd_madd.h"
 
 namespace attn {
 namespace {
@@ -31,8 +32,8 @@ inline void gemm_mrx8(float* c, int ldc, const float* a, int lda, const float* b
     b += ldb;
     for (int r = 0; r < MR; ++r) {
       const v128_t va = wasm_v128_load32_splat(a + std::size_t(r) * lda + kk);
-      vacc[r][0] = wasm_f32x4_add(vacc[r][0], wasm_f32x4_mul(va, vb0123));
-      vacc[r][1] = wasm_f32x4_add(vacc[r][1], wasm_f32x4_mul(va, vb4567));
+      vacc[r][0] = kernels::simd::vmadd(vacc[r][0], va, vb0123);
+      vacc[r][1] = kernels::simd::vmadd(vacc[r][1], va, vb4567);
     }
   }
   for (int r = 0; r < MR; ++r) {

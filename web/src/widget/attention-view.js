@@ -480,7 +480,7 @@ class AttentionView extends Base {
           seeded && modeFor(r.mode).usesModel ? 'seeded weights (no model loaded)'
             : r.translation?.trainedIn ? `${modeFor(r.mode).label}, trained in this page (${r.translation.trainedIn.score}, ${r.translation.trainedIn.steps} steps)`
               : modeFor(r.mode).label),
-        `${r.backend}${r.backend === 'wasm' ? (r.simd ? ' SIMD' : ' scalar') : ''} · ${r.layers[0].nq} tokens · ${Math.round(r.timings.roundTripMs ?? r.timings.totalMs)} ms`);
+        `${r.backend}${r.backend === 'wasm' ? (r.relaxedSimd ? ' relaxed SIMD' : r.simd ? ' SIMD' : ' scalar') : ''} · ${r.layers[0].nq} tokens · ${Math.round(r.timings.roundTripMs ?? r.timings.totalMs)} ms`);
       for (const clip of r.clips ?? []) this._status.append(h('div', {}, clipMessage(clip)));
       for (const note of r.notes) this._status.append(h('div', {}, note));
     }

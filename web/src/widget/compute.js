@@ -322,7 +322,7 @@ export async function computeRequest(ctx, request) {
   const { engine } = ctx;
   const result = {
     mode, score: req.score, pe: req.pe, text: req.text, source: null, weightsFrom: 'seeded',
-    backend: engine.backend, simd: engine.simd, threads: engine.threads ?? 1, layers: [], steps: null, reference: null,
+    backend: engine.backend, simd: engine.simd, relaxedSimd: engine.relaxedSimd === true, threads: engine.threads ?? 1, layers: [], steps: null, reference: null,
     clips: [], notes: [], timings: { modelWaitMs: 0 },
   };
   await COMPUTE[mode](ctx, req, result);
