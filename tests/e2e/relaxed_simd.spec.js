@@ -37,7 +37,8 @@ async function compareBuilds([method, a, threadCounts]) {
       output: window.errors(opt.output, other.output), weights: window.errors(opt.weights, other.weights),
     }));
     out[threads] = {
-      builds: { relaxed: relaxed.relaxedSimd, plain: simd.relaxedSimd, simd: relaxed.simd && simd.simd, threads: [relaxed.threads, simd.threads] },
+      builds: { relaxed: relaxed.relaxedSimd, plain: simd.relaxedSimd, simd: relaxed.simd && simd.simd,
+        threads: [relaxed.threads, simd.threads] },
       length: opt.output.length, finite: vsRef.output.finite,
       vsReference: { output: vsRef.output.relative, weights: vsRef.weights.abs },
       vsPlain: { output: vsPlain.output.relative, weights: vsPlain.weights.abs },

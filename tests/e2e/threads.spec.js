@@ -1,8 +1,9 @@
 // The threaded WASM build (Emscripten pthreads; in Chromium, which has relaxed SIMD, attn_simd_mt_relaxed, else
-// attn_simd_mt) in headless Chromium. On a cross-origin isolated page (the dev server sends COOP/COEP) createEngine
-// runs it on more than one thread, and it gives the one-thread build's results on every shared case
-// (tests/cases/attention_cases.json) within the tolerance the WASM suite uses (tests/js/engine.test.js); the plain
-// threaded build (relaxedSimd: false) against the reference and the plain build: tests/e2e/relaxed_simd.spec.js. Without COOP/COEP the page is not isolated and the engine runs, and works, on
+// attn_simd_mt) in headless Chromium. On a cross-origin isolated page (the dev server sends COOP/COEP)
+// createEngine runs it on more than one thread, and it gives the one-thread build's results on every shared
+// case (tests/cases/attention_cases.json) within the tolerance the WASM suite uses (tests/js/engine.test.js);
+// the relaxed threaded build against the reference and the plain threaded build (relaxedSimd: false):
+// tests/e2e/relaxed_simd.spec.js. Without COOP/COEP the page is not isolated and the engine runs, and works, on
 // one thread, the widget included.
 import { test, expect } from '@playwright/test';
 import { CASES, attentionInputs, multiHeadInputs } from '../js/case_inputs.js';

@@ -191,10 +191,10 @@ function check(status, fn, sizes, scratchBytes) {
 
 /**
  * @param {{ simd?: boolean, relaxedSimd?: boolean, threads?: number }} [options] simd: false forces the scalar
- *   build (the default picks SIMD where supported). relaxedSimd: false keeps the plain SIMD build, threaded or not, where the
- *   relaxed one would run (the default picks it where relaxedSimdSupported(); its multiply-adds may round once
- *   instead of twice). threads (validated by createEngine): how many threads to ask for; the
- *   default is defaultThreads(). More than 1 loads the threaded build where threadsUnavailableReason() is
+ *   build (the default picks SIMD where supported). relaxedSimd: false keeps the plain SIMD build, threaded or
+ *   not, where the relaxed one would run (the default picks it, one thread or more, where relaxedSimdSupported();
+ *   its multiply-adds may round once instead of twice). threads (validated by createEngine): how many threads to
+ *   ask for; the default is defaultThreads(). More than 1 loads the threaded build where threadsUnavailableReason() is
  *   null, else the one-thread build runs and `threadsFallback` says why.
  */
 export async function createWasmBackend(options = {}) {
