@@ -1,13 +1,15 @@
 // node scripts/bench/cpu-kernels.mjs [--browser] [--d 16,64,128,256] [--n 1024] [--heads 1] [--weights]
 //                                   [--rounds 5] [--variants 0,1] [--builds simd,relaxed] [--gemm] [--m 16,128]
-//                                   [--no-peak]
+//                                   [--no-peak] [--library]
 // The one-thread kernels of the SIMD build straight on the WASM heap (web/bench/kernels.js): the f32x4 peak
 // (web/bench/peak.js) before and after, scaled-dot attention for every H x N x d asked (into preallocated
 // buffers; --weights also returns them), and with --gemm the model's packed gemm on the encoder's shapes.
 // Every listed variant (attn/tuning.h, docs/CPU.md; -1 = leave the setting alone) runs interleaved in the same
 // rounds, and so does every listed build: simd (attn_simd), relaxed (attn_simd_relaxed: relaxed SIMD's
 // multiply-add; Chromium has it, Node 20 only as node --experimental-wasm-relaxed-simd). --browser runs the
-// same in headless Chromium (its V8 is not Node's: the figures differ).
+// same in headless Chromium (its V8 is not Node's: the figures differ). --library adds the library's
+// engine.attention() (createEngine({ threads: 1 }): the build it picks) into reused result arrays on the same
+// inputs: the JS path's cost (validation, copies) against the kernel alone.
 // Prints "% of peak" against the higher of the two peaks. Figures only; nothing asserted.
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -27,7 +29,7 @@ const opts = {
   glue: GLUE,
   ds: list('--d', '64'), ns: list('--n', '1024'), headCounts: list('--heads', '1'), weights: args.includes('--weights'),
   rounds: Number(value('--rounds', 5)), variants: list('--variants', '-1'), gemm: args.includes('--gemm'), ms: list('--m', '16,128'),
-  peak: !args.includes('--no-peak'), builds: value('--builds', 'simd').split(','),
+  peak: !args.includes('--no-peak'), library: args.includes('--library'), builds: value('--builds', 'simd').split(','),
 };
 for (const b of opts.builds) {
   if (!GLUE[b]) throw new Error(`--builds: unknown build '${b}' (known: ${Object.keys(GLUE).join(', ')})`);
@@ -45,11 +47,16 @@ async function measure(o, base) {
       new Uint8Array(await (await fetch(`${base}/web/src/lib/wasm/${file}.wasm`)).arrayBuffer());
     modules.push({ name, module: await glue.default({ wasmBinary }) });
   }
+  let engine = null;
+  if (o.library) {
+    const { createEngine } = await import(`${base}/web/src/lib/index.js`);
+    engine = await createEngine({ backend: 'wasm', threads: 1 });
+  }
   const peaks = [];
   if (o.peak) peaks.push((await measurePeak({ repeats: 5 })).gflops);
-  const rows = runKernels(modules, { ...o, log: () => {} });
+  const rows = await runKernels(modules, { ...o, engine, log: () => {} });
   if (o.peak) peaks.push((await measurePeak({ repeats: 5 })).gflops);
-  return { peaks, rows };
+  return { peaks, rows, library: engine && (engine.relaxedSimd ? 'relaxed' : engine.simd ? 'simd' : 'scalar') };
 }
 
 let result;
@@ -88,12 +95,13 @@ if (args.includes('--browser')) {
   console.log(`Node ${process.versions.node}`);
 }
 const peak = result.peaks.length ? Math.max(...result.peaks) : null;
+if (result.library) console.log(`library: engine.attention() into reused result arrays, the ${result.library} build`);
 if (peak) console.log(`peak ${result.peaks.map((p) => p.toFixed(1)).join(' -> ')} GFLOP/s (start -> end)`);
 for (const r of result.rows) {
   const pct = peak ? ` ${((100 * r.gflops) / peak).toFixed(0)}%` : '';
   const what = r.kind === 'gemmPacked' ? `gemmPacked M${r.m} K${r.k} N${r.n}` : `${r.kind} H${r.heads} N${r.n} d${r.d}`;
   const t = r.kind === 'gemmPacked' ? `${(r.ms * 1000).toFixed(1)} us` : `${r.ms.toFixed(2)} ms`;
-  const build = opts.builds.length > 1 ? ` ${r.build}` : '';
+  const build = opts.builds.length > 1 || opts.library ? ` ${r.build}` : '';
   console.log(`${what}${build} variant ${r.variant}: ${t} ${r.gflops.toFixed(1)} GFLOP/s${pct}`);
 }
 if (args.includes('--json')) console.log(JSON.stringify({ peaks: result.peaks, rows: result.rows }));
