@@ -1,6 +1,6 @@
 // node scripts/bench/cpu-kernels.mjs [--browser] [--d 16,64,128,256] [--n 1024] [--heads 1] [--weights]
 //                                   [--rounds 5] [--variants 0,1] [--builds simd,relaxed] [--gemm] [--m 16,128]
-//                                   [--no-peak] [--threads 2]
+//                                   [--no-peak] [--library] [--threads 2]
 // The kernels of the SIMD builds straight on the WASM heap (web/bench/kernels.js): the f32x4 peak
 // (web/bench/peak.js) before and after, scaled-dot attention for every H x N x d asked (into preallocated
 // buffers; --weights also returns them), and with --gemm the model's packed gemm on the encoder's shapes.
@@ -9,9 +9,11 @@
 // multiply-add; Chromium has it, Node 20 only as node --experimental-wasm-relaxed-simd), and with --browser the
 // threaded ones on --threads threads (default 2; the page is cross-origin isolated): mt (attn_simd_mt),
 // mt-relaxed (attn_simd_mt_relaxed). --browser runs the same in headless Chromium (its V8 is not Node's: the
-// figures differ). With several builds, each shape also prints the first build's time over each other's per
-// round (the two sampled back to back). Prints "% of peak" against the higher of the two peaks (the peak is one
-// thread's). Figures only; nothing asserted.
+// figures differ). --library adds the library's engine.attention() (createEngine({ threads: 1 }): the build it
+// picks) into reused result arrays on the same inputs: the JS path's cost (validation, copies) against the kernel
+// alone. With several builds, each shape also prints the first build's time over each other's per round (the
+// two sampled back to back). Prints "% of peak" against the higher of the two peaks (the peak is one thread's).
+// Figures only; nothing asserted.
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { resolve, extname, sep } from 'node:path';
@@ -31,7 +33,7 @@ const opts = {
   glue: GLUE, threaded: THREADED, threads: Number(value('--threads', 2)),
   ds: list('--d', '64'), ns: list('--n', '1024'), headCounts: list('--heads', '1'), weights: args.includes('--weights'),
   rounds: Number(value('--rounds', 5)), variants: list('--variants', '-1'), gemm: args.includes('--gemm'), ms: list('--m', '16,128'),
-  peak: !args.includes('--no-peak'), builds: value('--builds', 'simd').split(','),
+  peak: !args.includes('--no-peak'), library: args.includes('--library'), builds: value('--builds', 'simd').split(','),
 };
 for (const b of opts.builds) {
   if (!GLUE[b]) throw new Error(`--builds: unknown build '${b}' (known: ${Object.keys(GLUE).join(', ')})`);
@@ -62,11 +64,16 @@ async function measure(o, base) {
     if (module.threads() !== o.threads) throw new Error(`${name}: ${module.threads()} threads run, ${o.threads} asked`);
     modules.push({ name, module });
   }
+  let engine = null;
+  if (o.library) {
+    const { createEngine } = await import(`${base}/web/src/lib/index.js`);
+    engine = await createEngine({ backend: 'wasm', threads: 1 });
+  }
   const peaks = [];
   if (o.peak) peaks.push((await measurePeak({ repeats: 5 })).gflops);
-  const rows = runKernels(modules, { ...o, log: () => {} });
+  const rows = await runKernels(modules, { ...o, engine, log: () => {} });
   if (o.peak) peaks.push((await measurePeak({ repeats: 5 })).gflops);
-  return { peaks, rows };
+  return { peaks, rows, library: engine && (engine.relaxedSimd ? 'relaxed' : engine.simd ? 'simd' : 'scalar') };
 }
 
 let result;
@@ -108,13 +115,14 @@ if (args.includes('--browser')) {
   console.log(`Node ${process.versions.node}`);
 }
 const peak = result.peaks.length ? Math.max(...result.peaks) : null;
+if (result.library) console.log(`library: engine.attention() into reused result arrays, the ${result.library} build`);
 if (peak) console.log(`peak ${result.peaks.map((p) => p.toFixed(1)).join(' -> ')} GFLOP/s (start -> end)`);
 const shapeOf = (r) => (r.kind === 'gemmPacked' ? `gemmPacked M${r.m} K${r.k} N${r.n}` : `${r.kind} H${r.heads} N${r.n} d${r.d}`);
 for (const r of result.rows) {
   const pct = peak ? ` ${((100 * r.gflops) / peak).toFixed(0)}%` : '';
   const what = shapeOf(r);
   const t = r.kind === 'gemmPacked' ? `${(r.ms * 1000).toFixed(1)} us` : `${r.ms.toFixed(2)} ms`;
-  const build = opts.builds.length > 1 ? ` ${r.build}` : '';
+  const build = opts.builds.length > 1 || opts.library ? ` ${r.build}` : '';
   console.log(`${what}${build} variant ${r.variant}: ${t} ${r.gflops.toFixed(1)} GFLOP/s${pct}`);
 }
 // Per round, the first build's time over each other build's (same shape and variant), and their median.

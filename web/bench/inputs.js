@@ -59,3 +59,19 @@ export function median(xs) {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+// V8 runs a wasm function as Liftoff (baseline) code first and swaps in TurboFan code, compiled in the background,
+// once the function is hot: in Chromium 156 on Zen 3 the attention kernel's first ~0.3 s of calls ran 4-5x slower
+// (docs/CPU.md). The benches call each competitor for WARM_UP_MS, once per page, before any sample counts.
+export const WARM_UP_MS = 1000;
+
+/** Calls (and awaits) fn until `ms` have passed; returns the number of calls. */
+export async function warmUp(fn, ms = WARM_UP_MS) {
+  const t0 = performance.now();
+  let calls = 0;
+  while (performance.now() - t0 < ms) {
+    await fn();
+    calls++;
+  }
+  return calls;
+}

@@ -4,40 +4,59 @@
 // attn/tuning.h, docs/CPU.md) of every given module (the SIMD build, the relaxed SIMD build where the engine has
 // it, the threaded ones on a cross-origin isolated page) runs interleaved in the same rounds; the best (least
 // disturbed) time of the rounds is kept, and each round's time too: compare them by their ratio within one run.
+// With an engine (the library's createEngine), its attention() into reused result arrays on the same inputs runs
+// among them too: the cost of the library's path (validation, copies in and out of the heap) against the kernel
+// alone.
 // Figures only; nothing asserted.
+import { warmUp } from './inputs.js';
 
 function fill(module, ptr, count, seed) {
-  const a = new Float32Array(module.HEAPF32.buffer, ptr, count);
+  fillArray(new Float32Array(module.HEAPF32.buffer, ptr, count), seed);
+}
+
+function fillArray(a, seed) {
+  const count = a.length;
   let s = seed >>> 0;
   for (let i = 0; i < count; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     a[i] = s / 2 ** 32 - 0.5;
   }
+  return a;
 }
 
-// ms per call of fn: repeated until one sample lasts >= 10 ms.
-function sample(fn) {
+// ms per call of fn (awaited: the library's calls return promises): repeated until one sample lasts >= 10 ms.
+async function sample(fn) {
   let reps = 1;
   for (;;) {
     const t0 = performance.now();
-    for (let i = 0; i < reps; i++) fn();
+    for (let i = 0; i < reps; i++) await fn();
     const dt = performance.now() - t0;
     if (dt >= 10) return dt / reps;
     reps = Math.max(reps * 2, Math.ceil((reps * 13) / Math.max(dt, 0.01)));
   }
 }
 
+const warm = new Map();  // module (or engine) -> Set of the kinds of kernel it has run for inputs.js's warmUp
+
+async function warmOnce(c, kind) {
+  const kinds = warm.get(c.module) ?? warm.set(c.module, new Set()).get(c.module);
+  if (kinds.has(kind)) return;
+  kinds.add(kind);
+  await warmUp(c.run);
+}
+
 /**
  * Best ms per call of each candidate { module, variant, run }, over `rounds` interleaved rounds (order reversed
- * every other); the candidates' `best` and `samples` (ms per call in each round) fields are set.
+ * every other), after inputs.js's warmUp (once per module and kind: V8's tier-up); the candidates' `best` and
+ * `samples` (ms per call in each round) fields are set.
  */
-function compare(candidates, rounds) {
+async function compare(candidates, rounds, kind) {
   const set = (c) => { if (c.variant >= 0) c.module.setSimdVariant(c.variant); };
-  for (const c of candidates) { set(c); c.run(); c.run(); c.best = Infinity; c.samples = []; }
+  for (const c of candidates) { set(c); await warmOnce(c, kind); await c.run(); await c.run(); c.best = Infinity; c.samples = []; }
   for (let r = 0; r < rounds; r++) {
     for (const c of r % 2 ? [...candidates].reverse() : candidates) {
       set(c);
-      c.samples.push(sample(c.run));
+      c.samples.push(await sample(c.run));
       c.best = Math.min(c.best, c.samples[r]);
     }
   }
@@ -51,11 +70,12 @@ function pairs(modules, variants) {
 
 /**
  * @param modules the Emscripten module of the SIMD build, or [{ name, module }] of several builds
- * @param opts { ds, ns, headCounts, weights, rounds, variants, gemm, ms, log }
+ * @param opts { ds, ns, headCounts, weights, rounds, variants, gemm, ms, log, engine }: engine, a createEngine
+ *   engine, adds its attention() into reused result arrays (build 'library') to the attention rows
  * @returns rows [{ kind, ..., build, variant, ms (the best round's), samples (each round's), gflops }]
  */
-export function runKernels(modules, { ds = [64], ns = [1024], headCounts = [1], weights = false, rounds = 5, variants = [-1],
-  gemm = false, ms = [16, 128], log = console.log } = {}) {
+export async function runKernels(modules, { ds = [64], ns = [1024], headCounts = [1], weights = false, rounds = 5, variants = [-1],
+  gemm = false, ms = [16, 128], log = console.log, engine = null } = {}) {
   const builds = Array.isArray(modules) ? modules : [{ name: 'simd', module: modules }];
   for (const b of builds) {
     if (variants.some((v) => v >= 0) && typeof b.module.setSimdVariant !== 'function') throw new Error(`the ${b.name} build has no setSimdVariant`);
@@ -77,7 +97,13 @@ export function runKernels(modules, { ds = [64], ns = [1024], headCounts = [1], 
       };
       freed.push(() => { for (const p of [q, k, v, o, w]) if (p) m._free(p); });
     }
-    compare(candidates, rounds);
+    if (engine) {  // the same inputs as JS arrays, results into arrays allocated once
+      const [query, key, value] = [1, 2, 3].map((seed) => fillArray(new Float32Array(heads * n * d), seed));
+      const args = { query, key, value, heads, nq: n, nk: n, dk: d, dv: d, score: 'scaled_dot', returnWeights: weights,
+        kernel: 'optimized', out: new Float32Array(heads * n * d), weightsOut: weights ? new Float32Array(heads * n * n) : undefined };
+      candidates.push({ build: 'library', module: engine, variant: -1, run: () => engine.attention(args) });
+    }
+    await compare(candidates, rounds, 'attention');  // with or without weights: the same function
     for (const { build, variant, best: t, samples } of candidates) {
       const row = { kind: weights ? 'attention+weights' : 'attention', heads, n, d, build, variant, ms: t, samples, gflops: (4 * heads * n * n * d) / (t * 1e6) };
       log(`${row.kind} H${heads} N${n} d${d} ${build} variant ${variant}: ${t.toFixed(2)} ms ${row.gflops.toFixed(1)} GFLOP/s`);
@@ -100,7 +126,7 @@ export function runKernels(modules, { ds = [64], ns = [1024], headCounts = [1], 
         cand.run = () => mod.gemmPacked(c, a, packed, bias, m, kk, nn);
         freed.push(() => { for (const p of [a, b, c, bias, packed]) mod._free(p); });
       }
-      compare(candidates, rounds);
+      await compare(candidates, rounds, 'gemmPacked');
       for (const { build, variant, best: t, samples } of candidates) {
         const row = { kind: 'gemmPacked', m, k: kk, n: nn, build, variant, ms: t, samples, gflops: (2 * m * kk * nn) / (t * 1e6) };
         log(`gemmPacked M${m} K${kk} N${nn} ${build} variant ${variant}: ${(t * 1000).toFixed(1)} us ${row.gflops.toFixed(1)} GFLOP/s`);
