@@ -163,7 +163,7 @@ export async function runBench(options = {}) {
     const wanted = Math.max(2, Math.min(4, navigator.hardwareConcurrency || 2));
     try {
       const mt = await lib.createEngine({ backend: 'wasm', threads: wanted });
-      results.engine.threaded = { threads: mt.threads, fallback: mt.threadsFallback ?? null };
+      results.engine.threaded = { threads: mt.threads, relaxedSimd: mt.relaxedSimd === true, fallback: mt.threadsFallback ?? null };
       log(`threaded engine: ${mt.threads} threads${mt.threadsFallback ? ` (${mt.threadsFallback})` : ''}`);
       if (mt.threads > 1) return mt;
       note(`the threaded engine runs on one thread (${mt.threadsFallback}); its rows are skipped`);

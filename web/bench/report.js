@@ -81,7 +81,7 @@ export function formatReport(results) {
     const build = results.engine.relaxedSimd ? 'SIMD build with relaxed SIMD\'s multiply-add' : results.engine.simd ? 'SIMD build' : 'scalar build';
     out.push(`engine: WASM ${build}, kernel option '${results.engine.kernelOption}'`);
   }
-  if (results.engine?.threaded) out.push(`threaded engine: ${results.engine.threaded.threads} threads${results.engine.threaded.fallback ? ` (${results.engine.threaded.fallback})` : ''}`);
+  if (results.engine?.threaded) out.push(`threaded engine: ${results.engine.threaded.threads} threads${results.engine.threaded.relaxedSimd ? ', relaxed SIMD\'s multiply-add' : ''}${results.engine.threaded.fallback ? ` (${results.engine.threaded.fallback})` : ''}`);
   if (results.peers?.ort) out.push(`onnxruntime-web ${results.peers.ort.version}: wasm backend, numThreads ${results.peers.ort.numThreads}`);
   if (results.peers?.ortThreads) out.push(`onnxruntime-web ${results.peers.ortThreads.version} (second instance): wasm backend, numThreads ${results.peers.ortThreads.numThreads}`);
   if (results.peers?.tfjs) out.push(`tfjs ${results.peers.tfjs.version}: backend ${results.peers.tfjs.backend}, threaded binary ${results.peers.tfjs.threaded}`);
