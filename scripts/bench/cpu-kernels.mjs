@@ -1,4 +1,4 @@
-// node scripts/bench/cpu-kernels.mjs [--browser] [--d 16,64,128,256] [--n 1024] [--heads 1] [--weights]
+// node scripts/bench/cpu-kernels.mjs [--browser | --firefox] [--d 16,64,128,256] [--n 1024] [--heads 1] [--weights]
 //                                   [--rounds 5] [--variants 0,1] [--builds simd,relaxed] [--gemm] [--m 16,128]
 //                                   [--no-peak] [--library] [--threads 2]
 // The kernels of the SIMD builds straight on the WASM heap (web/bench/kernels.js): the f32x4 peak
@@ -9,7 +9,7 @@
 // multiply-add; Chromium has it, Node 20 only as node --experimental-wasm-relaxed-simd), and with --browser the
 // threaded ones on --threads threads (default 2; the page is cross-origin isolated): mt (attn_simd_mt),
 // mt-relaxed (attn_simd_mt_relaxed). --browser runs the same in headless Chromium (its V8 is not Node's: the
-// figures differ). --library adds the library's engine.attention() (createEngine({ threads: 1 }): the build it
+// figures differ); --firefox in headless Firefox ESR (SpiderMonkey; tests/browsers/drivers.js launches it). --library adds the library's engine.attention() (createEngine({ threads: 1 }): the build it
 // picks) into reused result arrays on the same inputs: the JS path's cost (validation, copies) against the kernel
 // alone. With several builds, each shape also prints the first build's time over each other's per round (the
 // two sampled back to back). Prints "% of peak" against the higher of the two peaks (the peak is one thread's).
@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const args = process.argv.slice(2);
+const inBrowser = args.includes('--browser') || args.includes('--firefox');
 const value = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
@@ -37,7 +38,7 @@ const opts = {
 };
 for (const b of opts.builds) {
   if (!GLUE[b]) throw new Error(`--builds: unknown build '${b}' (known: ${Object.keys(GLUE).join(', ')})`);
-  if (THREADED.includes(b) && !args.includes('--browser')) throw new Error(`--builds ${b}: the threaded builds run with --browser only`);
+  if (THREADED.includes(b) && !inBrowser) throw new Error(`--builds ${b}: the threaded builds run with --browser only`);
 }
 if (!Number.isInteger(opts.threads) || opts.threads < 2 || opts.threads > 16) {
   throw new Error(`--threads: an integer from 2 to 16, got ${value('--threads')}`);
@@ -76,9 +77,22 @@ async function measure(o, base) {
   return { peaks, rows, library: engine && (engine.relaxedSimd ? 'relaxed' : engine.simd ? 'simd' : 'scalar') };
 }
 
-let result;
-if (args.includes('--browser')) {
+// The browser as { version, goto, evaluate, close }.
+async function launchChromium() {
   const { chromium } = await import('@playwright/test');
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  const page = await browser.newPage();
+  return { version: `Chromium ${browser.version()}`, goto: (url) => page.goto(url), evaluate: (code) => page.evaluate(code), close: () => browser.close() };
+}
+
+async function launchFirefox() {
+  const { launchFirefox: launch } = await import('../../tests/browsers/drivers.js');
+  const browser = await launch();
+  return browser;
+}
+
+let result;
+if (inBrowser) {
   const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
   const server = createServer((req, res) => {
     const file = resolve(root, decodeURIComponent((req.url ?? '/').split('?')[0]).slice(1));
@@ -94,12 +108,11 @@ if (args.includes('--browser')) {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${server.address().port}`;
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  const browser = args.includes('--firefox') ? await launchFirefox() : await launchChromium();
   try {
-    const page = await browser.newPage();
-    await page.goto(`${base}/`);  // any page of the origin: the modules are imported from it
-    result = await page.evaluate(`(${measure.toString()})(${JSON.stringify(opts)}, ${JSON.stringify(base)})`);
-    console.log(`Chromium ${browser.version()}`);
+    await browser.goto(`${base}/`);  // any page of the origin: the modules are imported from it
+    result = await browser.evaluate(`(${measure.toString()})(${JSON.stringify(opts)}, ${JSON.stringify(base)})`);
+    console.log(browser.version);
   } finally {
     await browser.close();
     server.close();
