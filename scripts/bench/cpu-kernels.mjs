@@ -1,4 +1,4 @@
-// node scripts/bench/cpu-kernels.mjs [--browser | --firefox] [--d 16,64,128,256] [--n 1024] [--heads 1] [--weights]
+// node scripts/bench/cpu-kernels.mjs [--browser | --firefox | --webkit] [--d 16,64,128,256] [--n 1024] [--heads 1] [--weights]
 //                                   [--rounds 5] [--variants 0,1] [--builds simd,relaxed] [--gemm] [--m 16,128]
 //                                   [--no-peak] [--library] [--threads 2]
 // The kernels of the SIMD builds straight on the WASM heap (web/bench/kernels.js): the f32x4 peak
@@ -9,7 +9,8 @@
 // multiply-add; Chromium has it, Node 20 only as node --experimental-wasm-relaxed-simd), and with --browser the
 // threaded ones on --threads threads (default 2; the page is cross-origin isolated): mt (attn_simd_mt),
 // mt-relaxed (attn_simd_mt_relaxed). --browser runs the same in headless Chromium (its V8 is not Node's: the
-// figures differ); --firefox in headless Firefox ESR (SpiderMonkey; tests/browsers/drivers.js launches it). --library adds the library's engine.attention() (createEngine({ threads: 1 }): the build it
+// figures differ); --firefox and --webkit in headless Firefox ESR (SpiderMonkey) and WebKitGTK's MiniBrowser (JavaScriptCore), which
+// tests/browsers/drivers.js launches. --library adds the library's engine.attention() (createEngine({ threads: 1 }): the build it
 // picks) into reused result arrays on the same inputs: the JS path's cost (validation, copies) against the kernel
 // alone. With several builds, each shape also prints the first build's time over each other's per round (the
 // two sampled back to back). Prints "% of peak" against the higher of the two peaks (the peak is one thread's).
@@ -21,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const args = process.argv.slice(2);
-const inBrowser = args.includes('--browser') || args.includes('--firefox');
+const inBrowser = ['--browser', '--firefox', '--webkit'].some((a) => args.includes(a));
 const value = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
@@ -77,18 +78,20 @@ async function measure(o, base) {
   return { peaks, rows, library: engine && (engine.relaxedSimd ? 'relaxed' : engine.simd ? 'simd' : 'scalar') };
 }
 
-// The browser as { version, goto, evaluate, close }.
+// The browser as tests/browsers/drivers.js's launchers give it: { name, version, goto, evaluate(fn, ...args), close }.
 async function launchChromium() {
   const { chromium } = await import('@playwright/test');
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
   const page = await browser.newPage();
-  return { version: `Chromium ${browser.version()}`, goto: (url) => page.goto(url), evaluate: (code) => page.evaluate(code), close: () => browser.close() };
+  return {
+    name: 'chromium', version: browser.version(), goto: (url) => page.goto(url), close: () => browser.close(),
+    evaluate: (fn, ...fnArgs) => page.evaluate(`(${fn})(...${JSON.stringify(fnArgs)})`),
+  };
 }
 
-async function launchFirefox() {
-  const { launchFirefox: launch } = await import('../../tests/browsers/drivers.js');
-  const browser = await launch();
-  return browser;
+async function launchOther() {
+  const drivers = await import('../../tests/browsers/drivers.js');
+  return args.includes('--webkit') ? drivers.launchWebKit() : drivers.launchFirefox();
 }
 
 let result;
@@ -108,11 +111,11 @@ if (inBrowser) {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${server.address().port}`;
-  const browser = args.includes('--firefox') ? await launchFirefox() : await launchChromium();
+  const browser = args.includes('--firefox') || args.includes('--webkit') ? await launchOther() : await launchChromium();
   try {
     await browser.goto(`${base}/`);  // any page of the origin: the modules are imported from it
-    result = await browser.evaluate(`(${measure.toString()})(${JSON.stringify(opts)}, ${JSON.stringify(base)})`);
-    console.log(browser.version);
+    result = await browser.evaluate(measure, opts, base);
+    console.log(`${browser.name} ${browser.version}`);
   } finally {
     await browser.close();
     server.close();
