@@ -129,3 +129,65 @@ describe('bad calls throw named errors and leave the engine usable', () => {
     expect(r.fallback.from).toBe('webgpu');
   });
 });
+
+// Inputs of 4096 values or more are checked on the WASM heap (wasm.firstNonFinite, one f32x4 pass): the same
+// message, naming the first bad value wherever it stands (block edges of wasm/src/finite.cpp, the tail), and the
+// engine's answer on the next good call.
+describe('large inputs: the finite check on the WASM heap', () => {
+  const [nq, nk, dk, dv] = [128, 128, 64, 64];
+  const big = (n, seed) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
+  const args = () => ({ query: big(nq * dk, 1), key: big(nk * dk, 2), value: big(nk * dv, 3), nq, nk, dk, dv });
+  let engine;
+  let expected;
+  beforeAll(async () => {
+    engine = await createEngine({ backend: 'wasm' });
+    expected = attentionReference(args());
+  });
+
+  for (const name of ['query', 'key', 'value']) {
+    for (const [at, bad] of [[0, NaN], [63, Infinity], [64, -Infinity], [5001, NaN], [nq * dk - 1, -Infinity]]) {
+      it(`${name}[${at}] = ${bad}`, async () => {
+        const a = args();
+        a[name][at] = bad;
+        if (at + 9 < a[name].length) a[name][at + 9] = NaN;  // a later bad value: the first is named
+        const word = Number.isNaN(bad) ? 'NaN' : String(bad);
+        await expect(engine.attention(a)).rejects.toThrow(new RangeError(`attention: ${name}[${at}] is ${word}; inputs must be finite`));
+        const r = await engine.attention(args());
+        expect(relativeError(r.output, expected.output)).toBeLessThanOrEqual(1e-5);
+      });
+    }
+  }
+
+  it('the WASM backend finds the index itself (the path these calls take)', async () => {
+    const { createWasmBackend } = await import('../../web/src/lib/backends/wasm.js');
+    const wasm = await createWasmBackend({ threads: 1 });
+    const x = big(10_000, 9);
+    expect(wasm.firstNonFinite(x)).toBe(-1);
+    expect(wasm.firstNonFinite(new Float32Array(0))).toBe(-1);
+    for (const at of [0, 3, 63, 64, 9_983, 9_999]) {
+      const y = x.slice();
+      y[at] = NaN;
+      y[Math.min(at + 5, 9_999)] = Infinity;
+      expect(wasm.firstNonFinite(y)).toBe(at);
+    }
+  });
+
+  it('the largest and the denormal floats are finite', async () => {
+    const a = args();
+    a.query[100] = 3.4e38;
+    a.key[4000] = -1e-45;
+    a.value[8191] = 1e-40;
+    await expect(engine.attention(a)).resolves.toBeDefined();
+  });
+
+  it('multiHeadAttention: x and Wq of 8192 and 4096 values', async () => {
+    const mha = { x: big(128 * 64, 4), nq: 128, dModel: 64, heads: 4, Wq: big(4096, 5), Wk: big(4096, 6), Wv: big(4096, 7), Wo: big(4096, 8) };
+    mha.x[7777] = NaN;
+    await expect(engine.multiHeadAttention(mha)).rejects.toThrow(/^multiHeadAttention: x\[7777\] is NaN; inputs must be finite$/);
+    mha.x[7777] = 0;
+    mha.Wq[4095] = Infinity;
+    await expect(engine.multiHeadAttention(mha)).rejects.toThrow(/^multiHeadAttention: Wq\[4095\] is Infinity; inputs must be finite$/);
+    mha.Wq[4095] = 0;
+    await expect(engine.multiHeadAttention(mha)).resolves.toBeDefined();
+  });
+});

@@ -13,6 +13,7 @@
 
 #include "convert.h"
 #include "attn/attention.h"
+#include "attn/finite.h"
 #include "attn/gemm_packed.h"
 #include "attn/threads.h"
 #include "attn/tuning.h"
@@ -131,6 +132,14 @@ int gemmPacked(uintptr_t c, uintptr_t a, uintptr_t packed, uintptr_t bias, int m
   return kOk;
 }
 
+// The index of the first NaN or +-INFINITY of the n floats at x, n when all are finite (validate.js's finite
+// check on the heap, web/src/lib/backends/wasm.js).
+int firstNonFinite(uintptr_t x, int n) {
+  if (n < 0 || (n > 0 && !x)) return kBadArgument;
+  const long i = attn::first_non_finite_f32(ptr<const float>(x), size_t(n));
+  return i < 0 ? n : int(i);
+}
+
 int threads() { return attn::thread_count(); }
 
 // How many score functions and mask kinds this build knows (tests/js compare them with web/src/lib/spec.js).
@@ -168,6 +177,7 @@ EMSCRIPTEN_BINDINGS(attn_engine) {
   function("gemmPack", &gemmPack);
   function("gemmPacked", &gemmPacked);
   function("threads", &threads);
+  function("firstNonFinite", &firstNonFinite);
   function("heapBytesInUse", &heapBytesInUse);
   function("scoreCount", &scoreCount);
   function("maskKindCount", &maskKindCount);

@@ -233,6 +233,24 @@ export async function createWasmBackend(options = {}) {
     threadsFallback,
     module,
 
+    /**
+     * The index of the first NaN or +-Infinity in `array` (a checked plain Float32Array), -1 when all are finite,
+     * or null when the heap has no room for a copy (validate.js then checks in JS): a copy and one f32x4 pass
+     * (wasm/src/finite.cpp) instead of a JS loop over every value; docs/CPU.md, eighth pass.
+     */
+    firstNonFinite(array) {
+      const n = lengthOf(array);
+      const ptr = n > 0 ? module._malloc(4 * n) : 0;
+      if (!ptr) return n > 0 ? null : -1;
+      try {
+        heapF32(module).set(array, ptr >> 2);
+        const i = module.firstNonFinite(ptr, n);
+        return i === n ? -1 : i >= 0 ? i : null;
+      } finally {
+        module._free(ptr);
+      }
+    },
+
     async attention(a) {
       const fn = 'attention';
       return withHeap(fn, (heap) => {
