@@ -15,7 +15,7 @@
 // Anything missing is skipped with a note; nothing here asserts a time. Returns a plain JSON object that
 // scripts/bench/run.mjs prints (report.js) and writes to bench/results.json.
 import { measurePeak } from './peak.js';
-import { attentionInputs, makeStream, maxAbsDiff, median, warmUp } from './inputs.js';
+import { attentionInputs, makeStream, maxAbsDiff, median, warmUpOnce } from './inputs.js';
 import { loadOrt, ortAttention, loadTfjs, tfjsAttention, loadUseGraph, runUseGraph } from './peers.js';
 import { benchBackward } from './backward.js';
 import { benchTraining } from './train.js';
@@ -341,10 +341,7 @@ export async function runBench(options = {}) {
                   weights: returnWeights ? maxAbsDiff(out.weights, expected.weights) : null,
                 };
               }
-              if (first.ms <= slowMs && !warmed.has(c.id)) {  // once per competitor: V8's tier-up (inputs.js)
-                warmed.add(c.id);
-                await warmUp(() => entry.runner.run());
-              }
+              if (first.ms <= slowMs) await warmUpOnce(warmed, c.id, () => entry.runner.run());  // V8's tier-up (inputs.js)
               if (first.ms > slowMs) {
                 entry.slow = Math.max(1, Math.min(3, Math.floor(slowBudgetMs / first.ms))); // samples wanted
                 entry.samples.push(first.ms); // the first call of a slow competitor counts (see slowMs)
@@ -540,10 +537,7 @@ async function benchModel({ lib, engine, mtEngine, gpuEngine, tf, rounds, minSam
       try {
         const first = await timeOnce(e.run);
         embeddings[e.id] = e.id === 'tfjs.model' ? first.result : first.result?.embedding;
-        if (!warmedModels.has(e.id)) {  // once per competitor: V8's tier-up (inputs.js)
-          warmedModels.add(e.id);
-          await warmUp(e.run);
-        }
+        await warmUpOnce(warmedModels, e.id, e.run);  // V8's tier-up (inputs.js)
         const second = await timeOnce(e.run);
         e.reps = Math.min(500, Math.max(1, Math.ceil(minSampleMs / Math.max(second.ms, 1e-3))));
         e.samples = [];

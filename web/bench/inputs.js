@@ -75,3 +75,10 @@ export async function warmUp(fn, ms = WARM_UP_MS) {
   }
   return calls;
 }
+
+/** warmUp(fn) the first time `key` is seen in `done` (a Set): once per competitor and page. */
+export async function warmUpOnce(done, key, fn) {
+  if (done.has(key)) return;
+  done.add(key);
+  await warmUp(fn);
+}

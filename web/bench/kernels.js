@@ -8,7 +8,7 @@
 // among them too: the cost of the library's path (validation, copies in and out of the heap) against the kernel
 // alone.
 // Figures only; nothing asserted.
-import { warmUp } from './inputs.js';
+import { warmUpOnce } from './inputs.js';
 
 function fill(module, ptr, count, seed) {
   fillArray(new Float32Array(module.HEAPF32.buffer, ptr, count), seed);
@@ -36,23 +36,17 @@ async function sample(fn) {
   }
 }
 
-const warm = new Map();  // module (or engine) -> Set of the kinds of kernel it has run for inputs.js's warmUp
-
-async function warmOnce(c, kind) {
-  const kinds = warm.get(c.module) ?? warm.set(c.module, new Set()).get(c.module);
-  if (kinds.has(kind)) return;
-  kinds.add(kind);
-  await warmUp(c.run);
-}
+// Per kind of kernel, the modules (or engines) already warmed up (inputs.js warmUpOnce: V8's tier-up).
+const warmed = { attention: new Set(), gemmPacked: new Set() };
 
 /**
  * Best ms per call of each candidate { module, variant, run }, over `rounds` interleaved rounds (order reversed
- * every other), after inputs.js's warmUp (once per module and kind: V8's tier-up); the candidates' `best` and
+ * every other), after inputs.js's warmUpOnce (once per module and kind: V8's tier-up); the candidates' `best` and
  * `samples` (ms per call in each round) fields are set.
  */
 async function compare(candidates, rounds, kind) {
   const set = (c) => { if (c.variant >= 0) c.module.setSimdVariant(c.variant); };
-  for (const c of candidates) { set(c); await warmOnce(c, kind); await c.run(); await c.run(); c.best = Infinity; c.samples = []; }
+  for (const c of candidates) { set(c); await warmUpOnce(warmed[kind], c.module, c.run); await c.run(); await c.run(); c.best = Infinity; c.samples = []; }
   for (let r = 0; r < rounds; r++) {
     for (const c of r % 2 ? [...candidates].reverse() : candidates) {
       set(c);
