@@ -19,6 +19,7 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { resolve, extname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from '../../web/bench/inputs.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const args = process.argv.slice(2);
@@ -145,9 +146,8 @@ for (const r of result.rows) {
 for (const first of result.rows.filter((r) => opts.builds.length > 1 && r.build === opts.builds[0])) {
   for (const other of result.rows.filter((r) => r.build !== first.build && shapeOf(r) === shapeOf(first) && r.variant === first.variant)) {
     const ratios = first.samples.map((t, i) => t / other.samples[i]);
-    const median = [...ratios].sort((a, b) => a - b)[ratios.length >> 1];
     console.log(`${shapeOf(first)} variant ${first.variant}: ${first.build} / ${other.build} per round ` +
-      `${ratios.map((x) => x.toFixed(2)).join(' ')}, median ${median.toFixed(2)}`);
+      `${ratios.map((x) => x.toFixed(2)).join(' ')}, median ${median(ratios).toFixed(2)}`);
   }
 }
 if (args.includes('--json')) console.log(JSON.stringify({ peaks: result.peaks, rows: result.rows }));
