@@ -4,7 +4,7 @@
 // and the same files under bench/cpu/<vendor>-family<F>-model<M>/ (the latest run on that kind of CPU, so a run
 // on another core does not overwrite the only record of this one; bench/README.md).
 // Options: --rounds N, --quick (2 rounds, N <= 512), --sizes 128,512, --heads 1,12, --no-model, --no-webgpu,
-// --no-memory, --no-backward, --backward-only (the peak and the attention-backward rows alone), --no-train,
+// --no-memory, --no-peers (no onnxruntime-web or TF.js rows), --no-backward, --backward-only (the peak and the attention-backward rows alone), --no-train,
 // --train-only (the peak and the training rows alone: bench/train-results.json, bench/train-table.txt; about
 // 3 minutes), --no-train-accuracy (no time-to-95% rows), --threads-together (the threaded and WebGPU rows interleaved
 // with the one-thread rows, their thread pools alive throughout, as before 2026-11-30; by default they run in a
@@ -42,6 +42,7 @@ const options = {
   trainOnly: flag('--train-only'),
   trainAccuracy: !flag('--no-train-accuracy'),
   separateThreads: !flag('--threads-together'),
+  peers: !flag('--no-peers'),
 };
 
 // /vendor/<name>/<file> -> a package's dist folder; nothing outside these folders is served.

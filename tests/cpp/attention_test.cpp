@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -233,6 +234,61 @@ TEST(AttentionCases, CoverWhatTheyClaim) {
   for (int d : {1, 3, 4, 5, 8, 16, 63, 64, 65}) EXPECT_NE(std::count(dims.begin(), dims.end(), d), 0) << d;
   for (int n : {1, 3, 4, 5, 17, 64, 130}) EXPECT_NE(std::count(keys.begin(), keys.end(), n), 0) << n;
 }
+
+#if defined(__wasm_simd128__)
+// The wasmsimd tilings that only remove work give the same bits as tiling 4 (no fused stats, exp with its
+// cutoff mask): 6 (row max, min and finiteness from the score micro-kernel) and 0 (6 + exp without the cutoff
+// where a row's scores all lie within it of the max, + V in column panels for wide V), with and without
+// weights. Scales 1 (every row within the cutoff) and 8 (score ranges past it, so the mask stays on), Tk a
+// multiple of NR and not (a padded last panel), no mask, causal, explicit (tiles without stats), and a row
+// that overflows float32 (recomputed in double).
+TEST(AttentionTiling, StatsTilingsGiveTheSameBits) {
+  const int dk = 64;
+  unsigned seed = 777;
+  auto next = [&seed] {
+    seed = seed * 1664525u + 1013904223u;
+    return float(int(seed >> 9) - (1 << 22)) / float(1 << 22);
+  };
+  struct Shape {
+    int heads, nq, nk, dv;
+  };
+  for (const Shape s : {Shape{2, 70, 256, 64}, Shape{1, 37, 203, 24}, Shape{1, 64, 136, 96}})
+    for (float scale : {1.0f, 8.0f})
+      for (MaskKind kind : {MaskKind::kNone, MaskKind::kCausal, MaskKind::kExplicit})
+        for (bool with_weights : {false, true}) {
+          SCOPED_TRACE(::testing::Message() << "H=" << s.heads << " Tq=" << s.nq << " Tk=" << s.nk << " Dv=" << s.dv
+                                            << " scale " << scale << " mask " << int(kind) << " weights "
+                                            << with_weights);
+          std::vector<float> q(size_t(s.heads) * s.nq * dk), k(size_t(s.heads) * s.nk * dk),
+              v(size_t(s.heads) * s.nk * s.dv);
+          for (float& f : q) f = scale * next();
+          for (float& f : k) f = scale * next();
+          for (float& f : v) f = next();
+          std::fill(q.begin() + 5 * dk, q.begin() + 6 * dk, 1e30f);  // row 5 of head 0 overflows
+          std::vector<uint8_t> allowed(size_t(s.nq) * s.nk);
+          for (size_t i = 0; i < allowed.size(); ++i) allowed[i] = next() > -0.8f;
+          ScoreParams sp;
+          MaskParams mp;
+          mp.kind = kind;
+          if (kind == MaskKind::kExplicit) mp.allowed = allowed.data();
+          const size_t out_n = size_t(s.heads) * s.nq * s.dv, w_n = with_weights ? size_t(s.heads) * s.nq * s.nk : 0;
+          auto run = [&](auto fn, std::vector<float>& out, std::vector<float>& w) {
+            out.assign(out_n, NAN);
+            w.assign(w_n, NAN);
+            ASSERT_TRUE(fn(out.data(), with_weights ? w.data() : nullptr, q.data(), k.data(), v.data(), sp, mp,
+                           s.heads, s.nq, s.nk, dk, s.dv));
+          };
+          std::vector<float> want, want_w, got, got_w;
+          run(&wasmsimd_tiling<4>, want, want_w);
+          for (auto [name, fn] : {std::pair{"tiling 6", &wasmsimd_tiling<6>}, std::pair{"tiling 0", &wasmsimd_tiling<0>}}) {
+            SCOPED_TRACE(name);
+            run(fn, got, got_w);
+            ASSERT_EQ(std::memcmp(got.data(), want.data(), out_n * sizeof(float)), 0) << "output";
+            ASSERT_EQ(std::memcmp(got_w.data(), want_w.data(), w_n * sizeof(float)), 0) << "weights";
+          }
+        }
+}
+#endif
 
 #if defined(ATTN_THREADS) && ATTN_THREADS
 // The split over threads on shapes the shared cases leave out (causal with Tq > Tk, fully masked rows, heads

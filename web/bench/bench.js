@@ -14,7 +14,7 @@
 //   and WebGPU rows beside the WASM ones when createEngine({ backend: 'webgpu' }) works.
 // Anything missing is skipped with a note; nothing here asserts a time. Returns a plain JSON object that
 // scripts/bench/run.mjs prints (report.js) and writes to bench/results.json.
-import { measurePeak } from './peak.js';
+import { measurePeak, peakProbe } from './peak.js';
 import { attentionInputs, makeStream, maxAbsDiff, median, warmUpOnce } from './inputs.js';
 import { loadOrt, ortAttention, loadTfjs, tfjsAttention, loadUseGraph, runUseGraph } from './peers.js';
 import { benchBackward } from './backward.js';
@@ -109,6 +109,9 @@ export async function runBench(options = {}) {
   results.peak = await measurePeak();
   results.peak.atStart = results.peak.gflops;
   log(`peak ${results.peak.gflops.toFixed(1)} GFLOP/s (${results.peak.best.chains} chains x unroll ${results.peak.best.unroll})`);
+  // Before each timed attention sample, a ~10 ms probe of the same config: "% of the peak beside" (report.js).
+  const besideProbe = await peakProbe({ ...results.peak.best, targetMs: 10 });
+  results.peak.probeBeside = { chains: besideProbe.chains, unroll: besideProbe.unroll, iters: besideProbe.iters };
 
   // our library
   let lib = null;
@@ -315,7 +318,7 @@ export async function runBench(options = {}) {
           let expected = null;
           for (const c of competitors) {
             if (c.weightsless && returnWeights) continue;
-            const entry = { id: c.id, label: c.label, samples: [], reps: 1, error: null, maxAbsErr: null, checkOnly: c.checkOnly === true };
+            const entry = { id: c.id, label: c.label, samples: [], probes: [], reps: 1, error: null, maxAbsErr: null, checkOnly: c.checkOnly === true };
             const costKey = `${c.id}|${returnWeights}`;
             const last = lastCost[costKey];
             const predicted = last ? (last.ms * flops(heads, n, D)) / last.flops : 0;
@@ -328,6 +331,7 @@ export async function runBench(options = {}) {
             }
             try {
               entry.runner = await c.make(shape);
+              const probedFirst = besideProbe.measure();
               const first = await timeOnce(() => entry.runner.run());
               entry.firstMs = first.ms;
               lastCost[costKey] = { ms: first.ms, flops: flops(heads, n, D) };
@@ -345,6 +349,7 @@ export async function runBench(options = {}) {
               if (first.ms > slowMs) {
                 entry.slow = Math.max(1, Math.min(3, Math.floor(slowBudgetMs / first.ms))); // samples wanted
                 entry.samples.push(first.ms); // the first call of a slow competitor counts (see slowMs)
+                entry.probes.push(probedFirst);
               } else {
                 const second = await timeOnce(() => entry.runner.run());
                 entry.reps = Math.min(5000, Math.max(1, Math.ceil(minSampleMs / Math.max(second.ms, 1e-3))));
@@ -369,6 +374,7 @@ export async function runBench(options = {}) {
             const order = live.map((_, i) => live[(i + r) % live.length]);
             for (const entry of order) {
               if (entry.slow && entry.samples.length >= entry.slow) continue;
+              entry.probes.push(besideProbe.measure());
               const t0 = performance.now();
               for (let i = 0; i < entry.reps; i++) await entry.runner.run();
               entry.samples.push((performance.now() - t0) / entry.reps);
@@ -382,9 +388,13 @@ export async function runBench(options = {}) {
               skipped: entry.skipped ?? null, maxAbsErr: entry.maxAbsErr };
             if (!entry.error && entry.samples.length) {
               const ms = median(entry.samples);
+              const gflopsOf = (t) => flops(heads, n, D) / (t * 1e6);
               Object.assign(row, {
                 ms, min: Math.min(...entry.samples), max: Math.max(...entry.samples), samples: entry.samples.length,
-                reps: entry.reps, gflops: flops(heads, n, D) / (ms * 1e6),
+                reps: entry.reps, gflops: gflopsOf(ms),
+                // each sample over the peak probed right before it; the median of those ratios
+                pctPeakBeside: 100 * median(entry.samples.map((t, i) => gflopsOf(t) / entry.probes[i])),
+                probes: entry.probes.map((g) => Number(g.toFixed(2))),
               });
             }
             results.attention.push(row);

@@ -58,6 +58,28 @@ export function peakModuleBytes(chains, unroll) {
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...funcs, ...exports, ...code]);
 }
 
+// Warms `peak` up (lets V8 tier it up to TurboFan) and returns the iteration count of a ~targetMs call.
+function calibrate(peak, targetMs) {
+  let iters = 1000;
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    peak(iters, 0.999, 0.001);
+    const dt = performance.now() - t0;
+    if (dt > targetMs / 4 && i >= 3) return Math.max(1, Math.round((iters * targetMs) / dt));
+    if (dt < targetMs / 4) iters *= 4;
+  }
+  return iters;
+}
+
+// One timed call: GFLOP/s.
+function timedGflops(peak, iters, flopsPerIter) {
+  const t0 = performance.now();
+  const x = peak(iters, 0.999, 0.001);
+  const dt = performance.now() - t0;
+  if (!Number.isFinite(x)) throw new Error(`peak kernel produced ${x}`);
+  return (flopsPerIter * iters) / (dt * 1e6);
+}
+
 /**
  * Measures the peak: for each [chains, unroll] config, calibrate to ~targetMs per call, keep the best of
  * `repeats`; the peak is the best config's figure (x86 has 16 xmm registers, so past ~14 chains V8 spills).
@@ -72,29 +94,30 @@ export async function measurePeak({
     const { instance } = await WebAssembly.instantiate(bytes);
     const peak = instance.exports.peak;
     const flopsPerIter = chains * unroll * 8;
-    // warm up (lets V8 tier the function up to TurboFan) and calibrate
-    let iters = 1000;
-    for (let i = 0; i < 20; i++) {
-      const t0 = performance.now();
-      peak(iters, 0.999, 0.001);
-      const dt = performance.now() - t0;
-      if (dt > targetMs / 4 && i >= 3) {
-        iters = Math.max(1, Math.round((iters * targetMs) / dt));
-        break;
-      }
-      if (dt < targetMs / 4) iters *= 4;
-    }
+    const iters = calibrate(peak, targetMs);
     let best = 0;
     for (let r = 0; r < repeats; r++) {
-      const t0 = performance.now();
-      const x = peak(iters, 0.999, 0.001);
-      const dt = performance.now() - t0;
-      if (!Number.isFinite(x)) throw new Error(`peak kernel produced ${x}`);
-      best = Math.max(best, (flopsPerIter * iters) / (dt * 1e6));
+      best = Math.max(best, timedGflops(peak, iters, flopsPerIter));
       await new Promise((r) => setTimeout(r, 0));
     }
     runs.push({ chains, unroll, gflops: best });
   }
   const top = runs.reduce((a, b) => (b.gflops > a.gflops ? b : a));
   return { gflops: top.gflops, best: { chains: top.chains, unroll: top.unroll }, runs };
+}
+
+/**
+ * A short probe of the peak for one [chains, unroll] config, calibrated once to about `targetMs` per call: the
+ * bench runs it right before each timed sample, so every sample has a peak measured in the same machine state
+ * (on a shared VM the one-core speed changes by up to half within a run). `measure()` returns GFLOP/s.
+ */
+export async function peakProbe({ chains = 12, unroll = 4, targetMs = 10 } = {}) {
+  const { instance } = await WebAssembly.instantiate(peakModuleBytes(chains, unroll));
+  const peak = instance.exports.peak;
+  const flopsPerIter = chains * unroll * 8;
+  const iters = calibrate(peak, targetMs);
+  return {
+    chains, unroll, iters,
+    measure: () => timedGflops(peak, iters, flopsPerIter),
+  };
 }

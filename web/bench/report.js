@@ -49,8 +49,8 @@ export function summary(results) {
     const ratio = (peer) => (ours?.ms && peer?.ms ? peer.ms / ours.ms : null);
     return {
       n: s.n, heads: s.heads, d: s.d, returnWeights: s.returnWeights,
-      ours: ours?.ms ? { ms: ours.ms, gflops: ours.gflops, pctPeak: ours.pctPeak } : null,
-      into: into ? { ms: into.ms, gflops: into.gflops, pctPeak: into.pctPeak } : null,
+      ours: ours?.ms ? { ms: ours.ms, gflops: ours.gflops, pctPeak: ours.pctPeak, pctPeakBeside: ours.pctPeakBeside } : null,
+      into: into ? { ms: into.ms, gflops: into.gflops, pctPeak: into.pctPeak, pctPeakBeside: into.pctPeakBeside } : null,
       reference: s.rows['ours.reference']?.ms ? { ms: s.rows['ours.reference'].ms, gflops: s.rows['ours.reference'].gflops } : null,
       ort: ort ? { path: ort.id, ms: ort.ms, gflops: ort.gflops } : null,
       tfjs: tfjs ? { ms: tfjs.ms, gflops: tfjs.gflops } : null,
@@ -97,7 +97,8 @@ export function formatReport(results) {
   out.push('');
   out.push(`scaled-dot attention, d = 64, one thread unless the row names threads. ms = median over interleaved rounds (${rounds}; at most 3 for calls slower than ` +
     `${results.settings?.slowMs} ms, fewer past ${(results.settings?.slowBudgetMs ?? 0) / 1000} s) [min-max]; samples x calls per sample; ` +
-    `GFLOP/s = 4*H*N^2*d / t; % of the measured peak; max abs err vs our reference (output / weights); "ours x" = its ms / ours SIMD ms; ` +
+    `GFLOP/s = 4*H*N^2*d / t; %peak: of the highest peak measured; beside: the median over samples of each one's GFLOP/s over the peak ` +
+    `probed (~10 ms) right before it, the same machine state (the VM's one-core speed changes within a run); max abs err vs our reference (output / weights); "ours x" = its ms / ours SIMD ms; ` +
     (results.settings?.separateThreads === false ? 'all rows interleaved in one phase, thread pools alive (--threads-together)'
       : 'the threaded and WebGPU rows timed in a second phase, after the one-thread rows, with no thread pool alive before it'));
   const rows = [];
@@ -111,25 +112,28 @@ export function formatReport(results) {
         first ? (s.returnWeights ? 'yes' : 'no') : '', first ? s.heads : '', first ? s.n : '', r.label,
         r.error ? `failed: ${r.error.slice(0, 40)}` : r.skipped ? 'skipped' : fms(r.ms), r.ms ? `${fms(r.min)}-${fms(r.max)}` : '',
         r.ms ? `${r.samples}${r.reps > 1 ? `x${r.reps}` : ''}` : '',
-        r.ms ? fmt(r.gflops, 1) : '', r.ms && r.id !== 'ours.webgpu' ? `${fmt(r.pctPeak, 0)}%` : '', err,
+        r.ms ? fmt(r.gflops, 1) : '', r.ms && r.id !== 'ours.webgpu' ? `${fmt(r.pctPeak, 0)}%` : '',
+        r.ms && r.id !== 'ours.webgpu' && r.pctPeakBeside ? `${fmt(r.pctPeakBeside, 0)}%` : '', err,
         isPeer && ours?.ms && r.ms ? `${fmt(r.ms / ours.ms, 2)}x` : '',
       ]);
       first = false;
     }
   }
-  out.push(table(['weights', 'H', 'N', 'competitor', 'ms', 'spread', 'samples', 'GFLOP/s', '%peak', 'max abs err (out / w)', 'ours x'],
-    rows, ['l', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
+  out.push(table(['weights', 'H', 'N', 'competitor', 'ms', 'spread', 'samples', 'GFLOP/s', '%peak', 'beside', 'max abs err (out / w)', 'ours x'],
+    rows, ['l', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
 
   out.push('');
   out.push('summary: ours = the SIMD kernel through engine.attention (fresh result arrays, as the peers return); ' +
-    'ort = its fastest path per shape; ratio = peer ms / ours ms; out-buf = ours writing into result buffers reused across calls');
-  out.push(table(['weights', 'H', 'N', 'ours ms', 'GFLOP/s', '%peak', 'ort ms (path)', 'vs ort', 'tfjs ms', 'vs tfjs', 'out-buf ms', '%peak', 'WebGPU ms'],
+    'ort = its fastest path per shape; ratio = peer ms / ours ms; out-buf = ours writing into result buffers reused across calls; ' +
+    '%peak of the highest peak, and beside: of the peak probed before each sample (the table above)');
+  const pct = (x) => (x ? `${fmt(x, 0)}%` : '-');
+  out.push(table(['weights', 'H', 'N', 'ours ms', 'GFLOP/s', '%peak', 'beside', 'ort ms (path)', 'vs ort', 'tfjs ms', 'vs tfjs', 'out-buf ms', '%peak', 'beside', 'WebGPU ms'],
     summary(results).map((s) => [
       s.returnWeights ? 'yes' : 'no', s.heads, s.n, fms(s.ours?.ms), fmt(s.ours?.gflops, 1),
-      s.ours ? `${fmt(s.ours.pctPeak, 0)}%` : '-', s.ort ? `${fms(s.ort.ms)} (${s.ort.path.slice(4)})` : '-',
+      pct(s.ours?.pctPeak), pct(s.ours?.pctPeakBeside), s.ort ? `${fms(s.ort.ms)} (${s.ort.path.slice(4)})` : '-',
       s.ratioToOrt ? `${fmt(s.ratioToOrt, 2)}x` : '-', fms(s.tfjs?.ms), s.ratioToTfjs ? `${fmt(s.ratioToTfjs, 2)}x` : '-',
-      fms(s.into?.ms), s.into ? `${fmt(s.into.pctPeak, 0)}%` : '-', fms(s.webgpu?.ms),
-    ]), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
+      fms(s.into?.ms), pct(s.into?.pctPeak), pct(s.into?.pctPeakBeside), fms(s.webgpu?.ms),
+    ]), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
 
   const sum = summary(results);
   if (sum.some((s) => s.threads || s.ort2)) {

@@ -300,7 +300,12 @@ class Head {
     const int block_end = keys_end(ib + nb - 1);
     std::fill(w.m.begin(), w.m.begin() + nb, -INFINITY);
     std::fill(w.bad.begin(), w.bad.begin() + nb, uint8_t(0));
-    // pass 1: raw masked scores, K tile by K tile, straight into the weights rows; running row maxima.
+    // Until pass 2 sets them, l holds each row's minimum score, or -INFINITY once a tile of the row came
+    // without stats (then its exp keeps the cutoff mask).
+    std::fill(w.l.begin(), w.l.begin() + nb, INFINITY);
+    TileStats st;
+    // pass 1: raw masked scores, K tile by K tile, straight into the weights rows; running row maxima (under
+    // fused_, an unmasked tile's come from the score micro-kernel, as in attend_flash).
     // An edge micro-tile (rows past Tq, or the last panel past Tk) goes through the scratch s.
     for (int j0 = 0; j0 < round_up(block_end, kNr); j0 += bk_) {
       for (int g = 0; g < nb; g += kMr) {
@@ -313,10 +318,13 @@ class Head {
         const bool direct = rows == kMr && end8 <= nk_;
         float* s = direct ? dst : w.s.data();
         const int lds = direct ? nk_ : bk_;
-        scores(s, lds, i, j0, n8, &w.bad[g]);
+        bool stats = false;
+        if (direct && fused_ && tile_unmasked(i, j0, n8)) stats = scores_fused(s, lds, i, j0, n8, &w.bad[g], st);
+        else scores(s, lds, i, j0, n8, &w.bad[g]);
         for (int r = 0; r < rows; ++r) {
           float* sr = s + size_t(r) * lds;
-          w.m[g + r] = std::max(w.m[g + r], row_max(sr, n8));
+          w.m[g + r] = std::max(w.m[g + r], stats ? hmax(st.max[r]) : row_max(sr, n8));
+          w.l[g + r] = stats ? std::min(w.l[g + r], hmin(st.min[r])) : -INFINITY;
           if (!direct) std::copy(sr, sr + std::min(n8, nk_ - j0), dst + size_t(r) * nk_);
         }
       }
@@ -326,7 +334,9 @@ class Head {
     for (int r = 0; r < nb && ib + r < nq_; ++r) {
       float* wr = wh + size_t(ib + r) * nk_;
       const int end = w.m[r] == -INFINITY ? 0 : kernels::causal_end(mask_, ib + r, nq_, nk_);
-      const float lr = end > 0 ? exp_row(wr, end, w.m[r]) : 0.0f;
+      // nocut_: every tile of the row had stats and its minimum is within the cutoff of m (same bits)
+      const bool cut = !(nocut_ && w.l[r] - w.m[r] >= kExpCutoff);
+      const float lr = end > 0 ? (cut ? exp_row(wr, end, w.m[r]) : exp_row<false>(wr, end, w.m[r])) : 0.0f;
       std::fill(wr + end, wr + nk_, 0.0f);
       w.l[r] = lr > 0.0f ? 1.0f / lr : 0.0f;
     }
