@@ -13,7 +13,8 @@
 // tests/browsers/drivers.js launches. --library adds the library's engine.attention() (createEngine({ threads: 1 }): the build it
 // picks) into reused result arrays on the same inputs: the JS path's cost (validation, copies) against the kernel
 // alone. With several builds, each shape also prints the first build's time over each other's per round (the
-// two sampled back to back). Prints "% of peak" against the higher of the two peaks (the peak is one thread's).
+// two sampled back to back). Prints "% of peak" against the higher of the two peaks (the peak is one thread's), and
+// "beside": the median over rounds of each sample's GFLOP/s over a ~10 ms peak probe run right before it.
 // Figures only; nothing asserted.
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -48,7 +49,7 @@ if (!Number.isInteger(opts.threads) || opts.threads < 2 || opts.threads > 16) {
 
 // Runs in Node or in the page: the peak, the kernels, the peak again.
 async function measure(o, base) {
-  const { measurePeak } = await import(`${base}/web/bench/peak.js`);
+  const { measurePeak, peakProbe } = await import(`${base}/web/bench/peak.js`);
   const { runKernels } = await import(`${base}/web/bench/kernels.js`);
   const modules = [];
   for (const name of o.builds) {
@@ -73,8 +74,13 @@ async function measure(o, base) {
     engine = await createEngine({ backend: 'wasm', threads: 1 });
   }
   const peaks = [];
-  if (o.peak) peaks.push((await measurePeak({ repeats: 5 })).gflops);
-  const rows = await runKernels(modules, { ...o, engine, log: () => {} });
+  let probe = null;
+  if (o.peak) {
+    const start = await measurePeak({ repeats: 5 });
+    peaks.push(start.gflops);
+    probe = await peakProbe({ ...start.best, targetMs: 10 });
+  }
+  const rows = await runKernels(modules, { ...o, engine, probe, log: () => {} });
   if (o.peak) peaks.push((await measurePeak({ repeats: 5 })).gflops);
   return { peaks, rows, library: engine && (engine.relaxedSimd ? 'relaxed' : engine.simd ? 'simd' : 'scalar') };
 }
@@ -136,7 +142,7 @@ if (result.library) console.log(`library: engine.attention() into reused result 
 if (peak) console.log(`peak ${result.peaks.map((p) => p.toFixed(1)).join(' -> ')} GFLOP/s (start -> end)`);
 const shapeOf = (r) => (r.kind === 'gemmPacked' ? `gemmPacked M${r.m} K${r.k} N${r.n}` : `${r.kind} H${r.heads} N${r.n} d${r.d}`);
 for (const r of result.rows) {
-  const pct = peak ? ` ${((100 * r.gflops) / peak).toFixed(0)}%` : '';
+  const pct = peak ? ` ${((100 * r.gflops) / peak).toFixed(0)}%, beside ${r.beside.toFixed(0)}% (median)` : '';
   const what = shapeOf(r);
   const t = r.kind === 'gemmPacked' ? `${(r.ms * 1000).toFixed(1)} us` : `${r.ms.toFixed(2)} ms`;
   const build = opts.builds.length > 1 || opts.library ? ` ${r.build}` : '';

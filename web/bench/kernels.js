@@ -8,7 +8,7 @@
 // among them too: the cost of the library's path (validation, copies in and out of the heap) against the kernel
 // alone.
 // Figures only; nothing asserted.
-import { warmUpOnce } from './inputs.js';
+import { median, warmUpOnce } from './inputs.js';
 
 function fill(module, ptr, count, seed) {
   fillArray(new Float32Array(module.HEAPF32.buffer, ptr, count), seed);
@@ -42,14 +42,16 @@ const warmed = { attention: new Set(), gemmPacked: new Set() };
 /**
  * Best ms per call of each candidate { module, variant, run }, over `rounds` interleaved rounds (order reversed
  * every other), after inputs.js's warmUpOnce (once per module and kind: V8's tier-up); the candidates' `best` and
- * `samples` (ms per call in each round) fields are set.
+ * `samples` (ms per call in each round) fields are set, and with a probe (peak.js peakProbe) `probes`: the peak
+ * in GFLOP/s measured right before each sample.
  */
-async function compare(candidates, rounds, kind) {
+async function compare(candidates, rounds, kind, probe) {
   const set = (c) => { if (c.variant >= 0) c.module.setSimdVariant(c.variant); };
-  for (const c of candidates) { set(c); await warmUpOnce(warmed[kind], c.module, c.run); await c.run(); await c.run(); c.best = Infinity; c.samples = []; }
+  for (const c of candidates) { set(c); await warmUpOnce(warmed[kind], c.module, c.run); await c.run(); await c.run(); c.best = Infinity; c.samples = []; c.probes = []; }
   for (let r = 0; r < rounds; r++) {
     for (const c of r % 2 ? [...candidates].reverse() : candidates) {
       set(c);
+      if (probe) c.probes.push(probe.measure());
       c.samples.push(await sample(c.run));
       c.best = Math.min(c.best, c.samples[r]);
     }
@@ -62,14 +64,19 @@ function pairs(modules, variants) {
   return modules.flatMap(({ name, module }) => variants.map((variant) => ({ build: name, module, variant })));
 }
 
+// Percent of the peak beside: the median over rounds of each sample's GFLOP/s over the peak probed before it.
+const besidePct = (flops, samples, probes) =>
+  (probes.length ? 100 * median(samples.map((t, i) => flops / (t * 1e6) / probes[i])) : null);
+
 /**
  * @param modules the Emscripten module of the SIMD build, or [{ name, module }] of several builds
- * @param opts { ds, ns, headCounts, weights, rounds, variants, gemm, ms, log, engine }: engine, a createEngine
- *   engine, adds its attention() into reused result arrays (build 'library') to the attention rows
- * @returns rows [{ kind, ..., build, variant, ms (the best round's), samples (each round's), gflops }]
+ * @param opts { ds, ns, headCounts, weights, rounds, variants, gemm, ms, log, engine, probe }: engine, a
+ *   createEngine engine, adds its attention() into reused result arrays (build 'library') to the attention rows;
+ *   probe, a peak.js peakProbe run before every sample (the rows' `beside`)
+ * @returns rows [{ kind, ..., build, variant, ms (the best round's), samples (each round's), gflops, beside }]
  */
 export async function runKernels(modules, { ds = [64], ns = [1024], headCounts = [1], weights = false, rounds = 5, variants = [-1],
-  gemm = false, ms = [16, 128], log = console.log, engine = null } = {}) {
+  gemm = false, ms = [16, 128], log = console.log, engine = null, probe = null } = {}) {
   const builds = Array.isArray(modules) ? modules : [{ name: 'simd', module: modules }];
   for (const b of builds) {
     if (variants.some((v) => v >= 0) && typeof b.module.setSimdVariant !== 'function') throw new Error(`the ${b.name} build has no setSimdVariant`);
@@ -97,9 +104,11 @@ export async function runKernels(modules, { ds = [64], ns = [1024], headCounts =
         kernel: 'optimized', out: new Float32Array(heads * n * d), weightsOut: weights ? new Float32Array(heads * n * n) : undefined };
       candidates.push({ build: 'library', module: engine, variant: -1, run: () => engine.attention(args) });
     }
-    await compare(candidates, rounds, 'attention');  // with or without weights: the same function
-    for (const { build, variant, best: t, samples } of candidates) {
-      const row = { kind: weights ? 'attention+weights' : 'attention', heads, n, d, build, variant, ms: t, samples, gflops: (4 * heads * n * n * d) / (t * 1e6) };
+    await compare(candidates, rounds, 'attention', probe);  // with or without weights: the same function
+    for (const { build, variant, best: t, samples, probes } of candidates) {
+      const flops = 4 * heads * n * n * d;
+      const row = { kind: weights ? 'attention+weights' : 'attention', heads, n, d, build, variant, ms: t, samples, gflops: flops / (t * 1e6),
+        beside: besidePct(flops, samples, probes) };
       log(`${row.kind} H${heads} N${n} d${d} ${build} variant ${variant}: ${t.toFixed(2)} ms ${row.gflops.toFixed(1)} GFLOP/s`);
       rows.push(row);
     }
@@ -120,9 +129,11 @@ export async function runKernels(modules, { ds = [64], ns = [1024], headCounts =
         cand.run = () => mod.gemmPacked(c, a, packed, bias, m, kk, nn);
         freed.push(() => { for (const p of [a, b, c, bias, packed]) mod._free(p); });
       }
-      await compare(candidates, rounds, 'gemmPacked');
-      for (const { build, variant, best: t, samples } of candidates) {
-        const row = { kind: 'gemmPacked', m, k: kk, n: nn, build, variant, ms: t, samples, gflops: (2 * m * kk * nn) / (t * 1e6) };
+      await compare(candidates, rounds, 'gemmPacked', probe);
+      for (const { build, variant, best: t, samples, probes } of candidates) {
+        const flops = 2 * m * kk * nn;
+        const row = { kind: 'gemmPacked', m, k: kk, n: nn, build, variant, ms: t, samples, gflops: flops / (t * 1e6),
+          beside: besidePct(flops, samples, probes) };
         log(`gemmPacked M${m} K${kk} N${nn} ${build} variant ${variant}: ${(t * 1000).toFixed(1)} us ${row.gflops.toFixed(1)} GFLOP/s`);
         rows.push(row);
       }
