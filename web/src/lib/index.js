@@ -196,8 +196,8 @@ export async function createEngine(options = {}) {
     get adapterInfo() { return active.adapterInfo ?? null; },
     // async, so that a validation error is a rejected promise like any other failure.
     // The float inputs' finite check runs on the WASM heap (wasm.firstNonFinite), whichever backend computes.
-    attention: op('attention', (args) => normalizeAttention(args, undefined, undefined, wasm.firstNonFinite)),
-    multiHeadAttention: op('multiHeadAttention', (args) => normalizeMultiHead(args, undefined, undefined, wasm.firstNonFinite)),
+    attention: op('attention', (args) => normalizeAttention(args, { firstNonFinite: wasm.firstNonFinite })),
+    multiHeadAttention: op('multiHeadAttention', (args) => normalizeMultiHead(args, { firstNonFinite: wasm.firstNonFinite })),
     // Gradients (docs/TRAINING.md): always on WASM, whichever backend runs the forward calls.
     async attentionBackward(args) {
       live('attentionBackward');

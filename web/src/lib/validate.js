@@ -283,9 +283,10 @@ export function checkHeap(bytes, what, fn) {
 
 /**
  * Validates attention() options; returns the normalized object of docs/CONTRACTS.md. fn and keys: the caller's
- * name and its known options (attentionBackward, validate_backward.js, takes the same arguments).
+ * name and its known options (attentionBackward, validate_backward.js, passes its own); firstNonFinite: the
+ * engine's finder for large float inputs (checkFloats).
  */
-export function normalizeAttention(options, fn = 'attention', keys = ATTENTION_KEYS, firstNonFinite = null) {
+export function normalizeAttention(options, { fn = 'attention', keys = ATTENTION_KEYS, firstNonFinite = null } = {}) {
   checkOptions(options, keys, fn);
   const heads = options.heads === undefined ? 1 : checkSize(options.heads, 'heads', fn);
   const nq = checkSize(options.nq, 'nq', fn);
@@ -311,8 +312,8 @@ export function normalizeAttention(options, fn = 'attention', keys = ATTENTION_K
   };
 }
 
-/** Validates multiHeadAttention() options (fn, keys: as for normalizeAttention). */
-export function normalizeMultiHead(options, fn = 'multiHeadAttention', keys = MHA_KEYS, firstNonFinite = null) {
+/** Validates multiHeadAttention() options (fn, keys, firstNonFinite: as for normalizeAttention). */
+export function normalizeMultiHead(options, { fn = 'multiHeadAttention', keys = MHA_KEYS, firstNonFinite = null } = {}) {
   checkOptions(options, keys, fn);
   const self = options.context === undefined || options.context === null || options.context === options.x;
   const nq = checkSize(options.nq, 'nq', fn);

@@ -14,7 +14,7 @@ const MHA_BACKWARD_KEYS = keysOf(MHA_KEYS);
 /** Validates attentionBackward() options: attention's, and dOutput [heads][nq][dv]. */
 export function normalizeAttentionBackward(options) {
   const fn = 'attentionBackward';
-  const a = normalizeAttention(options, fn, ATTENTION_BACKWARD_KEYS);
+  const a = normalizeAttention(options, { fn, keys: ATTENTION_BACKWARD_KEYS });
   const { heads, nq, nk, dk, dv } = a;
   // Inputs, dOutput, the gradients of q, k, v and the forward's saved output, row max and sum.
   const floats = heads * (2 * nq * dk + 2 * nk * dk + 2 * nk * dv + 2 * nq * dv + 2 * nq);
@@ -26,7 +26,7 @@ export function normalizeAttentionBackward(options) {
 /** Validates multiHeadAttentionBackward() options: multiHeadAttention's, and dOutput [nq][dModel]. */
 export function normalizeMultiHeadBackward(options) {
   const fn = 'multiHeadAttentionBackward';
-  const a = normalizeMultiHead(options, fn, MHA_BACKWARD_KEYS);
+  const a = normalizeMultiHead(options, { fn, keys: MHA_BACKWARD_KEYS });
   const { nq, nk, dModel, heads } = a;
   // Twice the forward's buffers (gradients of the same shapes) and its saved Q, K, V, O.
   const floats = 2 * (4 * dModel * dModel + 4 * dModel + 2 * (nq + nk) * dModel) + 2 * (nq + nk) * dModel +
