@@ -32,10 +32,12 @@ constexpr int kBlockQueries = 32;  // Bq (multiple of MR): queries sharing each 
 //       has 48 KiB), a 32-key pair half of it, at the price of twice the per-tile softmax bookkeeping.
 //   quads: q' interleaved per MR queries ([Tq4/MR][D][MR], scores_4x8_quads) instead of rows.
 //   fixed_p: the flash P.V reads the scores scratch (rows at stride kMaxTileKeys) with pv_4x8_fixed.
-//   fused (flash, quads): on a tile with no masked key (no padding key, not on the causal diagonal, no
-//       explicit mask) the row max, min and finiteness come out of the score micro-kernel
-//       (scores_4x8_quads_stats) instead of the passes finite_4n and row_max over the tile.
-//   nocut (with fused): the exp of such a tile drops its cutoff mask when the tile's min - m >= kExpCutoff
+//   fused (quads): on a tile with no masked key (no padding key, not on the causal diagonal, no explicit
+//       mask) the row max, min and finiteness come out of the score micro-kernel (scores_4x8_quads_stats)
+//       instead of the passes finite_4n and row_max over the tile; with weights, on such a tile written
+//       straight into the weights rows.
+//   nocut (with fused): the exp of such a tile drops its cutoff mask when the tile's min - m >= kExpCutoff;
+//       with weights, the exp of a row whose every tile had stats, when the row's min - m >= kExpCutoff
 //       (same bits; masked tiles, which hold -INFINITY, keep it).
 //   vpanels (with fixed_p): when a V tile of rows (Bk x Dv8 floats) is larger than 16 KiB (Dv8 > kMaxRowDv8),
 //       the flash P.V reads V packed in column panels [Dv8/NR][Tk8][NR], streaming each panel as the scores
