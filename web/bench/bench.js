@@ -15,7 +15,7 @@
 // Anything missing is skipped with a note; nothing here asserts a time. Returns a plain JSON object that
 // scripts/bench/run.mjs prints (report.js) and writes to bench/results.json.
 import { measurePeak, peakProbe } from './peak.js';
-import { attentionInputs, makeStream, maxAbsDiff, median, warmUpOnce } from './inputs.js';
+import { attentionInputs, besidePct, makeStream, maxAbsDiff, median, warmUpOnce } from './inputs.js';
 import { loadOrt, ortAttention, loadTfjs, tfjsAttention, loadUseGraph, runUseGraph } from './peers.js';
 import { benchBackward } from './backward.js';
 import { benchTraining } from './train.js';
@@ -388,12 +388,10 @@ export async function runBench(options = {}) {
               skipped: entry.skipped ?? null, maxAbsErr: entry.maxAbsErr };
             if (!entry.error && entry.samples.length) {
               const ms = median(entry.samples);
-              const gflopsOf = (t) => flops(heads, n, D) / (t * 1e6);
               Object.assign(row, {
                 ms, min: Math.min(...entry.samples), max: Math.max(...entry.samples), samples: entry.samples.length,
-                reps: entry.reps, gflops: gflopsOf(ms),
-                // each sample over the peak probed right before it; the median of those ratios
-                pctPeakBeside: 100 * median(entry.samples.map((t, i) => gflopsOf(t) / entry.probes[i])),
+                reps: entry.reps, gflops: flops(heads, n, D) / (ms * 1e6),
+                pctPeakBeside: besidePct(flops(heads, n, D), entry.samples, entry.probes),
                 probes: entry.probes.map((g) => Number(g.toFixed(2))),
               });
             }

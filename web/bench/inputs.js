@@ -60,6 +60,14 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * Percent of the peak "beside" (peak.js peakProbe): the median over samples of each sample's GFLOP/s (flops over
+ * its ms) over the peak probed right before it; null without probes.
+ */
+export function besidePct(flops, samples, probes) {
+  return probes.length ? 100 * median(samples.map((ms, i) => flops / (ms * 1e6) / probes[i])) : null;
+}
+
 // V8 runs a wasm function as Liftoff (baseline) code first and swaps in TurboFan code, compiled in the background,
 // once the function is hot: in Chromium 156 on Zen 3 the attention kernel's first ~0.3 s of calls ran 4-5x slower
 // (docs/CPU.md). The benches call each competitor for WARM_UP_MS, once per page, before any sample counts.

@@ -8,7 +8,7 @@
 // among them too: the cost of the library's path (validation, copies in and out of the heap) against the kernel
 // alone.
 // Figures only; nothing asserted.
-import { median, warmUpOnce } from './inputs.js';
+import { besidePct, warmUpOnce } from './inputs.js';
 
 function fill(module, ptr, count, seed) {
   fillArray(new Float32Array(module.HEAPF32.buffer, ptr, count), seed);
@@ -63,10 +63,6 @@ async function compare(candidates, rounds, kind, probe) {
 function pairs(modules, variants) {
   return modules.flatMap(({ name, module }) => variants.map((variant) => ({ build: name, module, variant })));
 }
-
-// Percent of the peak beside: the median over rounds of each sample's GFLOP/s over the peak probed before it.
-const besidePct = (flops, samples, probes) =>
-  (probes.length ? 100 * median(samples.map((t, i) => flops / (t * 1e6) / probes[i])) : null);
 
 /**
  * @param modules the Emscripten module of the SIMD build, or [{ name, module }] of several builds
