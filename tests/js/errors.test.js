@@ -172,6 +172,51 @@ describe('large inputs: the finite check on the WASM heap', () => {
     }
   });
 
+  // The finite check's copies are the call's: each large input is copied into the heap once (wasm.stage()).
+  it('the call takes the copies its finite check made, and every copy is freed', async () => {
+    const { createWasmBackend } = await import('../../web/src/lib/backends/wasm.js');
+    const { normalizeAttention } = await import('../../web/src/lib/validate.js');
+    const wasm = await createWasmBackend({ threads: 1 });
+    // Distinct sizes: query 6400 floats, key 6144, value 4608 (all >= 4096: staged), output 4800.
+    const shape = { heads: 1, nq: 100, nk: 96, dk: 64, dv: 48 };
+    const inputs = () => ({ ...shape, query: big(6400, 1), key: big(6144, 2), value: big(4608, 3) });
+    const baseline = wasm.memory().bytesInUse;
+    const staging = wasm.stage();
+    const a = normalizeAttention(inputs(), { firstNonFinite: staging.firstNonFinite });
+    for (const name of ['query', 'key', 'value']) expect(staging.copyOf(a[name])).toBeGreaterThan(0);
+    const sizes = [];
+    const malloc = wasm.module._malloc;
+    wasm.module._malloc = (bytes) => { sizes.push(bytes); return malloc(bytes); };
+    let r;
+    try {
+      r = await wasm.attention(a, staging);
+    } finally {
+      wasm.module._malloc = malloc;
+      staging.release();
+    }
+    expect(sizes).toContain(4 * 4800);  // the output
+    for (const floats of [6400, 6144, 4608]) expect(sizes).not.toContain(4 * floats);
+    expect(relativeError(r.output, attentionReference(inputs()).output)).toBeLessThanOrEqual(1e-5);
+    expect(wasm.memory().bytesInUse).toBe(baseline);
+  });
+
+  it('copies staged before a bad input are freed: the heap is back to its baseline', async () => {
+    await engine.attention(args());  // the engine's own first-call allocations, if any
+    const baseline = engine.memory().bytesInUse;
+    const a = args();
+    a.value[4000] = NaN;  // query and key were staged when value fails
+    await expect(engine.attention(a)).rejects.toThrow(/^attention: value\[4000\] is NaN/);
+    expect(engine.memory().bytesInUse).toBe(baseline);
+    const dOutput = big(nq * dv, 5);
+    dOutput[nq * dv - 1] = Infinity;
+    await expect(engine.attentionBackward({ ...args(), dOutput })).rejects.toThrow(
+      new RangeError(`attentionBackward: dOutput[${nq * dv - 1}] is Infinity; inputs must be finite`));
+    expect(engine.memory().bytesInUse).toBe(baseline);
+    const r = await engine.attention(args());
+    expect(relativeError(r.output, expected.output)).toBeLessThanOrEqual(1e-5);
+    expect(engine.memory().bytesInUse).toBe(baseline);
+  });
+
   it('the largest and the denormal floats are finite', async () => {
     const a = args();
     a.query[100] = 3.4e38;

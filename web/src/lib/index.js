@@ -138,10 +138,32 @@ export async function createEngine(options = {}) {
     };
   }
 
+  // The float inputs' finite check runs on the WASM heap, whichever backend computes: a staging area
+  // (wasm.stage()) copies each large input in and scans it there, and the WASM call takes those copies instead of
+  // copying the inputs again. Validation and the WASM call's copies run with no await between them. normalize(args,
+  // firstNonFinite) validates.
   const op = (method, normalize) => async (args) => {
     live(method);
-    const normalized = normalize(args);
-    return call(method, async (backend) => intoCallerBuffers(await backend[method](normalized), normalized));
+    const staging = wasm.stage();
+    try {
+      const normalized = normalize(args, staging.firstNonFinite);
+      if (active !== wasm) staging.release();  // another backend computes: free the copies now (a fallback copies again)
+      return await call(method, async (backend) =>
+        intoCallerBuffers(await backend[method](normalized, backend === wasm ? staging : null), normalized));
+    } finally {
+      staging.release();
+    }
+  };
+
+  // A call that always runs on WASM (the gradients), with op's staging.
+  const wasmOp = (method, normalize) => async (args) => {
+    live(method);
+    const staging = wasm.stage();
+    try {
+      return await wasm[method](normalize(args, staging.firstNonFinite), staging);
+    } finally {
+      staging.release();
+    }
   };
 
   /**
@@ -195,18 +217,11 @@ export async function createEngine(options = {}) {
     /** The adapter WebGPU runs on, when it does. */
     get adapterInfo() { return active.adapterInfo ?? null; },
     // async, so that a validation error is a rejected promise like any other failure.
-    // The float inputs' finite check runs on the WASM heap (wasm.firstNonFinite), whichever backend computes.
-    attention: op('attention', (args) => normalizeAttention(args, { firstNonFinite: wasm.firstNonFinite })),
-    multiHeadAttention: op('multiHeadAttention', (args) => normalizeMultiHead(args, { firstNonFinite: wasm.firstNonFinite })),
+    attention: op('attention', (args, firstNonFinite) => normalizeAttention(args, { firstNonFinite })),
+    multiHeadAttention: op('multiHeadAttention', (args, firstNonFinite) => normalizeMultiHead(args, { firstNonFinite })),
     // Gradients (docs/TRAINING.md): always on WASM, whichever backend runs the forward calls.
-    async attentionBackward(args) {
-      live('attentionBackward');
-      return wasm.attentionBackward(normalizeAttentionBackward(args));
-    },
-    async multiHeadAttentionBackward(args) {
-      live('multiHeadAttentionBackward');
-      return wasm.multiHeadAttentionBackward(normalizeMultiHeadBackward(args));
-    },
+    attentionBackward: wasmOp('attentionBackward', normalizeAttentionBackward),
+    multiHeadAttentionBackward: wasmOp('multiHeadAttentionBackward', normalizeMultiHeadBackward),
     loadModel,
     // The toy English -> German encoder-decoder (web/src/lib/translator/, docs/TRANSLATOR.md): trained and run on WASM.
     async createTrainer(options) {

@@ -112,8 +112,10 @@ async function instantiateThreaded(threads, relaxed) {
  * access because they go stale when memory grows.
  */
 class HeapScope {
-  constructor(module) {
+  // staging (optional): the call's inputs already copied in by its finite check (createStaging), taken as they are.
+  constructor(module, staging = null) {
     this.module = module;
+    this.staging = staging;
     this.pointers = [];
   }
 
@@ -137,9 +139,12 @@ class HeapScope {
   }
 
   // Inputs were validated (validate.js): plain views whose size is read once, from the internal slot
-  // (lengthOf), and the block is exactly that size; set() copies that many values.
+  // (lengthOf), and the block is exactly that size; set() copies that many values. An input the staging holds
+  // is not copied again (its block belongs to the staging, which frees it).
   floats(array, what) {
     if (array === null || array === undefined) return 0;
+    const staged = this.staging?.copyOf(array);
+    if (staged) return staged;
     const ptr = this.alloc(4 * lengthOf(array), what);
     this.f32().set(array, ptr >> 2);
     return ptr;
@@ -180,6 +185,39 @@ class HeapScope {
   }
 }
 
+/**
+ * One call's staging area on the heap, so that a large float input is copied in once, not twice:
+ * firstNonFinite(array) (validate.js checkFloats calls it for inputs of 4096 values or more) copies the array
+ * into the heap, scans it there (one f32x4 pass, wasm/src/finite.cpp) and keeps the copy; the call's HeapScope
+ * takes it (copyOf) instead of copying the array again; release() frees every copy, taken or not (index.js
+ * calls it when the call ends, or before another backend computes). Validation and the call's copies run in one
+ * synchronous stretch (index.js op), so no code of the caller runs between the copy and its use.
+ */
+function createStaging(module) {
+  const copies = new Map();  // validated plain view -> its copy in the heap
+  return {
+    /** The index of the first NaN or +-Infinity, -1 when none, or null when the heap has no room (then JS checks). */
+    firstNonFinite(array) {
+      const n = lengthOf(array);
+      if (n === 0) return -1;
+      let ptr = copies.get(array);
+      if (ptr === undefined) {
+        ptr = module._malloc(4 * n);
+        if (!ptr) return null;
+        copies.set(array, ptr);
+        heapF32(module).set(array, ptr >> 2);
+      }
+      const i = module.firstNonFinite(ptr, n);
+      return i === n ? -1 : i >= 0 ? i : null;
+    },
+    copyOf: (array) => copies.get(array) ?? 0,
+    release() {
+      for (const ptr of copies.values()) module._free(ptr);
+      copies.clear();
+    },
+  };
+}
+
 // Status -2 (wasm/bindings/bindings.cpp kOutOfMemory): the call's scratch, counted before it started, does not
 // fit in the heap or could not be allocated; the engine freed it all and stays usable.
 function check(status, fn, sizes, scratchBytes) {
@@ -214,8 +252,8 @@ export async function createWasmBackend(options = {}) {
   }
   module ??= await instantiate(simd, relaxed);
 
-  function withHeap(fn, body) {
-    const heap = new HeapScope(module);
+  function withHeap(body, staging = null) {
+    const heap = new HeapScope(module, staging);
     try {
       return body(heap);
     } finally {
@@ -235,26 +273,29 @@ export async function createWasmBackend(options = {}) {
     module,
 
     /**
+     * A staging area for one call (createStaging): its firstNonFinite is validate.js's finder, and the call
+     * (attention(a, staging), ...) takes the copies it made. The caller releases it.
+     */
+    stage: () => createStaging(module),
+
+    /**
      * The index of the first NaN or +-Infinity in `array` (a checked plain Float32Array), -1 when all are finite,
      * or null when the heap has no room for a copy (validate.js then checks in JS): a copy and one f32x4 pass
      * (wasm/src/finite.cpp) instead of a JS loop over every value; docs/CPU.md, eighth pass.
      */
     firstNonFinite(array) {
-      const n = lengthOf(array);
-      const ptr = n > 0 ? module._malloc(4 * n) : 0;
-      if (!ptr) return n > 0 ? null : -1;
+      const staging = createStaging(module);
       try {
-        heapF32(module).set(array, ptr >> 2);
-        const i = module.firstNonFinite(ptr, n);
-        return i === n ? -1 : i >= 0 ? i : null;
+        return staging.firstNonFinite(array);
       } finally {
-        module._free(ptr);
+        staging.release();
       }
     },
 
-    async attention(a) {
+    // Each call takes an optional staging (stage()): inputs its finite check already copied into the heap.
+    async attention(a, staging = null) {
       const fn = 'attention';
-      return withHeap(fn, (heap) => {
+      return withHeap((heap) => {
         const outCount = a.heads * a.nq * a.dv;
         const weightCount = a.returnWeights ? a.heads * a.nq * a.nk : 0;
         const scoreCount = a.returnScores ? a.heads * a.nq * a.nk : 0;
@@ -273,12 +314,12 @@ export async function createWasmBackend(options = {}) {
           weights: a.returnWeights ? heap.read(args.weights, weightCount, a.weightsOut) : null,
           ...(a.returnScores ? { scores: heap.read(args.scores, scoreCount) } : {}),
         };
-      });
+      }, staging);
     },
 
-    async multiHeadAttention(a) {
+    async multiHeadAttention(a, staging = null) {
       const fn = 'multiHeadAttention';
-      return withHeap(fn, (heap) => {
+      return withHeap((heap) => {
         const outCount = a.nq * a.dModel;
         const weightCount = a.returnWeights ? a.heads * a.nq * a.nk : 0;
         const x = heap.floats(a.x, fn);
@@ -299,18 +340,18 @@ export async function createWasmBackend(options = {}) {
           output: heap.read(args.out, outCount, a.out),
           weights: a.returnWeights ? heap.read(args.weights, weightCount, a.weightsOut) : null,
         };
-      });
+      }, staging);
     },
 
     /** The model of an open model file (model/tensors.js) on this backend: the C++ encoder. */
     createEncoder: (tensors) => createWasmEncoder(module, tensors),
 
     // The backward calls (wasm_backward.js): gradients of attention and of the multi-head layer.
-    async attentionBackward(a) {
-      return withHeap('attentionBackward', (heap) => attentionBackwardOnHeap(module, heap, a));
+    async attentionBackward(a, staging = null) {
+      return withHeap((heap) => attentionBackwardOnHeap(module, heap, a), staging);
     },
-    async multiHeadAttentionBackward(a) {
-      return withHeap('multiHeadAttentionBackward', (heap) => multiHeadAttentionBackwardOnHeap(module, heap, a));
+    async multiHeadAttentionBackward(a, staging = null) {
+      return withHeap((heap) => multiHeadAttentionBackwardOnHeap(module, heap, a), staging);
     },
 
     /** Heap figures for leak checks and the bench: total heap size and bytes malloc'd now. */
