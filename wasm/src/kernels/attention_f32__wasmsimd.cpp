@@ -67,7 +67,7 @@ struct Packed {
   Buffer<float> qp;   // q' [Tq4][D], or additive Pq [Tq4][A]
   Buffer<float> kp;   // K panels [Tk8/NR][D][NR], or additive Pk^T [A][Tk8]
   Buffer<float> vp;   // V [Tk][Dv8] when Dv is not a multiple of NR (else V is read in place)
-  Buffer<float> row;  // [D]: one row of q' on its way into quads
+  Buffer<float> row;  // [MR][D]: MR rows of q' on their way into a quad
   Buffer<float> vpan;  // V in column panels [Dv8/NR][Tk8][NR] (Tiling::vpanels), else empty
 };
 
@@ -94,7 +94,7 @@ uint64_t packed_and_scratch_floats(const ScoreParams& score, int nq, int nk, int
   // V is packed one way at most: Packed::vpan (flash, Dv8 > kMaxRowDv8) or Packed::vp (Dv not a multiple of NR)
   const uint64_t vpan = round_up(dv, kNr) > kMaxRowDv8 ? mul_sat(nk8, dv8) : 0;
   floats = add_sat(floats, std::max(vpan, dv % kNr ? mul_sat(uint64_t(nk), dv8) : uint64_t(0)));
-  floats = add_sat(floats, uint64_t(dk));  // Packed::row
+  floats = add_sat(floats, mul_sat(kMr, uint64_t(dk)));  // Packed::row
   return add_sat(floats, kBlockQueries * (dv8 + 3) + kMr * kMaxTileKeys);
 }
 
@@ -122,7 +122,7 @@ class Head {
     return p_.qp.assign(uint64_t(p_.nq4) * qcols_, 0.0f) &&
            p_.kp.assign(uint64_t(p_.nk8) * (additive_ ? score_.da : dk_), 0.0f) &&
            p_.vp.assign(dv_ != p_.dv8 && !vpanels_ ? uint64_t(nk_) * p_.dv8 : 0, 0.0f) &&
-           p_.row.allocate(uint64_t(dk_)) &&
+           p_.row.allocate(uint64_t(kMr) * dk_) &&
            p_.vpan.assign(vpanels_ ? uint64_t(p_.nk8) * p_.dv8 : 0, 0.0f);
   }
 
@@ -134,19 +134,18 @@ class Head {
       kernels::project_additive(p_.qp.data(), qcols_, 1, q, score_.Wq, nq_, dk_, score_.da);
       kernels::project_additive(p_.kp.data(), 1, p_.nk8, k, score_.Wk, nk_, dk_, score_.da);
     } else {
-      if (quads_) {  // q'[i][d] -> qp[i / MR][d][i % MR]; the padding rows stay zero
-        for (int i = 0; i < nq_; ++i) {
-          kernels::transform_queries(p_.row.data(), dk_, q + size_t(i) * dk_, score_, 1, dk_);
-          float* quad = &p_.qp[size_t(i / kMr) * dk_ * kMr + i % kMr];
-          for (int d = 0; d < dk_; ++d) quad[size_t(d) * kMr] = p_.row[d];
+      if (quads_) {  // q'[i][d] -> qp[i / MR][d][i % MR]: MR rows of q' at a time, transposed into their quad
+        for (int i = 0; i < nq_; i += kMr) {
+          const int rows = std::min(kMr, nq_ - i);  // the padding rows of the last quad get zeros
+          kernels::transform_queries(p_.row.data(), dk_, q + size_t(i) * dk_, score_, rows, dk_);
+          rows_to_lanes_4(&p_.qp[size_t(i) * dk_], kMr, p_.row.data(), dk_, rows, dk_);
         }
       } else {
         kernels::transform_queries(p_.qp.data(), dk_, q, score_, nq_, dk_);
       }
-      for (int j = 0; j < nk_; ++j) {  // key j goes to lane j % NR of panel j / NR
+      for (int j = 0; j < nk_; j += 4) {  // key j goes to lane j % NR of panel j / NR, four keys at a time
         float* panel = &p_.kp[size_t(j / kNr) * dk_ * kNr + j % kNr];
-        const float* kj = k + size_t(j) * dk_;
-        for (int d = 0; d < dk_; ++d) panel[size_t(d) * kNr] = kj[d];
+        rows_to_lanes_4(panel, kNr, k + size_t(j) * dk_, dk_, std::min(4, nk_ - j), dk_);
       }
     }
     if (vpanels_) {  // value column c of key j goes to lane c % NR of row j of panel c / NR (V rows unused)
@@ -288,9 +287,7 @@ class Head {
     }
     for (int r = 0; r < nb && ib + r < nq_; ++r) {  // pass 3
       const float inv = w.l[r] > 0.0f ? 1.0f / w.l[r] : 0.0f;
-      const float* a = &w.acc[size_t(r) * dv8];
-      float* o = outh + size_t(ib + r) * dv_;
-      for (int c = 0; c < dv_; ++c) o[c] = a[c] * inv;
+      scale_into(outh + size_t(ib + r) * dv_, &w.acc[size_t(r) * dv8], dv_, inv);
       if (rmax) rmax[ib + r] = w.m[r];
       if (rsum) rsum[ib + r] = w.l[r];
     }
@@ -371,7 +368,7 @@ class Head {
   bool fix_overflowed_rows(float* outh, float* wh, float* rmax, float* rsum, int ib, int nb, const Scratch& w) const {
     for (int r = 0; r < nb && ib + r < nq_; ++r) {
       float* o = outh + size_t(ib + r) * dv_;
-      if (!w.bad[r] && kernels::finite_row(o, dv_)) continue;
+      if (!w.bad[r] && finite_any(o, dv_)) continue;
       if (rmax) rmax[ib + r] = NAN;
       if (rsum) rsum[ib + r] = NAN;
       if (!kernels::recompute_row_in_double(o, wh ? wh + size_t(ib + r) * nk_ : nullptr, q_, k_, v_raw_, score_,

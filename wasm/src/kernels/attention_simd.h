@@ -291,6 +291,43 @@ inline void pv_4x8_fixed(float* acc, int lda, const float* p, const float* vcols
   left_4x8<kLdp>(acc, lda, p, 1, vcols, ldv, nkeys);
 }
 
+// dst[d * ld_dst + r] = src[r * ld_src + d] for r < 4 and d < n: four rows of src into the four lanes of dst's
+// rows, a 4x4 transpose (unpack lo/hi, then 64-bit halves: 8 shuffles) per 4 columns instead of 16 scalar
+// stores. Rows >= `rows` (<= 4; not read) give zeros.
+inline void rows_to_lanes_4(float* dst, int ld_dst, const float* src, int ld_src, int rows, int n) {
+  const v128_t vzero = wasm_f32x4_const_splat(0.0f);
+  const float* r0 = src;
+  const float* r1 = src + ld_src;
+  const float* r2 = src + 2 * ld_src;
+  const float* r3 = src + 3 * ld_src;
+  int d = 0;
+  for (; d + 4 <= n; d += 4) {
+    const v128_t va = wasm_v128_load(r0 + d);  // a0 a1 a2 a3 (rows >= 1 as present)
+    const v128_t vb = rows > 1 ? wasm_v128_load(r1 + d) : vzero;
+    const v128_t vc = rows > 2 ? wasm_v128_load(r2 + d) : vzero;
+    const v128_t vd = rows > 3 ? wasm_v128_load(r3 + d) : vzero;
+    const v128_t vab01 = wasm_i32x4_shuffle(va, vb, 0, 4, 1, 5);  // a0 b0 a1 b1
+    const v128_t vcd01 = wasm_i32x4_shuffle(vc, vd, 0, 4, 1, 5);
+    const v128_t vab23 = wasm_i32x4_shuffle(va, vb, 2, 6, 3, 7);
+    const v128_t vcd23 = wasm_i32x4_shuffle(vc, vd, 2, 6, 3, 7);
+    float* o = dst + size_t(d) * ld_dst;
+    wasm_v128_store(o, wasm_i32x4_shuffle(vab01, vcd01, 0, 1, 4, 5));  // a0 b0 c0 d0
+    wasm_v128_store(o + ld_dst, wasm_i32x4_shuffle(vab01, vcd01, 2, 3, 6, 7));
+    wasm_v128_store(o + 2 * ld_dst, wasm_i32x4_shuffle(vab23, vcd23, 0, 1, 4, 5));
+    wasm_v128_store(o + 3 * ld_dst, wasm_i32x4_shuffle(vab23, vcd23, 2, 3, 6, 7));
+  }
+  for (; d < n; ++d)
+    for (int r = 0; r < 4; ++r) dst[size_t(d) * ld_dst + r] = r < rows ? src[size_t(r) * ld_src + d] : 0.0f;
+}
+
+// o[c] = a[c] * c for c < n (any n): the flash kernel's last pass, out = acc / l.
+inline void scale_into(float* o, const float* a, int n, float c) {
+  const v128_t vc = wasm_f32x4_splat(c);
+  int t = 0;
+  for (; t + 4 <= n; t += 4) wasm_v128_store(o + t, wasm_f32x4_mul(wasm_v128_load(a + t), vc));
+  for (; t < n; ++t) o[t] = a[t] * c;
+}
+
 // x[t] *= c for t < n (any n).
 inline void scale_row(float* x, int n, float c) {
   const v128_t vc = wasm_f32x4_splat(c);
@@ -305,6 +342,15 @@ inline bool finite_4n(const float* s, int n) {
   v128_t vok = wasm_i32x4_const_splat(-1);
   for (int t = 0; t < n; t += 4) vok = wasm_v128_and(vok, wasm_f32x4_lt(wasm_f32x4_abs(wasm_v128_load(s + t)), vinf));
   return wasm_i32x4_all_true(vok);
+}
+
+// True when x[0..n) are all finite (any n): kernels::finite_row (attention_prep.h) four lanes at a time.
+inline bool finite_any(const float* x, int n) {
+  const int n4 = n & ~3;
+  if (!finite_4n(x, n4)) return false;
+  for (int t = n4; t < n; ++t)
+    if (!(std::fabs(x[t]) < INFINITY)) return false;
+  return true;
 }
 
 // max of s[t] for t < n (any n; -INFINITY when n = 0).
