@@ -302,7 +302,7 @@ inline void rows_to_lanes_4(float* dst, int ld_dst, const float* src, int ld_src
   const float* r3 = src + 3 * ld_src;
   int d = 0;
   for (; d + 4 <= n; d += 4) {
-    const v128_t va = wasm_v128_load(r0 + d);  // a0 a1 a2 a3 (rows >= 1 as present)
+    const v128_t va = wasm_v128_load(r0 + d);  // a0 a1 a2 a3: row 0 is always there (rows >= 1)
     const v128_t vb = rows > 1 ? wasm_v128_load(r1 + d) : vzero;
     const v128_t vc = rows > 2 ? wasm_v128_load(r2 + d) : vzero;
     const v128_t vd = rows > 3 ? wasm_v128_load(r3 + d) : vzero;
@@ -320,7 +320,7 @@ inline void rows_to_lanes_4(float* dst, int ld_dst, const float* src, int ld_src
     for (int r = 0; r < 4; ++r) dst[size_t(d) * ld_dst + r] = r < rows ? src[size_t(r) * ld_src + d] : 0.0f;
 }
 
-// o[c] = a[c] * c for c < n (any n): the flash kernel's last pass, out = acc / l.
+// o[t] = a[t] * c for t < n (any n): the flash kernel's last pass, out = acc / l.
 inline void scale_into(float* o, const float* a, int n, float c) {
   const v128_t vc = wasm_f32x4_splat(c);
   int t = 0;
