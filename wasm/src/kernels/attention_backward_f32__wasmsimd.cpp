@@ -61,14 +61,6 @@ uint64_t scratch_floats_of(uint64_t nq4, uint64_t d8, uint64_t dv8) {
   return add_sat(uint64_t(2) * kBq * kBk, add_sat(mul_sat(kBk, add_sat(d8, dv8)), mul_sat(nq4, d8)));
 }
 
-// panels [ceil(T/NR)][C][NR] <- x [T][C]: row t goes to lane t % NR of panel t / NR.
-void pack_panels(float* panels, const float* x, int t_count, int c_count) {
-  for (int t = 0; t < t_count; ++t) {
-    float* p = panels + size_t(t / kNr) * c_count * kNr + t % kNr;
-    for (int c = 0; c < c_count; ++c) p[size_t(c) * kNr] = x[size_t(t) * c_count + c];
-  }
-}
-
 // dst [T][ld] <- x [T][C] (ld >= C; the padding keeps its zeros).
 void pack_rows(float* dst, int ld, const float* x, int t_count, int c_count) {
   for (int t = 0; t < t_count; ++t) std::copy(x + size_t(t) * c_count, x + size_t(t + 1) * c_count, dst + size_t(t) * ld);

@@ -143,15 +143,18 @@ class Head {
       } else {
         kernels::transform_queries(p_.qp.data(), dk_, q, score_, nq_, dk_);
       }
-      for (int j = 0; j < nk_; j += 4) {  // key j goes to lane j % NR of panel j / NR, four keys at a time
-        float* panel = &p_.kp[size_t(j / kNr) * dk_ * kNr + j % kNr];
-        rows_to_lanes_4(panel, kNr, k + size_t(j) * dk_, dk_, std::min(4, nk_ - j), dk_);
-      }
+      pack_panels(p_.kp.data(), k, nk_, dk_);  // key j goes to lane j % NR of panel j / NR
     }
     if (vpanels_) {  // value column c of key j goes to lane c % NR of row j of panel c / NR (V rows unused)
       for (int j = 0; j < nk_; ++j) {
         const float* vj = v + size_t(j) * dv_;
-        for (int c = 0; c < dv_; ++c) p_.vpan[(size_t(c / kNr) * p_.nk8 + j) * kNr + c % kNr] = vj[c];
+        int c = 0;
+        for (; c + kNr <= dv_; c += kNr) {  // whole panels: NR contiguous floats
+          float* dst = &p_.vpan[(size_t(c / kNr) * p_.nk8 + j) * kNr];
+          wasm_v128_store(dst, wasm_v128_load(vj + c));
+          wasm_v128_store(dst + 4, wasm_v128_load(vj + c + 4));
+        }
+        for (; c < dv_; ++c) p_.vpan[(size_t(c / kNr) * p_.nk8 + j) * kNr + c % kNr] = vj[c];
       }
       v_ = nullptr;
     } else if (dv_ == p_.dv8) {  // rows of V are whole micro-tiles already: no copy

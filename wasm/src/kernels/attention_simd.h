@@ -320,6 +320,14 @@ inline void rows_to_lanes_4(float* dst, int ld_dst, const float* src, int ld_src
     for (int r = 0; r < 4; ++r) dst[size_t(d) * ld_dst + r] = r < rows ? src[size_t(r) * ld_src + d] : 0.0f;
 }
 
+// panels [ceil(T/NR)][C][NR] <- x [T][C]: row t goes to lane t % NR of panel t / NR, four rows at a time; the
+// lanes of the last panel past T get zeros. K for the score micro-kernels (forward and backward), V for dP.
+inline void pack_panels(float* panels, const float* x, int t_count, int c_count) {
+  for (int t = 0; t < t_count; t += 4)
+    rows_to_lanes_4(panels + size_t(t / kNr) * c_count * kNr + t % kNr, kNr, x + size_t(t) * c_count, c_count,
+                    std::min(4, t_count - t), c_count);
+}
+
 // o[t] = a[t] * c for t < n (any n): the flash kernel's last pass, out = acc / l.
 inline void scale_into(float* o, const float* a, int n, float c) {
   const v128_t vc = wasm_f32x4_splat(c);
