@@ -173,6 +173,27 @@ TEST(SafeTensorsReader, RefusesBadJson) {
             std::string::npos);
 }
 
+// Numbers with a leading zero ("01", "-00", 0 followed by digits) are not JSON (RFC 8259) and were accepted: the
+// fuzzer's safetensors target found "shape":[0,0001186493923] (tests/fuzz/regressions/safetensors/crash-faab...).
+TEST(SafeTensorsReader, RefusesNumbersWithLeadingZeros) {
+  const auto entry = [](const std::string& shape) {
+    return R"({"t":{"dtype":"F32","shape":)" + shape + R"(,"data_offsets":[0,4]}})";
+  };
+  for (const char* shape : {"[01]", "[1,00]", "[-01]", "[0,0001186493923]", "[01.5]", "[00e1]"}) {
+    EXPECT_NE(parse_error(make_file(entry(shape), std::vector<uint8_t>(4))).find("leading zero"), std::string::npos)
+        << shape << ": " << parse_error(make_file(entry(shape), std::vector<uint8_t>(4)));
+  }
+  // 0 alone, before a fraction or an exponent, and 10 stay numbers (here: shapes the data does not fit).
+  const std::vector<uint8_t> good = make_file(entry("[1]"), std::vector<uint8_t>(4));
+  SafeTensors st;
+  std::string error;
+  EXPECT_TRUE(SafeTensors::parse(good.data(), good.size(), &st, &error)) << error;
+  for (const char* shape : {"[0]", "[10]", "[0.5]", "[0e1]"}) {
+    EXPECT_EQ(parse_error(make_file(entry(shape), std::vector<uint8_t>(4))).find("leading zero"), std::string::npos)
+        << shape;
+  }
+}
+
 // Repeated keys were resolved differently inside a tensor entry (first wins) and in __metadata__ (last wins);
 // invalid UTF-8 in the header was accepted. Both are refused now, as the format's reference reader does.
 TEST(SafeTensorsReader, RefusesDuplicateKeysAndInvalidUtf8) {

@@ -151,6 +151,8 @@ struct Parser {
     bool integer = true;
     if (p < end && *p == '-') ++p;
     if (p >= end || !(*p >= '0' && *p <= '9')) return fail("invalid number");
+    // RFC 8259: the integer part is 0 or starts with 1-9 (no leading zeros: "0123" and "-01" are not JSON)
+    if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9') return fail("invalid number (leading zero)");
     while (p < end && *p >= '0' && *p <= '9') ++p;
     if (p < end && *p == '.') {
       integer = false;
