@@ -388,10 +388,11 @@ export async function runBench(options = {}) {
               skipped: entry.skipped ?? null, maxAbsErr: entry.maxAbsErr };
             if (!entry.error && entry.samples.length) {
               const ms = median(entry.samples);
+              const callFlops = flops(heads, n, D);
               Object.assign(row, {
                 ms, min: Math.min(...entry.samples), max: Math.max(...entry.samples), samples: entry.samples.length,
-                reps: entry.reps, gflops: flops(heads, n, D) / (ms * 1e6),
-                pctPeakBeside: besidePct(flops(heads, n, D), entry.samples, entry.probes),
+                reps: entry.reps, gflops: callFlops / (ms * 1e6),
+                pctPeakBeside: besidePct(callFlops, entry.samples, entry.probes),
                 probes: entry.probes.map((g) => Number(g.toFixed(2))),
               });
             }

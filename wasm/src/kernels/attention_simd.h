@@ -328,7 +328,7 @@ inline void pack_panels(float* panels, const float* x, int t_count, int c_count)
                     std::min(4, t_count - t), c_count);
 }
 
-// o[t] = a[t] * c for t < n (any n): the flash kernel's last pass, out = acc / l.
+// o[t] = a[t] * c for t < n (any n; o may be a): out = acc / l, and scale_row in place.
 inline void scale_into(float* o, const float* a, int n, float c) {
   const v128_t vc = wasm_f32x4_splat(c);
   int t = 0;
@@ -337,12 +337,7 @@ inline void scale_into(float* o, const float* a, int n, float c) {
 }
 
 // x[t] *= c for t < n (any n).
-inline void scale_row(float* x, int n, float c) {
-  const v128_t vc = wasm_f32x4_splat(c);
-  int t = 0;
-  for (; t + 4 <= n; t += 4) wasm_v128_store(x + t, wasm_f32x4_mul(wasm_v128_load(x + t), vc));
-  for (; t < n; ++t) x[t] *= c;
-}
+inline void scale_row(float* x, int n, float c) { scale_into(x, x, n, c); }
 
 // True when s[0..n) are all finite (n a multiple of 4): |x| < INFINITY is false for +-INFINITY and NaN.
 inline bool finite_4n(const float* s, int n) {
