@@ -11,8 +11,8 @@
 // mt-relaxed (attn_simd_mt_relaxed). --browser runs the same in headless Chromium (its V8 is not Node's: the
 // figures differ); --firefox and --webkit in headless Firefox ESR (SpiderMonkey) and WebKitGTK's MiniBrowser (JavaScriptCore), which
 // tests/browsers/drivers.js launches. --library adds the library's engine.attention() (createEngine({ threads: 1 }): the build it
-// picks) into reused result arrays on the same inputs: the JS path's cost (validation, copies) against the kernel
-// alone. With several builds, each shape also prints the first build's time over each other's per round (the
+// picks) into reused result arrays on the same inputs, and the same on heap arrays (engine.heapArray, build
+// library-heap): the JS path's cost (validation, copies) against the kernel alone. With several builds, each shape also prints the first build's time over each other's per round (the
 // two sampled back to back). Prints "% of peak" against the higher of the two peaks (the peak is one thread's), and
 // "beside": the median over rounds of each sample's GFLOP/s over a ~10 ms peak probe run right before it.
 // Figures only; nothing asserted.
@@ -138,7 +138,9 @@ if (inBrowser) {
   console.log(`Node ${process.versions.node}`);
 }
 const peak = result.peaks.length ? Math.max(...result.peaks) : null;
-if (result.library) console.log(`library: engine.attention() into reused result arrays, the ${result.library} build`);
+if (result.library) {
+  console.log(`library: engine.attention() into reused result arrays, and library-heap: on heap arrays (engine.heapArray), the ${result.library} build`);
+}
 if (peak) console.log(`peak ${result.peaks.map((p) => p.toFixed(1)).join(' -> ')} GFLOP/s (start -> end)`);
 const shapeOf = (r) => (r.kind === 'gemmPacked' ? `gemmPacked M${r.m} K${r.k} N${r.n}` : `${r.kind} H${r.heads} N${r.n} d${r.d}`);
 for (const r of result.rows) {

@@ -182,7 +182,7 @@ describe('large inputs: the finite check on the WASM heap', () => {
     const inputs = () => ({ ...shape, query: big(6400, 1), key: big(6144, 2), value: big(4608, 3) });
     const baseline = wasm.memory().bytesInUse;
     const staging = wasm.stage();
-    const a = normalizeAttention(inputs(), { firstNonFinite: staging.firstNonFinite });
+    const a = normalizeAttention(inputs(), { heap: staging });
     for (const name of ['query', 'key', 'value']) expect(staging.copyOf(a[name])).toBeGreaterThan(0);
     const sizes = [];
     const malloc = wasm.module._malloc;

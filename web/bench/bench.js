@@ -275,11 +275,29 @@ export async function runBench(options = {}) {
     if (shape.returnWeights) call.args.weightsOut = new Float32Array(shape.heads * shape.n * shape.n);
     return call;
   };
+  // The same kernel on heap arrays (engine.heapArray) allocated once per shape: inputs and results live in the
+  // WASM heap, so no call copies its inputs in or its results (the weights: H x N x N floats) out.
+  const heapCall = (eng) => (shape) => {
+    const call = ourCall(eng, 'optimized')(shape);
+    const held = [];
+    const block = (length, from = null) => {
+      const h = eng.heapArray(length);
+      if (from) h.set(from);
+      held.push(h);
+      return h;
+    };
+    Object.assign(call.args, { query: block(shape.q.length, shape.q), key: block(shape.k.length, shape.k),
+      value: block(shape.v.length, shape.v), out: block(shape.heads * shape.n * D) });
+    if (shape.returnWeights) call.args.weightsOut = block(shape.heads * shape.n * shape.n);
+    call.release = () => { for (const h of held) h.dispose(); };
+    return call;
+  };
   const oneThreadCompetitors = () => {
     const list = [];
     if (engine && kernelOption) list.push({ id: 'ours.reference', label: 'ours reference', make: ourCall(engine, 'reference'), reference: true });
     if (engine) list.push({ id: 'ours.optimized', label: kernelOption ? 'ours SIMD' : 'ours', make: ourCall(engine, 'optimized'), reference: !kernelOption });
     if (engine && kernelOption) list.push({ id: 'ours.into', label: 'ours SIMD, out buffers', make: intoCall(engine) });
+    if (engine?.heapArray) list.push({ id: 'ours.heap', label: 'ours SIMD, heap arrays', make: heapCall(engine) });
     if (ort) {
       list.push({ id: 'ort.graph', label: 'ort graph', make: (s) => ortAttention(ort, 'graph', s) });
       list.push({ id: 'ort.mha', label: 'ort MHA', make: (s) => ortAttention(ort, 'mha', s), weightsless: true });

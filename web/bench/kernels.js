@@ -5,8 +5,8 @@
 // it, the threaded ones on a cross-origin isolated page) runs interleaved in the same rounds; the best (least
 // disturbed) time of the rounds is kept, and each round's time too: compare them by their ratio within one run.
 // With an engine (the library's createEngine), its attention() into reused result arrays on the same inputs runs
-// among them too: the cost of the library's path (validation, copies in and out of the heap) against the kernel
-// alone.
+// among them too, and so does the same call on heap arrays (engine.heapArray: nothing copied in or out): the
+// cost of the library's path (validation, copies in and out of the heap) against the kernel alone.
 // Figures only; nothing asserted.
 import { besidePct, warmUpOnce } from './inputs.js';
 
@@ -67,7 +67,8 @@ function pairs(modules, variants) {
 /**
  * @param modules the Emscripten module of the SIMD build, or [{ name, module }] of several builds
  * @param opts { ds, ns, headCounts, weights, rounds, variants, gemm, ms, log, engine, probe }: engine, a
- *   createEngine engine, adds its attention() into reused result arrays (build 'library') to the attention rows;
+ *   createEngine engine, adds its attention() into reused result arrays (build 'library') and on heap arrays for
+ *   inputs and results (build 'library-heap', engine.heapArray) to the attention rows;
  *   probe, a peak.js peakProbe run before every sample (the rows' `beside`)
  * @returns rows [{ kind, ..., build, variant, ms (the best round's), samples (each round's), gflops, beside }]
  */
@@ -99,6 +100,15 @@ export async function runKernels(modules, { ds = [64], ns = [1024], headCounts =
       const args = { query, key, value, heads, nq: n, nk: n, dk: d, dv: d, score: 'scaled_dot', returnWeights: weights,
         kernel: 'optimized', out: new Float32Array(heads * n * d), weightsOut: weights ? new Float32Array(heads * n * n) : undefined };
       candidates.push({ build: 'library', module: engine, variant: -1, run: () => engine.attention(args) });
+      // the same with heap arrays (engine.heapArray) for the inputs and the results: nothing copied in or out
+      const onHeap = { ...args };
+      const held = ['query', 'key', 'value', 'out', 'weightsOut'].filter((name) => args[name]);
+      for (const name of held) {
+        onHeap[name] = engine.heapArray(args[name].length);
+        onHeap[name].set(args[name]);
+      }
+      candidates.push({ build: 'library-heap', module: engine, variant: -1, run: () => engine.attention(onHeap) });
+      freed.push(() => { for (const name of held) onHeap[name].dispose(); });
     }
     await compare(candidates, rounds, 'attention', probe);  // with or without weights: the same function
     for (const { build, variant, best: t, samples, probes } of candidates) {

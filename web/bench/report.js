@@ -42,6 +42,7 @@ export function summary(results) {
     const ort2 = fastest(s, ['ort2.graph', 'ort2.mha']);
     const threaded = s.rows['ours.threads']?.ms ? s.rows['ours.threads'] : null;
     const into = s.rows['ours.into']?.ms ? s.rows['ours.into'] : null;
+    const heap = s.rows['ours.heap']?.ms ? s.rows['ours.heap'] : null;
     const threadsInto = s.rows['ours.threads.into']?.ms ? s.rows['ours.threads.into'] : null;
     // the one-thread kernel timed in the threaded rows' own phase (bench.js, two phases), else the phase-1 row
     const intoBeside = s.rows['ours.into.poolsAlive']?.ms ? s.rows['ours.into.poolsAlive'] : into;
@@ -51,6 +52,7 @@ export function summary(results) {
       n: s.n, heads: s.heads, d: s.d, returnWeights: s.returnWeights,
       ours: ours?.ms ? { ms: ours.ms, gflops: ours.gflops, pctPeak: ours.pctPeak, pctPeakBeside: ours.pctPeakBeside } : null,
       into: into ? { ms: into.ms, gflops: into.gflops, pctPeak: into.pctPeak, pctPeakBeside: into.pctPeakBeside } : null,
+      heap: heap ? { ms: heap.ms, gflops: heap.gflops, pctPeak: heap.pctPeak, pctPeakBeside: heap.pctPeakBeside } : null,
       reference: s.rows['ours.reference']?.ms ? { ms: s.rows['ours.reference'].ms, gflops: s.rows['ours.reference'].gflops } : null,
       ort: ort ? { path: ort.id, ms: ort.ms, gflops: ort.gflops } : null,
       tfjs: tfjs ? { ms: tfjs.ms, gflops: tfjs.gflops } : null,
@@ -125,15 +127,17 @@ export function formatReport(results) {
   out.push('');
   out.push('summary: ours = the SIMD kernel through engine.attention (fresh result arrays, as the peers return); ' +
     'ort = its fastest path per shape; ratio = peer ms / ours ms; out-buf = ours writing into result buffers reused across calls; ' +
+    'heap = ours on heap arrays (engine.heapArray: inputs and results in the WASM heap, no copies); ' +
     '%peak of the highest peak, and beside: of the peak probed before each sample (the table above)');
   const pct = (x) => (x ? `${fmt(x, 0)}%` : '-');
-  out.push(table(['weights', 'H', 'N', 'ours ms', 'GFLOP/s', '%peak', 'beside', 'ort ms (path)', 'vs ort', 'tfjs ms', 'vs tfjs', 'out-buf ms', '%peak', 'beside', 'WebGPU ms'],
+  out.push(table(['weights', 'H', 'N', 'ours ms', 'GFLOP/s', '%peak', 'beside', 'ort ms (path)', 'vs ort', 'tfjs ms', 'vs tfjs', 'out-buf ms', '%peak', 'beside', 'heap ms', 'beside', 'WebGPU ms'],
     summary(results).map((s) => [
       s.returnWeights ? 'yes' : 'no', s.heads, s.n, fms(s.ours?.ms), fmt(s.ours?.gflops, 1),
       pct(s.ours?.pctPeak), pct(s.ours?.pctPeakBeside), s.ort ? `${fms(s.ort.ms)} (${s.ort.path.slice(4)})` : '-',
       s.ratioToOrt ? `${fmt(s.ratioToOrt, 2)}x` : '-', fms(s.tfjs?.ms), s.ratioToTfjs ? `${fmt(s.ratioToTfjs, 2)}x` : '-',
-      fms(s.into?.ms), pct(s.into?.pctPeak), pct(s.into?.pctPeakBeside), fms(s.webgpu?.ms),
-    ]), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
+      fms(s.into?.ms), pct(s.into?.pctPeak), pct(s.into?.pctPeakBeside), fms(s.heap?.ms), pct(s.heap?.pctPeakBeside),
+      fms(s.webgpu?.ms),
+    ]), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
 
   const sum = summary(results);
   if (sum.some((s) => s.threads || s.ort2)) {

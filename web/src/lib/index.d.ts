@@ -12,15 +12,40 @@ export type Score = 'dot' | 'scaled_dot' | 'general' | 'additive';
 export type Mask = 'none' | 'causal' | Uint8Array;
 export type BackendName = 'wasm' | 'webgpu';
 
+/**
+ * A block of float32 values in the engine's WASM heap (engine.heapArray): taken wherever a Float32Array input or
+ * result buffer is, read and written there by the WASM kernels with no copy in or out (other backends get copies).
+ */
+export declare class HeapArray {
+  private constructor();
+  /** the number of float32 values */
+  readonly length: number;
+  /** true after dispose() */
+  readonly disposed: boolean;
+  /** a Float32Array over the block, valid until the heap next grows (take a new view after each engine call) */
+  view(): Float32Array;
+  /** copies values into the block from index offset (as TypedArray.set) */
+  set(source: ArrayLike<number>, offset?: number): void;
+  /** a copy of the values, owned by the caller */
+  toArray(): Float32Array;
+  /** the index of the first NaN or +-Infinity, -1 when every value is finite */
+  firstNonFinite(): number;
+  /** frees the block; later uses throw */
+  dispose(): void;
+}
+
+/** A float input or result buffer: a Float32Array, or a HeapArray of the same engine. */
+export type Floats = Float32Array | HeapArray;
+
 export interface ScoreParams {
   /** general: [D][D], score = q^T W k */
-  W?: Float32Array;
+  W?: Floats;
   /** additive: [A][D] */
-  Wq?: Float32Array;
+  Wq?: Floats;
   /** additive: [A][D] */
-  Wk?: Float32Array;
+  Wk?: Floats;
   /** additive: [A], score = v^T tanh(Wq q + Wk k) */
-  v?: Float32Array;
+  v?: Floats;
 }
 
 export interface AttentionOptions extends ScoreParams {
@@ -29,9 +54,9 @@ export interface AttentionOptions extends ScoreParams {
    * divided by sqrt(dk)), -Infinity where the mask forbids the key. Not with the fused WebGPU kernel.
    */
   returnScores?: boolean;
-  /** [H][Tq][D] */ query: Float32Array;
-  /** [H][Tk][D] */ key: Float32Array;
-  /** [H][Tk][Dv] */ value: Float32Array;
+  /** [H][Tq][D] */ query: Floats;
+  /** [H][Tk][D] */ key: Floats;
+  /** [H][Tk][Dv] */ value: Floats;
   heads?: number;
   nq: number;
   nk: number;
@@ -42,30 +67,31 @@ export interface AttentionOptions extends ScoreParams {
   returnWeights?: boolean;
   /**
    * Write the output into this buffer (its length: attention heads*nq*dv, multiHeadAttention nq*dModel) instead
-   * of a new array; result.output is this buffer. Reusing buffers spares a fresh allocation per call.
+   * of a new array; result.output is this buffer (a HeapArray: a view of it, which the kernels wrote in place).
+   * Reusing buffers spares a fresh allocation per call.
    */
-  out?: Float32Array;
-  /** With returnWeights: write the weights [H][Tq][Tk] into this buffer; result.weights is this buffer. */
-  weightsOut?: Float32Array;
+  out?: Floats;
+  /** With returnWeights: write the weights [H][Tq][Tk] into this buffer; result.weights is this buffer (or a view of it). */
+  weightsOut?: Floats;
   /** 'optimized' (default) or 'reference' (the double-accumulating scalar reference; for checks and benchmarks). */
   kernel?: 'optimized' | 'reference';
 }
 
 export interface MultiHeadOptions {
-  /** [Tq][M] */ x: Float32Array;
-  /** [Tk][M]; defaults to x (self-attention) */ context?: Float32Array;
+  /** [Tq][M] */ x: Floats;
+  /** [Tk][M]; defaults to x (self-attention) */ context?: Floats;
   nq: number;
   /** required with context; equals nq for self-attention */ nk?: number;
   dModel: number;
   heads: number;
-  /** [M][M] kernel layout [in][out]: y = x . W + b */ Wq: Float32Array;
-  Wk: Float32Array;
-  Wv: Float32Array;
-  Wo: Float32Array;
-  /** [M] */ bq?: Float32Array;
-  bk?: Float32Array;
-  bv?: Float32Array;
-  bo?: Float32Array;
+  /** [M][M] kernel layout [in][out]: y = x . W + b */ Wq: Floats;
+  Wk: Floats;
+  Wv: Floats;
+  Wo: Floats;
+  /** [M] */ bq?: Floats;
+  bk?: Floats;
+  bv?: Floats;
+  bo?: Floats;
   score?: Score;
   /** score parameters for head size D = M / heads, shared by all heads */
   scoreParams?: ScoreParams;
@@ -73,11 +99,12 @@ export interface MultiHeadOptions {
   returnWeights?: boolean;
   /**
    * Write the output into this buffer (its length: attention heads*nq*dv, multiHeadAttention nq*dModel) instead
-   * of a new array; result.output is this buffer. Reusing buffers spares a fresh allocation per call.
+   * of a new array; result.output is this buffer (a HeapArray: a view of it, which the kernels wrote in place).
+   * Reusing buffers spares a fresh allocation per call.
    */
-  out?: Float32Array;
-  /** With returnWeights: write the weights [H][Tq][Tk] into this buffer; result.weights is this buffer. */
-  weightsOut?: Float32Array;
+  out?: Floats;
+  /** With returnWeights: write the weights [H][Tq][Tk] into this buffer; result.weights is this buffer (or a view of it). */
+  weightsOut?: Floats;
   kernel?: 'optimized' | 'reference';
 }
 
@@ -98,7 +125,7 @@ export interface AttentionResult {
 export interface AttentionBackwardOptions
   extends Omit<AttentionOptions, 'returnWeights' | 'returnScores' | 'out' | 'weightsOut'> {
   /** [H][Tq][Dv]: d loss / d output */
-  dOutput: Float32Array;
+  dOutput: Floats;
 }
 
 /** Gradients of the loss; score parameters the score function does not have are null. */
@@ -115,7 +142,7 @@ export interface AttentionGradients {
 export interface MultiHeadBackwardOptions
   extends Omit<MultiHeadOptions, 'returnWeights' | 'out' | 'weightsOut'> {
   /** [Tq][M]: d loss / d output */
-  dOutput: Float32Array;
+  dOutput: Floats;
 }
 
 export interface MultiHeadGradients {
@@ -199,6 +226,8 @@ export interface Engine {
   createTrainer(options?: TrainerOptions): Promise<Trainer>;
   /** the translator of a weights file: the shipped one by default, or a URL, Response or bytes */
   loadTranslator(source?: string | URL | Response | ArrayBuffer | Uint8Array): Promise<Translator>;
+  /** a HeapArray of `length` float32 zeros in this engine's WASM heap (length: a positive integer) */
+  heapArray(length: number): HeapArray;
   memory(): { heapBytes: number; bytesInUse: number };
   /** Frees the GPU device and the WASM threads; every later call throws or rejects: '<fn>: the engine was disposed; ...' */
   dispose(): void;

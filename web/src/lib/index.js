@@ -1,10 +1,11 @@
 // The attention engine's public JS API, in browsers and Node 20. Every call is validated here, once
 // (validate.js); backends (WASM, WebGPU) receive normalized arguments. See README.md for the API.
-import { normalizeAttention, normalizeMultiHead, checkPositionalEncoding } from './validate.js';
+import { normalizeAttention, normalizeMultiHead, checkPositionalEncoding, checkHeapArrayLength } from './validate.js';
 import { createWasmBackend, wasmSimdSupported, relaxedSimdSupported, MAX_THREADS } from './backends/wasm.js';
 import { normalizeAttentionBackward, normalizeMultiHeadBackward } from './validate_backward.js';
+import { HeapArray, createHeapArray, isHeapArray } from './heap_array.js';
 
-export { wasmSimdSupported, relaxedSimdSupported };
+export { wasmSimdSupported, relaxedSimdSupported, HeapArray };
 // The op spec: names, codes, parameters, labels and formulas of score functions, masks, kernels, model outputs.
 export {
   SCORES, SCORE_NAMES, DEFAULT_SCORE, SCORE_PARAM_NAMES, scoreScale, MASKS, MASK_NAMES, maskAllows, KERNELS,
@@ -128,28 +129,45 @@ export async function createEngine(options = {}) {
   }
 
   // The options out and weightsOut: results land in the caller's buffers. The WASM backend copies straight into
-  // them; a backend that returned arrays of its own (WebGPU's readback) is copied here.
+  // them (or computes into them: heap arrays); a backend that returned arrays of its own (WebGPU's readback) is
+  // copied here. A heap array's result is returned as a view of it.
+  const viewOf = (buffer) => (isHeapArray(buffer) ? buffer.view() : buffer);
   function intoCallerBuffers(result, { out, weightsOut, callerOut, callerWeightsOut }) {
     if (out && result.output !== out) out.set(result.output);
     if (weightsOut && result.weights !== weightsOut) weightsOut.set(result.weights);
     return {
-      output: callerOut ?? result.output, weights: callerWeightsOut ?? result.weights,
+      output: viewOf(callerOut ?? result.output), weights: viewOf(callerWeightsOut ?? result.weights),
       ...(result.scores ? { scores: result.scores } : {}),
     };
   }
 
+  // A backend other than WASM reads plain arrays: the call's heap-array inputs (top level and one object down,
+  // e.g. scoreParams) as copies. The results' heap arrays stay (intoCallerBuffers fills them).
+  const RESULT_KEYS = new Set(['out', 'weightsOut', 'callerOut', 'callerWeightsOut']);
+  const copyHeapArray = (value) => (isHeapArray(value) ? value.toArray() : value);
+  function withPlainInputs(normalized) {
+    const plain = {};
+    for (const [key, value] of Object.entries(normalized)) {
+      if (RESULT_KEYS.has(key)) plain[key] = value;
+      else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+        plain[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyHeapArray(v)]));
+      } else plain[key] = copyHeapArray(value);
+    }
+    return plain;
+  }
+
   // The float inputs' finite check runs on the WASM heap, whichever backend computes: a staging area
   // (wasm.stage()) copies each large input in and scans it there, and the WASM call takes those copies instead of
-  // copying the inputs again. Validation and the WASM call's copies run with no await between them. normalize(args,
-  // firstNonFinite) validates.
+  // copying the inputs again (heap arrays are scanned and read where they lie). Validation and the WASM call's
+  // copies run with no await between them. normalize(args, staging) validates.
   const op = (method, normalize) => async (args) => {
     live(method);
     const staging = wasm.stage();
     try {
-      const normalized = normalize(args, staging.firstNonFinite);
+      const normalized = normalize(args, staging);
       if (active !== wasm) staging.release();  // another backend computes: free the copies now (a fallback copies again)
-      return await call(method, async (backend) =>
-        intoCallerBuffers(await backend[method](normalized, backend === wasm ? staging : null), normalized));
+      return await call(method, async (backend) => intoCallerBuffers(backend === wasm
+        ? await wasm[method](normalized, staging) : await backend[method](withPlainInputs(normalized), null), normalized));
     } finally {
       staging.release();
     }
@@ -160,7 +178,7 @@ export async function createEngine(options = {}) {
     live(method);
     const staging = wasm.stage();
     try {
-      return await wasm[method](normalize(args, staging.firstNonFinite), staging);
+      return await wasm[method](normalize(args, staging), staging);
     } finally {
       staging.release();
     }
@@ -217,8 +235,8 @@ export async function createEngine(options = {}) {
     /** The adapter WebGPU runs on, when it does. */
     get adapterInfo() { return active.adapterInfo ?? null; },
     // async, so that a validation error is a rejected promise like any other failure.
-    attention: op('attention', (args, firstNonFinite) => normalizeAttention(args, { firstNonFinite })),
-    multiHeadAttention: op('multiHeadAttention', (args, firstNonFinite) => normalizeMultiHead(args, { firstNonFinite })),
+    attention: op('attention', (args, heap) => normalizeAttention(args, { heap })),
+    multiHeadAttention: op('multiHeadAttention', (args, heap) => normalizeMultiHead(args, { heap })),
     // Gradients (docs/TRAINING.md): always on WASM, whichever backend runs the forward calls.
     attentionBackward: wasmOp('attentionBackward', normalizeAttentionBackward),
     multiHeadAttentionBackward: wasmOp('multiHeadAttentionBackward', normalizeMultiHeadBackward),
@@ -233,6 +251,16 @@ export async function createEngine(options = {}) {
       live('loadTranslator');
       const { loadTranslator } = await import('./translator/index.js');
       return loadTranslator(wasm.module, source);
+    },
+    /**
+     * A HeapArray (heap_array.js) of `length` float32 values (zeros) in the engine's WASM heap: an input
+     * (query, key, value, W, x, dOutput, ...) the kernels read where it lies, or an out / weightsOut they write
+     * into, so repeated calls copy nothing in or out. view() reads it; dispose() frees it.
+     */
+    heapArray(length) {
+      live('heapArray');
+      checkHeapArrayLength(length);
+      return createHeapArray(wasm.module, length);
     },
     /** WASM heap figures: { heapBytes, bytesInUse }. */
     memory() {

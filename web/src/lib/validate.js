@@ -5,6 +5,7 @@
 import {
   SCORES, SCORE_NAMES, DEFAULT_SCORE, SCORE_PARAM_NAMES, MASK_NAMES, KERNEL_NAMES, DEFAULT_KERNEL,
 } from './spec.js';
+import { isHeapArray } from './heap_array.js';
 
 // The WASM heap is limited to 2 GiB; a call whose buffers (inputs, outputs, scratch) cannot fit is refused
 // before anything is allocated.
@@ -72,6 +73,7 @@ function describe(value) {
   if (Array.isArray(value)) return `an Array of length ${value.length}`;
   const type = typedArrayType(value);
   if (type) return `a ${type} of length ${lengthOf(value)}`;
+  if (isHeapArray(value)) return value.disposed ? 'a disposed heap array' : `a heap array of length ${value.length}`;
   if (ArrayBuffer.isView(value)) return `a ${Object.prototype.toString.call(value).slice(8, -1)}`;
   if (typeof value === 'string') return `the string '${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
   if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value)})`;
@@ -128,13 +130,34 @@ function checkFloatArray(value, name, expected, formula, fn) {
 const FINDER_MIN_VALUES = 4096;
 
 /**
- * A Float32Array of exactly `expected` finite values. `formula` names the product, e.g. 'heads*nq*dk'.
- * firstNonFinite (optional): array -> the index of its first NaN or +-Infinity, -1 when none, or null when it
- * cannot tell (then the JS check runs).
+ * A heap array (heap_array.js) of the engine's, not disposed, of exactly `expected` values; with `finite`, every
+ * value finite (scanned where it lies). heap: the engine's (see checkFloats), or null where no heap array is taken.
  */
-export function checkFloats(input, name, expected, formula, fn, firstNonFinite = null) {
+function checkHeapArray(input, name, expected, formula, fn, heap, finite) {
+  if (!heap?.owns(input)) {
+    throw new TypeError(`${fn}: ${name} is a heap array of ${heap ? 'another engine' : 'an engine, which this call does not take'}; ` +
+      'pass a Float32Array or a heap array of this engine (engine.heapArray)');
+  }
+  if (input.disposed) throw new TypeError(`${fn}: ${name} is a heap array that was disposed`);
+  if (input.length !== expected) {
+    throw new RangeError(`${fn}: ${name} has ${input.length} values but ${formula} = ${expected}`);
+  }
+  const i = finite ? input.firstNonFinite() : -1;
+  if (i >= 0) throw new RangeError(`${fn}: ${name}[${i}] is ${input.view()[i]}; inputs must be finite`);
+  return input;
+}
+
+/**
+ * A Float32Array of exactly `expected` finite values, or a heap array of the engine's (checkHeapArray), returned
+ * as it is. `formula` names the product, e.g. 'heads*nq*dk'. heap (optional): the engine's { firstNonFinite, owns }
+ * (a WASM staging area, backends/wasm.js): firstNonFinite(array) -> the index of the array's first NaN or
+ * +-Infinity, -1 when none, or null when it cannot tell (then the JS check runs); owns(heapArray) -> true for
+ * the engine's own heap arrays.
+ */
+export function checkFloats(input, name, expected, formula, fn, heap = null) {
+  if (isHeapArray(input)) return checkHeapArray(input, name, expected, formula, fn, heap, true);
   const value = checkFloatArray(input, name, expected, formula, fn);
-  let i = firstNonFinite && value.length >= FINDER_MIN_VALUES ? firstNonFinite(value) : null;
+  let i = heap && value.length >= FINDER_MIN_VALUES ? heap.firstNonFinite(value) : null;
   if (i === null && !allFinite(value)) {
     // x - x is NaN exactly when x is NaN or +-Infinity.
     i = value.findIndex((x) => x - x !== 0);
@@ -165,28 +188,39 @@ function allFinite(a) {
 /** An optional argument counts as given unless it is undefined or null. */
 const isGiven = (value) => value !== undefined && value !== null;
 
-function checkOptionalFloats(value, name, expected, formula, fn) {
-  return isGiven(value) ? checkFloats(value, name, expected, formula, fn) : null;
+function checkOptionalFloats(value, name, expected, formula, fn, heap) {
+  return isGiven(value) ? checkFloats(value, name, expected, formula, fn, heap) : null;
 }
 
 /**
- * The caller's result buffers (options out and weightsOut): a Float32Array of exactly the result's length, or
- * null when not given. Their contents are overwritten, so only the length is checked (no finite check).
+ * The caller's result buffers (options out and weightsOut): a Float32Array or a heap array of the engine's
+ * (heap: as for checkFloats) of exactly the result's length, or null when not given. Their contents are
+ * overwritten, so only the length is checked (no finite check). inputs: the call's float inputs by name; a heap
+ * array that is one of them cannot also take a result (the kernels would write over what they read).
  */
-function checkOutputs(options, outCount, outFormula, weightCount, returnWeights, fn) {
+function checkOutputs(options, outCount, outFormula, weightCount, returnWeights, fn, heap, inputs) {
   const given = (name) => isGiven(options[name]);
-  const check = (name, expected, formula) => checkFloatArray(options[name], name, expected, formula, fn);
+  const check = (name, expected, formula) => {
+    const value = options[name];
+    if (!isHeapArray(value)) return checkFloatArray(value, name, expected, formula, fn);
+    const input = Object.keys(inputs).find((k) => inputs[k] === value);
+    if (input) throw new RangeError(`${fn}: ${name} is the heap array passed as ${input}; a result needs a block of its own`);
+    return checkHeapArray(value, name, expected, formula, fn, heap, false);
+  };
   const out = given('out') ? check('out', outCount, outFormula) : null;
   let weightsOut = null;
   if (given('weightsOut')) {
     if (!returnWeights) throw new TypeError(`${fn}: weightsOut is given but returnWeights is not true`);
+    if (options.weightsOut === options.out) throw new RangeError(`${fn}: out and weightsOut overlap`);
     weightsOut = check('weightsOut', weightCount, 'heads*nq*nk');
-    if (out && weightsOut.buffer === out.buffer && weightsOut.byteOffset < out.byteOffset + out.byteLength &&
+    if (out && !isHeapArray(out) && !isHeapArray(weightsOut) && weightsOut.buffer === out.buffer &&
+        weightsOut.byteOffset < out.byteOffset + out.byteLength &&
         out.byteOffset < weightsOut.byteOffset + weightsOut.byteLength) {
       throw new RangeError(`${fn}: out and weightsOut overlap`);
     }
   }
-  // out and weightsOut are plain views the backends write through; the caller's own objects are returned.
+  // out and weightsOut are plain views or heap arrays the backends write through; the caller's own objects are
+  // returned.
   return { out, weightsOut, callerOut: out && options.out, callerWeightsOut: weightsOut && options.weightsOut };
 }
 
@@ -220,7 +254,7 @@ function checkBoolean(value, name, fn) {
  * SCORES[score].params). `prefix` is how the caller spells the container ('' for attention, 'scoreParams.'
  * for multiHeadAttention). Returns every parameter name (null when unused) and da (0 when unused).
  */
-function checkScoreParams(score, params, dk, prefix, fn) {
+function checkScoreParams(score, params, dk, prefix, fn, heap) {
   const given = (name) => isGiven(params[name]);
   const needs = SCORES[score].params;
   for (const name of SCORE_PARAM_KEYS) {
@@ -240,16 +274,17 @@ function checkScoreParams(score, params, dk, prefix, fn) {
       if (sizes[letter] !== undefined) continue;
       // A letter no earlier entry fixed: the length of this 1-D parameter (spec.js).
       const value = params[name];
-      if (shape.length !== 1 || !ArrayBuffer.isView(value) || !isFloat32Array(value)) {
+      const live = isHeapArray(value) && !value.disposed;
+      if (shape.length !== 1 || (!live && (!ArrayBuffer.isView(value) || !isFloat32Array(value)))) {
         throw new TypeError(`${fn}: ${prefix}${name} must be a Float32Array, got ${describe(value)}`);
       }
-      sizes[letter] = checkSize(lengthOf(value), `${prefix}${name}.length (${letter})`, fn);
+      sizes[letter] = checkSize(live ? value.length : lengthOf(value), `${prefix}${name}.length (${letter})`, fn);
       defined[letter] = `${prefix}${name}.length`;
     }
     const count = shape.reduce((a, letter) => a * sizes[letter], 1);
     const notes = shape.filter((l) => defined[l] && !(shape.length === 1)).map((l) => `${l} = ${defined[l]}`);
     const formula = `${shape.join('*')}${notes.length ? ` (${[...new Set(notes)].join(', ')})` : ''}`;
-    out[name] = checkFloats(params[name], `${prefix}${name}`, count, formula, fn);
+    out[name] = checkFloats(params[name], `${prefix}${name}`, count, formula, fn, heap);
   }
   out.da = sizes.da ?? 0;
   return out;
@@ -274,6 +309,14 @@ function checkMask(mask, nq, nk, fn) {
   return { kind: 'explicit', allowed: mask };
 }
 
+/** engine.heapArray(length): a positive integer (any size whose float32 values fit the heap). */
+export function checkHeapArrayLength(length) {
+  const fn = 'heapArray';
+  if (typeof length !== 'number') throw new TypeError(`${fn}: length must be a positive integer, got ${describe(length)}`);
+  if (!Number.isInteger(length) || length < 1) throw new RangeError(`${fn}: length must be a positive integer, got ${length}`);
+  checkHeap(4 * length, `length=${length} floats`, fn);
+}
+
 export function checkHeap(bytes, what, fn) {
   if (bytes > MAX_HEAP_BYTES) {
     throw new RangeError(`${fn}: ${what} need ${(bytes / 2 ** 20).toFixed(0)} MiB but the WASM heap ` +
@@ -283,10 +326,10 @@ export function checkHeap(bytes, what, fn) {
 
 /**
  * Validates attention() options; returns the normalized object of docs/CONTRACTS.md. fn and keys: the caller's
- * name and its known options (attentionBackward, validate_backward.js, passes its own); firstNonFinite: the
- * engine's finder for large float inputs (checkFloats).
+ * name and its known options (attentionBackward, validate_backward.js, passes its own); heap: the engine's
+ * finder for large float inputs and owner of its heap arrays (checkFloats).
  */
-export function normalizeAttention(options, { fn = 'attention', keys = ATTENTION_KEYS, firstNonFinite = null } = {}) {
+export function normalizeAttention(options, { fn = 'attention', keys = ATTENTION_KEYS, heap = null } = {}) {
   checkOptions(options, keys, fn);
   const heads = options.heads === undefined ? 1 : checkSize(options.heads, 'heads', fn);
   const nq = checkSize(options.nq, 'nq', fn);
@@ -301,19 +344,20 @@ export function normalizeAttention(options, { fn = 'attention', keys = ATTENTION
   const floats = heads * (nq * dk + nk * dk + nk * dv + nq * dv + (returnWeights ? nq * nk : 0) +
     (returnScores ? nq * nk : 0));
   checkHeap(4 * floats + nq * nk, `heads=${heads}, nq=${nq}, nk=${nk}, dk=${dk}, dv=${dv}`, fn);
-  const query = checkFloats(options.query, 'query', heads * nq * dk, 'heads*nq*dk', fn, firstNonFinite);
-  const key = checkFloats(options.key, 'key', heads * nk * dk, 'heads*nk*dk', fn, firstNonFinite);
-  const value = checkFloats(options.value, 'value', heads * nk * dv, 'heads*nk*dv', fn, firstNonFinite);
-  const params = checkScoreParams(score, options, dk, '', fn);
+  const query = checkFloats(options.query, 'query', heads * nq * dk, 'heads*nq*dk', fn, heap);
+  const key = checkFloats(options.key, 'key', heads * nk * dk, 'heads*nk*dk', fn, heap);
+  const value = checkFloats(options.value, 'value', heads * nk * dv, 'heads*nk*dv', fn, heap);
+  const params = checkScoreParams(score, options, dk, '', fn, heap);
   const mask = checkMask(options.mask, nq, nk, fn);
-  const outputs = checkOutputs(options, heads * nq * dv, 'heads*nq*dv', heads * nq * nk, returnWeights, fn);
+  const outputs = checkOutputs(options, heads * nq * dv, 'heads*nq*dv', heads * nq * nk, returnWeights, fn, heap,
+    { query, key, value, ...params });
   return {
     query, key, value, heads, nq, nk, dk, dv, score, ...params, mask, returnWeights, returnScores, kernel, ...outputs,
   };
 }
 
-/** Validates multiHeadAttention() options (fn, keys, firstNonFinite: as for normalizeAttention). */
-export function normalizeMultiHead(options, { fn = 'multiHeadAttention', keys = MHA_KEYS, firstNonFinite = null } = {}) {
+/** Validates multiHeadAttention() options (fn, keys, heap: as for normalizeAttention). */
+export function normalizeMultiHead(options, { fn = 'multiHeadAttention', keys = MHA_KEYS, heap = null } = {}) {
   checkOptions(options, keys, fn);
   const self = options.context === undefined || options.context === null || options.context === options.x;
   const nq = checkSize(options.nq, 'nq', fn);
@@ -336,22 +380,24 @@ export function normalizeMultiHead(options, { fn = 'multiHeadAttention', keys = 
   const floats = 4 * dModel * dModel + 4 * dModel + 3 * (nq + nk) * dModel + nq * dModel +
     (returnWeights ? heads * nq * nk : 0);
   checkHeap(4 * floats + nq * nk, `nq=${nq}, nk=${nk}, dModel=${dModel}, heads=${heads}`, fn);
-  const x = checkFloats(options.x, 'x', nq * dModel, 'nq*dModel', fn, firstNonFinite);
-  const context = self ? x : checkFloats(options.context, 'context', nk * dModel, 'nk*dModel', fn, firstNonFinite);
+  const x = checkFloats(options.x, 'x', nq * dModel, 'nq*dModel', fn, heap);
+  const context = self ? x : checkFloats(options.context, 'context', nk * dModel, 'nk*dModel', fn, heap);
   const mm = dModel * dModel;
-  const Wq = checkFloats(options.Wq, 'Wq', mm, 'dModel*dModel', fn, firstNonFinite);
-  const Wk = checkFloats(options.Wk, 'Wk', mm, 'dModel*dModel', fn, firstNonFinite);
-  const Wv = checkFloats(options.Wv, 'Wv', mm, 'dModel*dModel', fn, firstNonFinite);
-  const Wo = checkFloats(options.Wo, 'Wo', mm, 'dModel*dModel', fn, firstNonFinite);
-  const bq = checkOptionalFloats(options.bq, 'bq', dModel, 'dModel', fn);
-  const bk = checkOptionalFloats(options.bk, 'bk', dModel, 'dModel', fn);
-  const bv = checkOptionalFloats(options.bv, 'bv', dModel, 'dModel', fn);
-  const bo = checkOptionalFloats(options.bo, 'bo', dModel, 'dModel', fn);
+  const Wq = checkFloats(options.Wq, 'Wq', mm, 'dModel*dModel', fn, heap);
+  const Wk = checkFloats(options.Wk, 'Wk', mm, 'dModel*dModel', fn, heap);
+  const Wv = checkFloats(options.Wv, 'Wv', mm, 'dModel*dModel', fn, heap);
+  const Wo = checkFloats(options.Wo, 'Wo', mm, 'dModel*dModel', fn, heap);
+  const bq = checkOptionalFloats(options.bq, 'bq', dModel, 'dModel', fn, heap);
+  const bk = checkOptionalFloats(options.bk, 'bk', dModel, 'dModel', fn, heap);
+  const bv = checkOptionalFloats(options.bv, 'bv', dModel, 'dModel', fn, heap);
+  const bo = checkOptionalFloats(options.bo, 'bo', dModel, 'dModel', fn, heap);
   const rawParams = options.scoreParams ?? {};
   checkOptions(rawParams, SCORE_PARAM_KEYS, `${fn}: scoreParams`);
-  const scoreParams = checkScoreParams(score, rawParams, dHead, 'scoreParams.', fn);
+  const scoreParams = checkScoreParams(score, rawParams, dHead, 'scoreParams.', fn, heap);
   const mask = checkMask(options.mask, nq, nk, fn);
-  const outputs = checkOutputs(options, nq * dModel, 'nq*dModel', heads * nq * nk, returnWeights, fn);
+  const prefixed = Object.fromEntries(Object.entries(scoreParams).map(([k, v]) => [`scoreParams.${k}`, v]));
+  const outputs = checkOutputs(options, nq * dModel, 'nq*dModel', heads * nq * nk, returnWeights, fn, heap,
+    { x, context, Wq, Wk, Wv, Wo, bq, bk, bv, bo, ...prefixed });
   return {
     x, context, self, nq, nk, dModel, heads, dHead, Wq, Wk, Wv, Wo, bq, bk, bv, bo, score, scoreParams, mask,
     returnWeights, returnScores: false, kernel, ...outputs,

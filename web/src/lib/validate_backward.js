@@ -12,29 +12,29 @@ const ATTENTION_BACKWARD_KEYS = keysOf(ATTENTION_KEYS);
 const MHA_BACKWARD_KEYS = keysOf(MHA_KEYS);
 
 /**
- * Validates attentionBackward() options: attention's, and dOutput [heads][nq][dv]. firstNonFinite: the engine's
- * finder for large inputs, as for normalizeAttention.
+ * Validates attentionBackward() options: attention's, and dOutput [heads][nq][dv]. heap: the engine's finder
+ * for large inputs and owner of its heap arrays, as for normalizeAttention.
  */
-export function normalizeAttentionBackward(options, firstNonFinite = null) {
+export function normalizeAttentionBackward(options, heap = null) {
   const fn = 'attentionBackward';
-  const a = normalizeAttention(options, { fn, keys: ATTENTION_BACKWARD_KEYS, firstNonFinite });
+  const a = normalizeAttention(options, { fn, keys: ATTENTION_BACKWARD_KEYS, heap });
   const { heads, nq, nk, dk, dv } = a;
   // Inputs, dOutput, the gradients of q, k, v and the forward's saved output, row max and sum.
   const floats = heads * (2 * nq * dk + 2 * nk * dk + 2 * nk * dv + 2 * nq * dv + 2 * nq);
   checkHeap(4 * floats + nq * nk, `heads=${heads}, nq=${nq}, nk=${nk}, dk=${dk}, dv=${dv}`, fn);
-  const dOutput = checkFloats(options.dOutput, 'dOutput', heads * nq * dv, 'heads*nq*dv', fn, firstNonFinite);
+  const dOutput = checkFloats(options.dOutput, 'dOutput', heads * nq * dv, 'heads*nq*dv', fn, heap);
   return { ...a, dOutput };
 }
 
-/** Validates multiHeadAttentionBackward() options: multiHeadAttention's, and dOutput [nq][dModel] (firstNonFinite: as above). */
-export function normalizeMultiHeadBackward(options, firstNonFinite = null) {
+/** Validates multiHeadAttentionBackward() options: multiHeadAttention's, and dOutput [nq][dModel] (heap: as above). */
+export function normalizeMultiHeadBackward(options, heap = null) {
   const fn = 'multiHeadAttentionBackward';
-  const a = normalizeMultiHead(options, { fn, keys: MHA_BACKWARD_KEYS, firstNonFinite });
+  const a = normalizeMultiHead(options, { fn, keys: MHA_BACKWARD_KEYS, heap });
   const { nq, nk, dModel, heads } = a;
   // Twice the forward's buffers (gradients of the same shapes) and its saved Q, K, V, O.
   const floats = 2 * (4 * dModel * dModel + 4 * dModel + 2 * (nq + nk) * dModel) + 2 * (nq + nk) * dModel +
     2 * heads * nq;
   checkHeap(4 * floats + nq * nk, `nq=${nq}, nk=${nk}, dModel=${dModel}, heads=${heads}`, fn);
-  const dOutput = checkFloats(options.dOutput, 'dOutput', nq * dModel, 'nq*dModel', fn, firstNonFinite);
+  const dOutput = checkFloats(options.dOutput, 'dOutput', nq * dModel, 'nq*dModel', fn, heap);
   return { ...a, dOutput };
 }

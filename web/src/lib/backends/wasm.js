@@ -5,6 +5,7 @@
 // and frees everything, whatever happens. See docs/CONTRACTS.md.
 
 import { heapF32, heapU8 } from '../heap.js';
+import { isHeapArray, heapArrayPointer } from '../heap_array.js';
 import { SCORES, SCORE_PARAM_NAMES, MASKS, KERNELS } from '../spec.js';
 import { lengthOf } from '../validate.js';
 import { createWasmEncoder } from '../model/wasm_encoder.js';
@@ -140,9 +141,11 @@ class HeapScope {
 
   // Inputs were validated (validate.js): plain views whose size is read once, from the internal slot
   // (lengthOf), and the block is exactly that size; set() copies that many values. An input the staging holds
-  // is not copied again (its block belongs to the staging, which frees it).
+  // is not copied again (its block belongs to the staging, which frees it), nor is a heap array of this engine's
+  // (read where it lies).
   floats(array, what) {
     if (array === null || array === undefined) return 0;
+    if (isHeapArray(array)) return heapArrayPointer(array);
     const staged = this.staging?.copyOf(array);
     if (staged) return staged;
     const ptr = this.alloc(4 * lengthOf(array), what);
@@ -157,8 +160,9 @@ class HeapScope {
     return ptr;
   }
 
-  output(count, what) {
-    return this.alloc(4 * count, what);
+  /** A result's block: the caller's heap array (into, validated: the kernels write into it) or a new one. */
+  output(count, what, into = null) {
+    return isHeapArray(into) ? heapArrayPointer(into) : this.alloc(4 * count, what);
   }
 
   /**
@@ -170,10 +174,12 @@ class HeapScope {
   }
 
   /**
-   * A fresh Float32Array copy of `count` floats at `ptr`. new + set(subarray) rather than slice(): slice of
-   * a view of the growable WASM memory copies element by element in V8 (16 MiB: 37 ms vs 2.3 ms in Node 20).
+   * A fresh Float32Array copy of `count` floats at `ptr`, or `into` (a plain view: filled; a heap array: returned
+   * as it is, the kernels wrote it). new + set(subarray) rather than slice(): slice of a view of the growable
+   * WASM memory copies element by element in V8 (16 MiB: 37 ms vs 2.3 ms in Node 20).
    */
   read(ptr, count, into = null) {
+    if (isHeapArray(into)) return into;  // written in place (output())
     const out = into ?? new Float32Array(count);
     out.set(this.f32().subarray(ptr >> 2, (ptr >> 2) + count));
     return out;
@@ -211,6 +217,8 @@ function createStaging(module) {
       return i === n ? -1 : i >= 0 ? i : null;
     },
     copyOf: (array) => copies.get(array) ?? 0,
+    /** True for a heap array of this module's (validate.js takes it as an input or a result buffer). */
+    owns: (array) => array.belongsTo(module),
     release() {
       for (const ptr of copies.values()) module._free(ptr);
       copies.clear();
@@ -303,7 +311,8 @@ export async function createWasmBackend(options = {}) {
           q: heap.floats(a.query, fn), k: heap.floats(a.key, fn), v: heap.floats(a.value, fn),
           ...heap.scoreParams(a, fn),
           allowed: heap.bytes(a.mask.allowed, fn),
-          out: heap.output(outCount, fn), weights: heap.output(weightCount, fn), scores: heap.output(scoreCount, fn),
+          out: heap.output(outCount, fn, a.out), weights: heap.output(weightCount, fn, a.weightsOut),
+          scores: heap.output(scoreCount, fn),
           score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code,
           heads: a.heads, nq: a.nq, nk: a.nk, dk: a.dk, dv: a.dv, da: a.da,
         };
@@ -330,7 +339,7 @@ export async function createWasmBackend(options = {}) {
           bq: heap.floats(a.bq, fn), bk: heap.floats(a.bk, fn), bv: heap.floats(a.bv, fn), bo: heap.floats(a.bo, fn),
           ...heap.scoreParams(p, fn),
           allowed: heap.bytes(a.mask.allowed, fn),
-          out: heap.output(outCount, fn), weights: heap.output(weightCount, fn),
+          out: heap.output(outCount, fn, a.out), weights: heap.output(weightCount, fn, a.weightsOut),
           score: SCORES[a.score].code, mask: MASKS[a.mask.kind].code, variant: KERNELS[a.kernel].code,
           nq: a.nq, nk: a.nk, dModel: a.dModel, heads: a.heads, da: p.da,
         };
