@@ -65,6 +65,15 @@ test.describe('threaded WASM build on a cross-origin isolated page', () => {
     });
   }
 
+  test('heap arrays (shared memory) as inputs and results: the plain arrays\' bits, written in place', async () => {
+    const att = CASES.attention.reduce((a, b) => (b.heads * b.nq * b.nk > a.heads * a.nq * a.nk ? b : a));
+    const mha = CASES.multiHead.find((c) => c.cross) ?? CASES.multiHead[0];
+    for (const [method, args] of [['attention', attentionInputs(att)], ['multiHeadAttention', multiHeadInputs(mha)]]) {
+      const r = await page.evaluate(([m, a]) => window.heapCompare(m, a), [method, plain(args)]);
+      expect(r, method).toEqual({ shared: true, output: true, weights: true, inPlace: true });
+    }
+  });
+
   test('after dispose every call rejects saying so, and no pthread worker aborts', async () => {
     const errors = [];
     const record = (e) => errors.push(e.message);
