@@ -54,10 +54,18 @@ describe('heap arrays on WASM', () => {
     h.view()[10] = 7;
     expect(copy[10]).toBe(1);  // a copy, not a view
     expect(copy.buffer).not.toBe(h.view().buffer);
+    const other = engine.heapArray(3);
+    expect(() => other.set(h)).toThrow(RangeError);  // 1000 values do not fit in 3
+    other.set([4, 5]);
+    h.set(other, 100);
+    expect(Array.from(h.view().subarray(100, 103))).toEqual([4, 5, 0]);
+    other.dispose();
     h.dispose();
     h.dispose();  // a second dispose does nothing
     expect(h.disposed).toBe(true);
     expect(() => h.view()).toThrow(/HeapArray.view: the heap array was disposed/);
+    expect(() => h.toArray()).toThrow(/HeapArray.toArray: the heap array was disposed/);
+    expect(() => h.set([1])).toThrow(/HeapArray.set: the heap array was disposed/);
     expect(engine.memory().bytesInUse).toBe(before);
     expect(() => new HeapArray()).toThrow(/create one with engine.heapArray/);
   });
@@ -187,6 +195,10 @@ describe('heap arrays on WASM', () => {
       sameBits((await engine.attention({ ...h, out })).output, want);  // still right after the error
     }
     held.push(cases[7][0].out);
+    // a disposed 1-D score parameter (additive v, whose length sets da)
+    const additive = onHeap(engine, attentionInputs(ADDITIVE), held);
+    additive.v.dispose();
+    await expect(engine.attention(additive)).rejects.toThrow(/^attention: v is a heap array that was disposed$/);
     // another engine's heap array as a result, and a heap array given to the other engine
     await expect(other.attention({ ...args, out: out })).rejects.toThrow(/^attention: out is a heap array of another engine/);
     await expect(engine.multiHeadAttention({ ...multiHeadInputs(MHA), bq: foreign }))

@@ -43,18 +43,23 @@ export class HeapArray {
    */
   view() {
     this.#live('view');
-    return new Float32Array(heapF32(this.#module).buffer, this.#ptr, this.#length);
+    return this.#view();
   }
 
-  /** Copies `source` (an array or typed array of numbers) into the block from index `offset`, as TypedArray.set. */
+  /**
+   * Copies `source` (an array, a typed array or another heap array) into the block from index `offset`, as
+   * TypedArray.set (a RangeError when it does not fit).
+   */
   set(source, offset = 0) {
-    this.view().set(source, offset);
+    this.#live('set');
+    this.#view().set(source instanceof HeapArray ? source.view() : source, offset);
   }
 
   /** A new Float32Array holding a copy of the values (owned by the caller, not the heap). */
   toArray() {
+    this.#live('toArray');
     const copy = new Float32Array(this.#length);
-    copy.set(this.view());
+    copy.set(this.#view());
     return copy;
   }
 
@@ -75,6 +80,10 @@ export class HeapArray {
   /** True when this block lives in `module`'s heap (the engine's WASM module). */
   belongsTo(module) {
     return this.#module === module;
+  }
+
+  #view() {
+    return new Float32Array(heapF32(this.#module).buffer, this.#ptr, this.#length);
   }
 
   #live(what) {

@@ -274,7 +274,8 @@ function checkScoreParams(score, params, dk, prefix, fn, heap) {
       if (sizes[letter] !== undefined) continue;
       // A letter no earlier entry fixed: the length of this 1-D parameter (spec.js).
       const value = params[name];
-      const live = isHeapArray(value) && !value.disposed;
+      if (isHeapArray(value) && value.disposed) throw new TypeError(`${fn}: ${prefix}${name} is a heap array that was disposed`);
+      const live = isHeapArray(value);
       if (shape.length !== 1 || (!live && (!ArrayBuffer.isView(value) || !isFloat32Array(value)))) {
         throw new TypeError(`${fn}: ${prefix}${name} must be a Float32Array, got ${describe(value)}`);
       }
