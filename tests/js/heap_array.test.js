@@ -156,6 +156,14 @@ describe('heap arrays on WASM', () => {
       wasm.module._malloc = malloc;
     }
     for (const n of Object.values(sizes)) expect(plainSizes).toContain(4 * n);
+    // a heap array disposed between validation and a WASM run (a call that fell back after awaiting another
+    // backend) is refused, not read at address 0
+    const late = normalizeAttention(args, { heap: wasm.stage() });
+    const base = wasm.memory().bytesInUse;
+    args.key.dispose();
+    await expect(wasm.attention(late)).rejects.toThrow(/^attention: a heap array of the call was disposed before the call ended$/);
+    expect(wasm.memory().bytesInUse).toBeLessThanOrEqual(base - 4 * sizes.key);  // the failed call left nothing behind
+    args.key = createHeapArray(wasm.module, sizes.key);
     for (const name of Object.keys(sizes)) args[name].dispose();
     // disposing frees the blocks (and their malloc headers)
     expect(wasm.memory().bytesInUse).toBeLessThanOrEqual(baseline - 4 * Object.values(sizes).reduce((x, y) => x + y, 0));
@@ -254,6 +262,15 @@ describe('heap arrays on WebGPU', () => {
     const mha = multiHeadInputs(MHA);
     const m = await engine.multiHeadAttention(onHeap(engine, mha, held));
     expect(maxAbsError(m.output, (await engine.multiHeadAttention(mha)).output)).toBe(0);
+    // the caller disposes the result's block while the GPU computes: the call rejects, saying so, and the
+    // engine stays on WebGPU (the caller's error is not the GPU's fault) and computes the next call
+    const gone = engine.heapArray(plain.output.length);
+    const pending = engine.attention({ ...args, out: gone });
+    gone.dispose();
+    await expect(pending).rejects.toThrow(/^HeapArray.set: the heap array was disposed$/);
+    expect(engine.backend).toBe('webgpu');
+    expect(engine.fallback).toBeNull();
+    expect(maxAbsError((await engine.attention({ ...args, out })).output, plain.output)).toBe(0);
     for (const h of [...held, out, weightsOut]) h.dispose();
     engine.dispose();
   });

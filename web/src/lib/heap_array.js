@@ -93,9 +93,14 @@ export class HeapArray {
 
 export const isHeapArray = (value) => value instanceof HeapArray;
 
-/** The byte offset of a live heap array's block (the WASM backend hands it to the kernels). */
-export function heapArrayPointer(array) {
-  return pointerOf(array);
+/**
+ * The byte offset of a heap array's block (the WASM backend hands it to the kernels). Validation saw it live; a
+ * TypeError naming `what` when it was disposed since (a call that ran on WASM after awaiting another backend).
+ */
+export function heapArrayPointer(array, what) {
+  const ptr = pointerOf(array);
+  if (ptr === 0) throw new TypeError(`${what}: a heap array of the call was disposed before the call ended`);
+  return ptr;
 }
 
 /**

@@ -130,15 +130,13 @@ export async function createEngine(options = {}) {
 
   // The options out and weightsOut: results land in the caller's buffers. The WASM backend copies straight into
   // them (or computes into them: heap arrays); a backend that returned arrays of its own (WebGPU's readback) is
-  // copied here. A heap array's result is returned as a view of it.
+  // copied here, after call(): a caller's buffer that cannot take them (detached, disposed during the call) is
+  // the caller's error, not the backend's. A heap array's result is returned as a view of it.
   const viewOf = (buffer) => (isHeapArray(buffer) ? buffer.view() : buffer);
   function intoCallerBuffers(result, { out, weightsOut, callerOut, callerWeightsOut }) {
     if (out && result.output !== out) out.set(result.output);
     if (weightsOut && result.weights !== weightsOut) weightsOut.set(result.weights);
-    return {
-      output: viewOf(callerOut ?? result.output), weights: viewOf(callerWeightsOut ?? result.weights),
-      ...(result.scores ? { scores: result.scores } : {}),
-    };
+    return { ...result, output: viewOf(callerOut ?? result.output), weights: viewOf(callerWeightsOut ?? result.weights) };
   }
 
   // A backend other than WASM reads plain arrays: the call's heap-array inputs (top level and one object down,
@@ -166,8 +164,9 @@ export async function createEngine(options = {}) {
     try {
       const normalized = normalize(args, staging);
       if (active !== wasm) staging.release();  // another backend computes: free the copies now (a fallback copies again)
-      return await call(method, async (backend) => intoCallerBuffers(backend === wasm
-        ? await wasm[method](normalized, staging) : await backend[method](withPlainInputs(normalized), null), normalized));
+      const result = await call(method, (backend) => (backend === wasm
+        ? wasm[method](normalized, staging) : backend[method](withPlainInputs(normalized), null)));
+      return intoCallerBuffers(result, normalized);
     } finally {
       staging.release();
     }

@@ -145,7 +145,7 @@ class HeapScope {
   // (read where it lies).
   floats(array, what) {
     if (array === null || array === undefined) return 0;
-    if (isHeapArray(array)) return heapArrayPointer(array);
+    if (isHeapArray(array)) return heapArrayPointer(array, what);
     const staged = this.staging?.copyOf(array);
     if (staged) return staged;
     const ptr = this.alloc(4 * lengthOf(array), what);
@@ -162,7 +162,7 @@ class HeapScope {
 
   /** A result's block: the caller's heap array (into, validated: the kernels write into it) or a new one. */
   output(count, what, into = null) {
-    return isHeapArray(into) ? heapArrayPointer(into) : this.alloc(4 * count, what);
+    return isHeapArray(into) ? heapArrayPointer(into, what) : this.alloc(4 * count, what);
   }
 
   /**
